@@ -1,0 +1,57 @@
+// The one error type of the API and its mapping to HTTP: `{"error": {"code", "message", "details"}}`.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../logging/logger.js';
+
+const statusByCode = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  has_dependents: 409,
+  connection_not_active: 409,
+  payload_too_large: 413,
+  provider_rejected: 422,
+  rate_limited: 429,
+  internal: 500,
+} as const;
+export type ErrorCode = keyof typeof statusByCode;
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+  get status(): number {
+    return statusByCode[this.code];
+  }
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new ApiError('not_found', `no route ${req.method} ${req.path}`));
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    let apiError: ApiError;
+    if (error instanceof ApiError) apiError = error;
+    else if ((error as { type?: string }).type === 'entity.too.large') {
+      apiError = new ApiError('payload_too_large', 'the request body is too large');
+    } else if ((error as { type?: string }).type === 'entity.parse.failed') {
+      apiError = new ApiError('invalid_request', 'the request body is not valid JSON');
+    } else {
+      logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
+      apiError = new ApiError('internal', 'internal error');
+    }
+    res.status(apiError.status).json({
+      error: {
+        code: apiError.code,
+        message: apiError.message,
+        ...(apiError.details ? { details: apiError.details } : {}),
+      },
+    });
+  };
+}

@@ -1,0 +1,113 @@
+// The one configuration loader: every environment variable the service reads is declared here, validated
+// with zod at start-up, and a bad or missing one fails with its name. Nothing else reads process.env.
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const schema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(3000),
+  PUBLIC_URL: z.url().optional(),
+  DATA_DIR: z.string().default('.data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: optionalString.pipe(z.url().optional()),
+  EMBEDDED_POSTGRES_PORT: port.default(5433),
+
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_UI_URL: z.url().optional(),
+
+  KMS_KEY_ID: optionalString,
+  KMS_ENDPOINT: optionalString.pipe(z.url().optional()),
+  AWS_REGION: z.string().default('us-east-1'),
+  LOCAL_KEY_FILE: optionalString,
+
+  AUTH_JWT_SECRET: optionalString.pipe(z.string().min(32).optional()),
+  AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
+  AUTH_JWT_ISSUER: optionalString,
+  AUTH_JWT_AUDIENCE: optionalString,
+});
+
+export type Env = z.input<typeof schema>;
+
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  database: { url: string } | { embedded: { port: number; dir: string } };
+  temporal: {
+    namespace: string;
+    taskQueue: 'connections';
+  } & ({ address: string; uiUrl?: string } | { dev: { port: number; uiPort: number; dbFile: string } });
+  keys:
+    | { provider: 'aws-kms'; keyId: string; endpoint?: string; region: string }
+    | { provider: 'local'; keyFile: string };
+  auth: { jwtSecretFile: string; jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  if (e.AUTH_JWT_SECRET && e.AUTH_JWKS_URL) {
+    throw new ConfigError('invalid configuration: set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both');
+  }
+  if (e.KMS_ENDPOINT && !e.KMS_KEY_ID) {
+    throw new ConfigError('invalid configuration: KMS_ENDPOINT is set but KMS_KEY_ID is missing');
+  }
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/$/, ''),
+    dataDir,
+    logLevel: e.LOG_LEVEL,
+    database: e.DATABASE_URL
+      ? { url: e.DATABASE_URL }
+      : { embedded: { port: e.EMBEDDED_POSTGRES_PORT, dir: path.join(dataDir, 'postgres') } },
+    temporal: {
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: 'connections',
+      ...(e.TEMPORAL_ADDRESS
+        ? { address: e.TEMPORAL_ADDRESS, uiUrl: e.TEMPORAL_UI_URL }
+        : {
+            dev: {
+              port: e.TEMPORAL_DEV_PORT,
+              uiPort: e.TEMPORAL_UI_PORT,
+              dbFile: path.join(dataDir, 'temporal.sqlite'),
+            },
+          }),
+    },
+    keys: e.KMS_KEY_ID
+      ? { provider: 'aws-kms', keyId: e.KMS_KEY_ID, endpoint: e.KMS_ENDPOINT, region: e.AWS_REGION }
+      : {
+          provider: 'local',
+          keyFile: path.resolve(e.LOCAL_KEY_FILE ?? path.join(dataDir, 'local-master.key')),
+        },
+    auth: {
+      jwtSecretFile: path.join(dataDir, 'jwt-secret'),
+      jwtSecret: e.AUTH_JWT_SECRET,
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_JWT_ISSUER,
+      audience: e.AUTH_JWT_AUDIENCE,
+    },
+  };
+}

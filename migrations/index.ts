@@ -1,0 +1,19 @@
+// Every migration, in order. Listed here rather than discovered on disk so that they load the same way
+// under tsx, jest and compiled JavaScript.
+import type { Knex } from 'knex';
+import * as connections from './20261126000001_connections.js';
+
+interface Migration {
+  up(db: Knex): Promise<void>;
+  down(db: Knex): Promise<void>;
+}
+
+export const migrations: Array<[name: string, migration: Migration]> = [
+  ['20261126000001_connections', connections],
+];
+
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: async () => migrations,
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};

@@ -1,0 +1,125 @@
+// Wires the service together: embedded Temporal and Postgres where no external ones are configured, the
+// migrations, the key provider, the worker and the API. `stop()` undoes it in reverse order.
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { createActivities } from '../activities/index.js';
+import { createApp } from '../api/app.js';
+import type { Config } from '../config/config.js';
+import { connectDatabase, migrateToLatest } from '../db/database.js';
+import type { Logger } from '../logging/logger.js';
+import { createKeyProvider, CredentialVault, type KeyProvider } from '../vault/index.js';
+import { createWorker } from '../worker/create-worker.js';
+import { startEmbeddedPostgres } from './postgres.js';
+import { ensureSearchAttributes, startTemporalDevServer } from './temporal.js';
+
+export interface RunningService {
+  apiUrl?: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  databaseUrl: string;
+  db: Knex;
+  keys: KeyProvider;
+  temporal: Client;
+  stop(): Promise<void>;
+}
+
+export interface ServiceParts {
+  api: boolean;
+  worker: boolean;
+}
+
+export async function startService(
+  config: Config,
+  logger: Logger,
+  parts: ServiceParts = { api: true, worker: true },
+): Promise<RunningService> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error) => logger.error({ err: error }, 'error while stopping'));
+    }
+    cleanups.length = 0;
+  };
+  try {
+    let temporalAddress: string;
+    let temporalUiUrl: string | undefined;
+    if ('dev' in config.temporal) {
+      const { dev } = config.temporal;
+      logger.info({ dbFile: dev.dbFile }, 'starting the Temporal dev server');
+      const server = await startTemporalDevServer({
+        port: dev.port,
+        uiPort: dev.uiPort,
+        dbFile: dev.dbFile,
+        namespace: config.temporal.namespace,
+        logFile: path.join(config.dataDir, 'logs/temporal.log'),
+      });
+      cleanups.push(() => server.stop());
+      temporalAddress = server.address;
+      temporalUiUrl = server.uiUrl;
+    } else {
+      temporalAddress = config.temporal.address;
+      temporalUiUrl = config.temporal.uiUrl;
+    }
+
+    let databaseUrl: string;
+    if ('embedded' in config.database) {
+      logger.info({ dir: config.database.embedded.dir }, 'starting the embedded Postgres');
+      const embedded = await startEmbeddedPostgres({
+        ...config.database.embedded,
+        onLog: (line) => logger.debug({ postgres: line }),
+      });
+      cleanups.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+    } else {
+      databaseUrl = config.database.url;
+    }
+
+    const db = connectDatabase(databaseUrl);
+    cleanups.push(() => db.destroy());
+    const applied = await migrateToLatest(db);
+    if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+
+    const keys = await createKeyProvider(config.keys, logger);
+    const vault = new CredentialVault(keys);
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    cleanups.push(() => connection.close());
+    await ensureSearchAttributes(connection, config.temporal.namespace);
+    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+
+    if (parts.worker) {
+      const { worker, connection: workerConnection } = await createWorker({
+        address: temporalAddress,
+        namespace: config.temporal.namespace,
+        activities: createActivities({ db, vault, logger }),
+      });
+      cleanups.push(() => workerConnection.close());
+      const running = worker.run();
+      cleanups.push(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      });
+      void running.catch((error) => logger.fatal({ err: error }, 'the worker stopped'));
+      logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
+    }
+
+    let apiUrl: string | undefined;
+    if (parts.api) {
+      const app = createApp({ db, temporal, keys, logger });
+      const server = await new Promise<Server>((resolve, reject) => {
+        const listening = app.listen(config.port, config.host, () => resolve(listening));
+        listening.once('error', reject);
+      });
+      cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+      apiUrl = `http://${config.host}:${config.port}`;
+    }
+
+    return { apiUrl, temporalAddress, temporalUiUrl, databaseUrl, db, keys, temporal, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,46 @@
+// `npm start`: the whole service on embedded defaults (or whatever the environment configures), in one
+// process tree. Ctrl-C stops every process it started.
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../logging/logger.js';
+import { loadJwtSecret, mintToken } from '../api/auth.js';
+import { startService } from '../platform/service.js';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+const service = await startService(config, logger).catch((error: Error) => {
+  logger.fatal({ err: error }, 'the service could not start');
+  process.exit(1);
+});
+
+const adminToken = await mintToken(
+  await loadJwtSecret(config.auth),
+  { sub: 'admin', workspace: 'default', role: 'admin' },
+  { issuer: config.auth.issuer, audience: config.auth.audience },
+);
+const lines = [
+  '',
+  'Connections service is running.',
+  `  API:          ${service.apiUrl}   (readiness: ${service.apiUrl}/readyz)`,
+  `  Temporal UI:  ${service.temporalUiUrl ?? '(external cluster: see your Temporal UI)'}`,
+  `  Temporal:     ${service.temporalAddress}, namespace ${config.temporal.namespace}, task queue connections`,
+  `  Data folder:  ${config.dataDir}`,
+  `  Key provider: ${service.keys.name}`,
+  '',
+  'Admin token for workspace "default" (12 hours; `npm run token -- --help` mints others):',
+  `  ${adminToken}`,
+  '',
+  'Press Ctrl-C to stop.',
+  '',
+];
+// The banner is for the person at the terminal; the token in it is the embedded default's own admin login.
+process.stdout.write(lines.join('\n'));
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    void service.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,2 @@
+// Every workflow the `connections` worker runs. Deterministic code only: side effects belong to activities/.
+export {};
