@@ -47,7 +47,14 @@ export function healthRoutes(deps: {
   });
   router.get('/readyz', async (_req, res) => {
     const [temporal, database, kms] = await Promise.all([
-      probe('temporal', () => deps.temporal.connection.workflowService.getSystemInfo({}), deps.logger),
+      probe(
+        'temporal',
+        () =>
+          deps.temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>
+            deps.temporal.connection.workflowService.getSystemInfo({}),
+          ),
+        deps.logger,
+      ),
       probe('database', () => checkDatabase(deps.db), deps.logger),
       probe('kms', () => deps.keys.check(), deps.logger),
     ]);

@@ -1,7 +1,6 @@
 // Wires the service together: embedded Temporal and Postgres where no external ones are configured, the
 // migrations, the key provider, the worker and the API. `stop()` undoes it in reverse order.
 import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Knex } from 'knex';
@@ -77,7 +76,7 @@ export async function startService(
       databaseUrl = config.database.url;
     }
 
-    const db = connectDatabase(databaseUrl);
+    const db = connectDatabase(databaseUrl, { logger });
     cleanups.push(() => db.destroy());
     const applied = await migrateToLatest(db);
     if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
@@ -95,6 +94,7 @@ export async function startService(
         address: temporalAddress,
         namespace: config.temporal.namespace,
         activities: createActivities({ db, vault, logger }),
+        logger,
       });
       cleanups.push(() => workerConnection.close());
       const running = worker.run();

@@ -1,7 +1,8 @@
 // Builds the worker that runs connection workflows and activities on task queue `connections`. Workflows are
 // bundled from TypeScript source; the `.js` → `.ts` alias lets the bundler follow NodeNext import paths.
-import { NativeConnection, Worker, type BundleOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type BundleOptions } from '@temporalio/worker';
 import path from 'node:path';
+import type { Logger } from '../logging/logger.js';
 import { projectRoot } from '../platform/process.js';
 
 export const TASK_QUEUE = 'connections';
@@ -14,6 +15,23 @@ export const bundlerOptions: Pick<BundleOptions, 'webpackConfigHook'> = {
   }),
 };
 
+let runtimeInstalled = false;
+
+/**
+ * Sends the Temporal SDK's own logs (warnings and up) to the service's logger. Must run before the first
+ * NativeConnection; later calls do nothing.
+ */
+export function installTemporalRuntime(logger?: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      if (!logger) console.warn(`[temporal ${level}] ${message}`, meta ?? '');
+      else logger[level === 'ERROR' ? 'error' : 'warn']({ temporal: meta }, message);
+    }),
+  });
+}
+
 export interface WorkerOptions {
   address: string;
   namespace: string;
@@ -21,11 +39,13 @@ export interface WorkerOptions {
   workflowsPath?: string;
   taskQueue?: string;
   maxCachedWorkflows?: number;
+  logger?: Logger;
 }
 
 export async function createWorker(
   options: WorkerOptions,
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installTemporalRuntime(options.logger);
   const connection = await NativeConnection.connect({ address: options.address });
   try {
     const worker = await Worker.create({

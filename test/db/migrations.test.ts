@@ -1,0 +1,66 @@
+// Every migration, up and down, on real Postgres.
+import type { Knex } from 'knex';
+import { migrations } from '../../migrations/index.js';
+import { createTestDatabase } from '../support/env.js';
+
+const expectedTables = ['connections', 'connection_events', 'credentials'];
+
+async function tables(db: Knex): Promise<string[]> {
+  const rows = await db('information_schema.tables').where({ table_schema: 'public' }).select('table_name');
+  return rows
+    .map((row: { table_name: string }) => row.table_name)
+    .filter((name) => !name.startsWith('knex_'));
+}
+
+describe('migrations', () => {
+  it('apply in order, roll back one by one to an empty schema, and apply again', async () => {
+    const { db, drop } = await createTestDatabase();
+    try {
+      const [, applied] = await db.migrate.latest();
+      expect(applied).toEqual(migrations.map(([name]) => name));
+      expect((await tables(db)).sort()).toEqual([...expectedTables].sort());
+
+      for (let remaining = migrations.length; remaining > 0; remaining--) {
+        const [, rolledBack] = await db.migrate.down();
+        expect(rolledBack).toEqual([migrations[remaining - 1]![0]]);
+      }
+      expect(await tables(db)).toEqual([]);
+
+      await db.migrate.latest();
+      expect((await tables(db)).sort()).toEqual([...expectedTables].sort());
+    } finally {
+      await drop();
+    }
+  });
+
+  it('keeps a user connection from existing without its owner', async () => {
+    const { db, drop } = await createTestDatabase();
+    try {
+      await db.migrate.latest();
+      await expect(
+        db('connections').insert({
+          id: '7b0c1f1e-0000-4000-8000-000000000001',
+          workspace_id: 'ws_1',
+          integration: 'github',
+          scope: 'user',
+          auth_type: 'oauth2',
+          status: 'pending',
+          created_by: 'u_1',
+        }),
+      ).rejects.toThrow(/user_connections_have_an_owner/);
+      await expect(
+        db('connections').insert({
+          id: '7b0c1f1e-0000-4000-8000-000000000002',
+          workspace_id: 'ws_1',
+          integration: 'github',
+          scope: 'workspace',
+          auth_type: 'oauth2',
+          status: 'unknown',
+          created_by: 'u_1',
+        }),
+      ).rejects.toThrow(/check constraint/);
+    } finally {
+      await drop();
+    }
+  });
+});
