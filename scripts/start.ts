@@ -3,7 +3,7 @@
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../logging/logger.js';
 import { loadJwtSecret, mintToken } from '../api/auth.js';
-import { startService } from '../platform/service.js';
+import { startService, stopOnSignals } from '../platform/service.js';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
@@ -35,12 +35,4 @@ const lines = [
 // The banner is for the person at the terminal; the token in it is the embedded default's own admin login.
 process.stdout.write(lines.join('\n'));
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    void service.stop().then(() => process.exit(0));
-  });
-}
+stopOnSignals(service, logger);
