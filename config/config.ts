@@ -31,6 +31,8 @@ const schema = z.object({
   AWS_REGION: z.string().default('us-east-1'),
   LOCAL_KEY_FILE: optionalString,
 
+  TEMPORAL_CODEC_KEY: optionalString.pipe(z.base64().optional()),
+
   AUTH_JWT_SECRET: optionalString.pipe(z.string().min(32).optional()),
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   AUTH_JWT_ISSUER: optionalString,
@@ -49,6 +51,8 @@ export interface Config {
   temporal: {
     namespace: string;
     taskQueue: 'connections';
+    /** AES-256 key of the payload codec: TEMPORAL_CODEC_KEY (base64), or a file in the data folder. */
+    codecKey: { key: string } | { file: string };
   } & ({ address: string; uiUrl?: string } | { dev: { port: number; uiPort: number; dbFile: string } });
   keys:
     | { provider: 'aws-kms'; keyId: string; endpoint?: string; region: string }
@@ -86,6 +90,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     temporal: {
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: 'connections',
+      codecKey: e.TEMPORAL_CODEC_KEY
+        ? { key: e.TEMPORAL_CODEC_KEY }
+        : { file: path.join(dataDir, 'temporal-codec.key') },
       ...(e.TEMPORAL_ADDRESS
         ? { address: e.TEMPORAL_ADDRESS, uiUrl: e.TEMPORAL_UI_URL }
         : {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../../config/config.js';
 
 describe('loadConfig', () => {
