@@ -8,6 +8,7 @@ const statusByCode = {
   forbidden: 403,
   not_found: 404,
   has_dependents: 409,
+  conflict: 409,
   connection_not_active: 409,
   payload_too_large: 413,
   provider_rejected: 422,

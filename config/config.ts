@@ -2,6 +2,7 @@
 // with zod at start-up, and a bad or missing one fails with its name. Nothing else reads process.env.
 import path from 'node:path';
 import { z } from 'zod';
+import type { LifecycleSettings } from '../workflows/messages.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z
@@ -33,6 +34,16 @@ const schema = z.object({
 
   TEMPORAL_CODEC_KEY: optionalString.pipe(z.base64().optional()),
 
+  OAUTH_SETUP_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(900),
+  REFRESH_MARGIN_SECONDS: z.coerce.number().int().nonnegative().default(300),
+  REFRESH_JITTER_SECONDS: z.coerce.number().int().nonnegative().default(60),
+  MIN_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().nonnegative().default(30),
+  API_KEY_PROBE_INTERVAL_SECONDS: z.coerce.number().int().positive().default(86_400),
+  API_KEY_ROTATION_DAYS: z.coerce.number().positive().default(90),
+  API_KEY_UNUSED_DAYS: z.coerce.number().positive().default(30),
+  PROVIDER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
+  ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
+
   AUTH_JWT_SECRET: optionalString.pipe(z.string().min(32).optional()),
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   AUTH_JWT_ISSUER: optionalString,
@@ -40,6 +51,8 @@ const schema = z.object({
 });
 
 export type Env = z.input<typeof schema>;
+
+const DAY_MS = 86_400_000;
 
 export interface Config {
   host: string;
@@ -57,6 +70,9 @@ export interface Config {
   keys:
     | { provider: 'aws-kms'; keyId: string; endpoint?: string; region: string }
     | { provider: 'local'; keyFile: string };
+  lifecycle: LifecycleSettings;
+  /** http:// and private-network provider URLs, for development and tests only. */
+  allowInsecureProviderUrls: boolean;
   auth: { jwtSecretFile: string; jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string };
 }
 
@@ -109,6 +125,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           provider: 'local',
           keyFile: path.resolve(e.LOCAL_KEY_FILE ?? path.join(dataDir, 'local-master.key')),
         },
+    lifecycle: {
+      setupTimeoutMs: e.OAUTH_SETUP_TIMEOUT_SECONDS * 1000,
+      refreshMarginMs: e.REFRESH_MARGIN_SECONDS * 1000,
+      refreshJitterMs: e.REFRESH_JITTER_SECONDS * 1000,
+      minRefreshIntervalMs: e.MIN_REFRESH_INTERVAL_SECONDS * 1000,
+      apiKeyProbeIntervalMs: e.API_KEY_PROBE_INTERVAL_SECONDS * 1000,
+      keyRotationDueMs: e.API_KEY_ROTATION_DAYS * DAY_MS,
+      keyUnusedMs: e.API_KEY_UNUSED_DAYS * DAY_MS,
+      activityTimeoutMs: e.PROVIDER_CALL_TIMEOUT_SECONDS * 1000,
+    },
+    allowInsecureProviderUrls: e.ALLOW_INSECURE_PROVIDER_URLS,
     auth: {
       jwtSecretFile: path.join(dataDir, 'jwt-secret'),
       jwtSecret: e.AUTH_JWT_SECRET,

@@ -2,6 +2,7 @@
 // under tsx, jest and compiled JavaScript.
 import type { Knex } from 'knex';
 import * as connections from './20261126000001_connections.js';
+import * as oauthSetup from './20261126000002_oauth_setup.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;

@@ -1,2 +1,2 @@
 // Every workflow the `connections` worker runs. Deterministic code only: side effects belong to activities/.
-export {};
+export { connectionLifecycle } from './connection-lifecycle.js';

@@ -1,0 +1,60 @@
+// API keys with a provider: where the key goes on a request, and the catalogue's verification request.
+// The key is never logged, and error messages carry only the HTTP status.
+import type { ApiKeyProviderConfig } from './provider-config.js';
+import { ProviderError, temporaryFailure } from './provider-error.js';
+
+export function applyApiKey(provider: ApiKeyProviderConfig, key: string, url: URL, headers: Headers): void {
+  const value = provider.injection.prefix + key;
+  if (provider.injection.in === 'header') headers.set(provider.injection.name, value);
+  else url.searchParams.set(provider.injection.name, value);
+}
+
+/**
+ * Runs the provider's verification request with the key. Resolves when the key is accepted (or the provider
+ * defines no verification: returns false then); throws a ProviderError otherwise.
+ */
+export async function verifyApiKey(
+  provider: ApiKeyProviderConfig,
+  key: string,
+  options: { timeoutMs?: number } = {},
+): Promise<boolean> {
+  if (!provider.verification) return false;
+  const url = new URL(
+    provider.verification.path.replace(/^\//, ''),
+    provider.apiBaseUrl.replace(/\/?$/, '/'),
+  );
+  const headers = new Headers({ accept: 'application/json' });
+  applyApiKey(provider, key, url, headers);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: provider.verification.method,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+    });
+  } catch (error) {
+    throw new ProviderError(
+      'unavailable',
+      `key verification: the provider could not be reached (${(error as Error).name})`,
+    );
+  }
+  await response.body?.cancel();
+  const temporary = temporaryFailure(response, 'key verification');
+  if (temporary) throw temporary;
+  if (response.status === 401 || response.status === 403) {
+    throw new ProviderError(
+      'invalid_grant',
+      `key verification: the provider rejected the key (HTTP ${response.status})`,
+      response.status,
+    );
+  }
+  if (!response.ok) {
+    throw new ProviderError(
+      'rejected',
+      `key verification: unexpected answer (HTTP ${response.status})`,
+      response.status,
+    );
+  }
+  return true;
+}

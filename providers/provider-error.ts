@@ -1,0 +1,50 @@
+// What a provider's answer means for the lifecycle, whatever the protocol: permanent (the grant or key is
+// no good: expire), temporary (retry, honouring Retry-After), or refused for another reason. Messages carry
+// the provider's error code and HTTP status only, never a response body that might echo a credential.
+export type ProviderErrorKind = 'invalid_grant' | 'rejected' | 'unavailable' | 'rate_limited';
+
+export class ProviderError extends Error {
+  override name = 'ProviderError';
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'unavailable' || this.kind === 'rate_limited';
+  }
+}
+
+/** Retry-After as milliseconds (seconds or an HTTP date), bounded to an hour. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), 3_600_000);
+}
+
+/** 5xx and 429 are temporary whatever the body says; the caller handles the rest. */
+export function temporaryFailure(response: Response, what: string): ProviderError | undefined {
+  if (response.status === 429) {
+    return new ProviderError(
+      'rate_limited',
+      `${what}: rate limited (HTTP 429)`,
+      429,
+      parseRetryAfter(response.headers.get('retry-after')),
+    );
+  }
+  if (response.status >= 500) {
+    return new ProviderError(
+      'unavailable',
+      `${what}: provider unavailable (HTTP ${response.status})`,
+      response.status,
+      parseRetryAfter(response.headers.get('retry-after')),
+    );
+  }
+  return undefined;
+}

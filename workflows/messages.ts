@@ -1,0 +1,143 @@
+// The connection workflow's messages, defined once and imported by the workflow, the API and agent code.
+// Nothing here ever carries a credential in clear: API keys and authorization codes travel sealed.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SealedCredential } from '../vault/credential-vault.js';
+
+export const connectionStatuses = [
+  'pending',
+  'active',
+  'inactive',
+  'expired',
+  'failed',
+  'disconnected',
+] as const;
+export type ConnectionStatus = (typeof connectionStatuses)[number];
+
+export interface ConnectionRef {
+  id: string;
+  workspaceId: string;
+  integration: string;
+  scope: 'workspace' | 'user';
+  /** The person a `user` connection belongs to. */
+  ownerUserId?: string;
+  authType: 'oauth2' | 'api_key';
+  name?: string;
+  createdBy: string;
+}
+
+export interface LifecycleSettings {
+  setupTimeoutMs: number;
+  refreshMarginMs: number;
+  refreshJitterMs: number;
+  /** An on-demand refresh within this long of the last one answers with the current token. */
+  minRefreshIntervalMs: number;
+  apiKeyProbeIntervalMs: number;
+  keyRotationDueMs: number;
+  keyUnusedMs: number;
+  /** How long one provider call may take before the attempt is abandoned and retried. */
+  activityTimeoutMs: number;
+}
+
+export interface ConnectionSnapshot {
+  id: string;
+  status: ConnectionStatus;
+  reason?: string;
+  tokenExpiresAt?: number;
+  nextRefreshAt?: number;
+  hasRefreshToken?: boolean;
+  scopes?: string[];
+  keyCreatedAt?: number;
+  /** An authorization (setup or re-authorization) is waiting for its callback. */
+  authorizationPending: boolean;
+}
+
+export interface Waiter {
+  workflowId: string;
+}
+
+export interface ConnectionLifecycleInput {
+  connection: ConnectionRef;
+  settings: LifecycleSettings;
+  /** State carried across continue-as-new. */
+  carried?: CarriedState;
+}
+
+export interface CarriedState {
+  snapshot: ConnectionSnapshot;
+  sequence: number;
+  waiters: Waiter[];
+  authorization?: PendingAuthorization;
+  lastRefreshAt?: number;
+  lastProbeAt?: number;
+  keyNotices: KeyNotice[];
+}
+
+export type KeyNotice = 'key_rotation_due' | 'key_unused';
+
+export interface PendingAuthorization {
+  setupId: string;
+  expiresAt: number;
+  /** The first setup fails the connection when it ends badly; a re-authorization leaves it as it was. */
+  initial: boolean;
+}
+
+export interface BeginAuthorizationRequest {
+  actor: string;
+  redirectUri: string;
+  /** Scopes to ask for; the integration's configured scopes when absent. */
+  scopes?: string[];
+}
+
+export interface BeginAuthorizationResult {
+  authorizationUrl: string;
+  expiresAt: number;
+}
+
+export interface AuthorizationCallback {
+  state: string;
+  /** The authorization code, sealed by the API (purpose `authorization_code`). */
+  sealedCode?: SealedCredential;
+  iss?: string;
+  /** The provider's error (e.g. `access_denied`), when it sent one instead of a code. */
+  error?: string;
+}
+
+export interface SubmitApiKeyRequest {
+  actor: string;
+  /** The key, sealed by the API (purpose `api_key_submission`). */
+  sealedKey: SealedCredential;
+}
+
+export interface ActorRequest {
+  actor: string;
+  reason?: string;
+}
+
+export const beginAuthorization = defineUpdate<BeginAuthorizationResult, [BeginAuthorizationRequest]>(
+  'beginAuthorization',
+);
+export const completeAuthorization = defineUpdate<ConnectionSnapshot, [AuthorizationCallback]>(
+  'completeAuthorization',
+);
+export const submitApiKey = defineUpdate<ConnectionSnapshot, [SubmitApiKeyRequest]>('submitApiKey');
+export const refreshConnection = defineUpdate<ConnectionSnapshot, [ActorRequest]>('refresh');
+export const deactivateConnection = defineUpdate<ConnectionSnapshot, [ActorRequest]>('deactivate');
+export const activateConnection = defineUpdate<ConnectionSnapshot, [ActorRequest]>('activate');
+export const disconnectConnection = defineUpdate<ConnectionSnapshot, [ActorRequest]>('disconnect');
+
+export const getConnection = defineQuery<ConnectionSnapshot>('getConnection');
+
+/** Sent by a waiting workflow to the connection workflow. */
+export const registerWaiter = defineSignal<[Waiter]>('registerWaiter');
+/** Sent by the connection workflow to each registered waiter. */
+export const connectionReady = defineSignal<[{ connectionId: string }]>('connectionReady');
+export const connectionUnavailable =
+  defineSignal<[{ connectionId: string; status: ConnectionStatus; reason?: string }]>(
+    'connectionUnavailable',
+  );
+
+export function connectionWorkflowId(connectionId: string): string {
+  return `connection-${connectionId}`;
+}
+
+export const CONNECTIONS_TASK_QUEUE = 'connections';
