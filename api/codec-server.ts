@@ -1,0 +1,106 @@
+// The codec server Temporal UI and `temporal --codec-endpoint <api>/codec` call to show encrypted payloads
+// to operators: POST /codec/encode and /codec/decode in Temporal's codec-server protocol (proto3 JSON, every
+// bytes field base64). Only owners and admins may use it, with a bearer token (the UI's "pass access token").
+// It must never log a payload, nor answer anyone without a verified owner or admin token.
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import express, { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import type { TokenVerifier } from './auth.js';
+import { ApiError } from './errors.js';
+
+const base64 = z.base64();
+const bodySchema = z.object({
+  payloads: z.array(
+    z.object({
+      metadata: z.record(z.string(), base64).nullish(),
+      data: base64.nullish(),
+    }),
+  ),
+});
+type JsonPayload = z.infer<typeof bodySchema>['payloads'][number];
+
+const fromJson = ({ metadata, data }: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(
+    Object.entries(metadata ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64')]),
+  ),
+  data: Buffer.from(data ?? '', 'base64'),
+});
+
+const toJson = ({ metadata, data }: Payload): JsonPayload => ({
+  metadata: Object.fromEntries(
+    Object.entries(metadata ?? {}).map(([key, value]) => [key, Buffer.from(value).toString('base64')]),
+  ),
+  data: Buffer.from(data ?? new Uint8Array()).toString('base64'),
+});
+
+const allowedHeaders = 'authorization, content-type, x-namespace';
+
+/** The UI runs in the browser on another origin and sends the bearer token, so CORS must allow credentials. */
+function cors(allowedOrigins: string[]): RequestHandler {
+  const allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
+  return (req, res, next) => {
+    res.vary('Origin');
+    const origin = req.headers.origin;
+    if (origin && allowed.has(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
+    }
+    if (req.method !== 'OPTIONS') return next();
+    // A preflight never carries the token, so it is answered before authentication.
+    if (origin && allowed.has(origin)) {
+      res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', allowedHeaders);
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+    res.status(204).end();
+  };
+}
+
+function ownersAndAdmins(verifyToken: TokenVerifier): RequestHandler {
+  return async (req, _res, next) => {
+    const [scheme, token] = (req.headers.authorization ?? '').split(' ');
+    if (scheme?.toLowerCase() !== 'bearer' || !token) {
+      return next(new ApiError('unauthorized', 'a bearer token is required'));
+    }
+    let role: string;
+    try {
+      ({ role } = await verifyToken(token));
+    } catch {
+      return next(new ApiError('unauthorized', 'the bearer token is invalid or expired'));
+    }
+    if (role !== 'owner' && role !== 'admin') {
+      return next(new ApiError('forbidden', 'only owners and admins may use the codec server'));
+    }
+    next();
+  };
+}
+
+export function codecServerRoutes(deps: {
+  codec: PayloadCodec;
+  verifyToken: TokenVerifier;
+  allowedOrigins: string[];
+}): Router {
+  const router = Router();
+  // A history's payloads can be far larger than the API's own bodies; if the app has already parsed the body
+  // (its parser is mounted first), this one steps aside.
+  router.use('/codec', cors(deps.allowedOrigins), express.json({ limit: '4mb' }));
+  for (const direction of ['encode', 'decode'] as const) {
+    router.post(`/codec/${direction}`, ownersAndAdmins(deps.verifyToken), async (req, res, next) => {
+      const body = bodySchema.safeParse(req.body);
+      if (!body.success) {
+        // zod's issues name paths and expectations, never the values received.
+        return next(new ApiError('invalid_request', 'the body must be {"payloads": [...]} in proto3 JSON'));
+      }
+      let payloads: Payload[];
+      try {
+        payloads = await deps.codec[direction](body.data.payloads.map(fromJson));
+      } catch (error) {
+        if (direction === 'encode') throw error;
+        // A payload the codec cannot open is the caller's input; the codec's message names a key id at most.
+        return next(new ApiError('invalid_request', `could not decode: ${(error as Error).message}`));
+      }
+      res.json({ payloads: payloads.map(toJson) });
+    });
+  }
+  return router;
+}

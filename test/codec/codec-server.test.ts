@@ -1,0 +1,164 @@
+// The codec server routes as Temporal UI calls them: proto3 JSON payloads, a bearer token, CORS from the UI's
+// origin. Owners and admins decode and encode; nobody else does; nothing of a payload reaches the log.
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import express from 'express';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createTokenVerifier, loadJwtSecret, mintToken, type Role } from '../../api/auth.js';
+import { codecServerRoutes } from '../../api/codec-server.js';
+import { errorHandler, notFound } from '../../api/errors.js';
+import { createLogger } from '../../logging/logger.js';
+import { codecKeyId } from '../../temporal/codec-key.js';
+import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
+import { listen } from '../support/http.js';
+
+const uiOrigin = 'http://127.0.0.1:8233';
+const toJson = ({ metadata, data }: Payload) => ({
+  metadata: Object.fromEntries(
+    Object.entries(metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
+  data: Buffer.from(data ?? new Uint8Array()).toString('base64'),
+});
+const fromJson = ({ metadata, data }: { metadata: Record<string, string>; data: string }): Payload => ({
+  metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  data: Buffer.from(data, 'base64'),
+});
+
+describe('codec server routes', () => {
+  const secretValue = { accessToken: `ya29.${randomBytes(12).toString('hex')}` };
+  const logLines: string[] = [];
+  let codec: AesGcmPayloadCodec;
+  let server: Awaited<ReturnType<typeof listen>>;
+  let tokenFor: (role: Role) => Promise<string>;
+
+  beforeAll(async () => {
+    const auth = {
+      jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'codec-auth-')), 'jwt-secret'),
+    };
+    const secret = await loadJwtSecret(auth);
+    tokenFor = (role) => mintToken(secret, { sub: `u-${role}`, workspace: 'ws_1', role });
+    const key = randomBytes(32);
+    codec = new AesGcmPayloadCodec({ id: codecKeyId(key), key });
+    const logger = createLogger(
+      'debug',
+      new Writable({
+        write(chunk, _encoding, done) {
+          logLines.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    const app = express();
+    app.use(
+      codecServerRoutes({ codec, verifyToken: await createTokenVerifier(auth), allowedOrigins: [uiOrigin] }),
+    );
+    app.use(notFound);
+    app.use(errorHandler(logger));
+    server = await listen(app);
+  });
+  afterAll(async () => {
+    await server.close();
+    expect(logLines.join('')).not.toContain(secretValue.accessToken);
+  });
+
+  async function post(route: string, body: unknown, headers: Record<string, string> = {}) {
+    const response = await fetch(`${server.url}/codec/${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: uiOrigin, ...headers },
+      body: JSON.stringify(body),
+    });
+    return { response, body: (await response.json()) as Record<string, unknown> };
+  }
+  const bearer = async (role: Role) => ({ authorization: `Bearer ${await tokenFor(role)}` });
+
+  it('decodes an encrypted payload for an admin, with CORS headers for the UI', async () => {
+    const encoded = await codec.encode([defaultPayloadConverter.toPayload(secretValue)]);
+    const { response, body } = await post('decode', { payloads: encoded.map(toJson) }, await bearer('admin'));
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    expect(response.headers.get('access-control-allow-credentials')).toBe('true');
+    const payloads = (body.payloads as Array<{ metadata: Record<string, string>; data: string }>).map(
+      fromJson,
+    );
+    expect(payloads.map((payload) => defaultPayloadConverter.fromPayload(payload))).toEqual([secretValue]);
+  });
+
+  it('encodes for an owner what the codec then decodes', async () => {
+    const plain = defaultPayloadConverter.toPayload(secretValue);
+    const { response, body } = await post('encode', { payloads: [toJson(plain)] }, await bearer('owner'));
+
+    expect(response.status).toBe(200);
+    const [encoded] = (body.payloads as Array<{ metadata: Record<string, string>; data: string }>).map(
+      fromJson,
+    );
+    expect(Buffer.from(encoded!.metadata!.encoding!).toString()).toBe('binary/encrypted');
+    const [decoded] = await codec.decode([encoded!]);
+    expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual(secretValue);
+  });
+
+  it('answers 401 without a token or with a bad one, 403 to members and agents', async () => {
+    const body = { payloads: [] };
+    const refused: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer not-a-jwt' },
+      { authorization: 'Basic YTpi' },
+    ];
+    for (const headers of refused) {
+      const { response, body: answer } = await post('decode', body, headers);
+      expect(response.status).toBe(401);
+      expect(answer).toMatchObject({ error: { code: 'unauthorized' } });
+      // The UI must be able to read the refusal, not see a CORS error.
+      expect(response.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    }
+    for (const role of ['member', 'agent'] as const) {
+      const { response, body: answer } = await post('decode', body, await bearer(role));
+      expect(response.status).toBe(403);
+      expect(answer).toMatchObject({ error: { code: 'forbidden' } });
+    }
+  });
+
+  it('answers 400 invalid_request to a body that is not codec JSON, or a payload it cannot decrypt', async () => {
+    const headers = await bearer('admin');
+    for (const bad of [{}, { payloads: 'x' }, { payloads: [{ data: 'not base64!' }] }]) {
+      const { response, body } = await post('decode', bad, headers);
+      expect(response.status).toBe(400);
+      expect(body).toMatchObject({ error: { code: 'invalid_request' } });
+    }
+    const [encoded] = await codec.encode([defaultPayloadConverter.toPayload(secretValue)]);
+    const tampered = toJson(encoded!);
+    tampered.data = Buffer.from(randomBytes(60)).toString('base64');
+    const { response, body } = await post('decode', { payloads: [tampered] }, headers);
+    expect(response.status).toBe(400);
+    expect(body).toMatchObject({ error: { code: 'invalid_request', message: /failed authentication/ } });
+  });
+
+  it('answers the preflight without a token for an allowed origin, and without CORS headers for others', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${server.url}/codec/decode`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,content-type,x-namespace',
+        },
+      });
+
+    const allowed = await preflight(uiOrigin);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(allowed.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(allowed.headers.get('access-control-allow-headers')).toBe(
+      'authorization, content-type, x-namespace',
+    );
+    expect(allowed.headers.get('vary')).toContain('Origin');
+
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect(other.headers.get('access-control-allow-credentials')).toBeNull();
+  });
+});
