@@ -10,12 +10,15 @@ import { ApiError } from './errors.js';
 
 const base64 = z.base64();
 const bodySchema = z.object({
-  payloads: z.array(
-    z.object({
-      metadata: z.record(z.string(), base64).nullish(),
-      data: base64.nullish(),
-    }),
-  ),
+  // proto3 JSON leaves an empty list out: the CLI sends `{}` for an event without payloads.
+  payloads: z
+    .array(
+      z.object({
+        metadata: z.record(z.string(), base64).nullish(),
+        data: base64.nullish(),
+      }),
+    )
+    .default([]),
 });
 type JsonPayload = z.infer<typeof bodySchema>['payloads'][number];
 

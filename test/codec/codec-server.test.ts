@@ -121,9 +121,15 @@ describe('codec server routes', () => {
     }
   });
 
+  it('answers an empty list to a body without payloads, as the CLI sends for an event that has none', async () => {
+    const { response, body } = await post('decode', {}, await bearer('admin'));
+    expect(response.status).toBe(200);
+    expect(body).toEqual({ payloads: [] });
+  });
+
   it('answers 400 invalid_request to a body that is not codec JSON, or a payload it cannot decrypt', async () => {
     const headers = await bearer('admin');
-    for (const bad of [{}, { payloads: 'x' }, { payloads: [{ data: 'not base64!' }] }]) {
+    for (const bad of [[], { payloads: 'x' }, { payloads: [{ data: 'not base64!' }] }]) {
       const { response, body } = await post('decode', bad, headers);
       expect(response.status).toBe(400);
       expect(body).toMatchObject({ error: { code: 'invalid_request' } });
