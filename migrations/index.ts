@@ -11,6 +11,7 @@ interface Migration {
 
 export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261126000001_connections', connections],
+  ['20261126000002_oauth_setup', oauthSetup],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -188,6 +188,10 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     throw ApplicationFailure.create({ message, type, nonRetryable: true });
   }
 
+  // The connection's first record is queued before any handler can queue work that refers to it.
+  const recorded =
+    state.sequence === 0 ? serialized(() => transition('pending', 'setup_started', connection.createdBy)) : undefined;
+
   // --- OAuth setup and re-authorization ---------------------------------------------------------------
 
   setHandler(
@@ -466,8 +470,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
 
   // --- the main loop: timers --------------------------------------------------------------------------
 
-  if (state.sequence === 0)
-    await serialized(() => transition('pending', 'setup_started', connection.createdBy));
+  await recorded;
 
   while (!isFinal()) {
     const now = Date.now();

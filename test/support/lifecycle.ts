@@ -1,0 +1,168 @@
+// Everything a lifecycle test needs, all real: a fresh database, the vault on the KMS-API server, an
+// authorization server (oidc-provider) configured as a workspace integration, a worker running the
+// service's own workflows and activities on a queue of its own, and the service's ConnectionCommands.
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { createActivities, type ActivityDependencies } from '../../activities/index.js';
+import { ConnectionCommands } from '../../api/connection-commands.js';
+import { migrateToLatest } from '../../db/database.js';
+import { createLogger } from '../../logging/logger.js';
+import { integrationStore } from '../../stores/integration-store.js';
+import { CredentialVault } from '../../vault/index.js';
+import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
+import { createWorker } from '../../worker/create-worker.js';
+import type { LifecycleSettings } from '../../workflows/messages.js';
+import { createTestDatabase, testEnv } from './env.js';
+import { startOidcProvider, type OidcProviderOptions, type TestAuthorizationServer } from './oidc-provider.js';
+
+export const REDIRECT_URI = 'http://127.0.0.1:9/v1/oauth/callback';
+
+export const fastSettings: LifecycleSettings = {
+  setupTimeoutMs: 60_000,
+  refreshMarginMs: 1_000,
+  refreshJitterMs: 200,
+  minRefreshIntervalMs: 5_000,
+  apiKeyProbeIntervalMs: 86_400_000,
+  keyRotationDueMs: 90 * 86_400_000,
+  keyUnusedMs: 30 * 86_400_000,
+  activityTimeoutMs: 5_000,
+};
+
+export interface LifecycleHarness {
+  db: import('knex').Knex;
+  vault: CredentialVault;
+  oidc: TestAuthorizationServer;
+  client: Client;
+  commands: ConnectionCommands;
+  workspaceId: string;
+  integration: string;
+  taskQueue: string;
+  /** Starts (another) worker on the harness's queue; the harness stops it at the end. */
+  startWorker(deps?: Partial<ActivityDependencies>): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+export async function startLifecycleHarness(
+  options: { settings?: Partial<LifecycleSettings>; oidc?: OidcProviderOptions; worker?: boolean } = {},
+): Promise<LifecycleHarness> {
+  const database = await createTestDatabase();
+  await migrateToLatest(database.db);
+  const keys = new AwsKmsKeyProvider(testEnv.kmsKeyId, {
+    endpoint: testEnv.kmsEndpoint,
+    region: 'eu-west-2',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const vault = new CredentialVault(keys);
+  const oidc = await startOidcProvider({ redirectUris: [REDIRECT_URI], ...options.oidc });
+  const workspaceId = `ws-${randomUUID()}`;
+  const integration = 'test-oidc';
+  await integrationStore.configure(database.db, vault, {
+    workspaceId,
+    key: integration,
+    provider: {
+      authType: 'oauth2',
+      issuer: oidc.issuer,
+      authorizationEndpoint: oidc.authorizationEndpoint,
+      tokenEndpoint: oidc.tokenEndpoint,
+      revocationEndpoint: oidc.revocationEndpoint,
+      issParameterSupported: true,
+      scopes: ['openid', 'offline_access', 'api:read'],
+    },
+    clientId: oidc.clientId,
+    clientSecret: oidc.clientSecret,
+  });
+
+  const taskQueue = `lifecycle-${randomUUID()}`;
+  const connection = await Connection.connect({ address: testEnv.temporalAddress });
+  const client = new Client({ connection });
+  const workers: Array<() => Promise<void>> = [];
+
+  async function startWorker(deps: Partial<ActivityDependencies> = {}) {
+    const { worker, connection: workerConnection } = await createWorker({
+      address: testEnv.temporalAddress,
+      namespace: 'default',
+      taskQueue,
+      activities: createActivities({
+        db: database.db,
+        vault,
+        logger: createLogger('silent'),
+        allowInsecureProviderUrls: true,
+        ...deps,
+      }),
+    });
+    const running = worker.run();
+    const stop = async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await workerConnection.close();
+    };
+    workers.push(stop);
+    return { worker, stop };
+  }
+  if (options.worker !== false) await startWorker();
+
+  const commands = new ConnectionCommands({
+    temporal: client,
+    db: database.db,
+    vault,
+    settings: { ...fastSettings, ...options.settings },
+    redirectUri: REDIRECT_URI,
+    taskQueue,
+  });
+
+  return {
+    db: database.db,
+    vault,
+    oidc,
+    client,
+    commands,
+    workspaceId,
+    integration,
+    taskQueue,
+    startWorker,
+    async stop() {
+      for (const stopWorker of workers) await stopWorker();
+      await connection.close();
+      await oidc.stop();
+      await database.drop();
+    },
+  };
+}
+
+/** Polls `read` until `done` holds (bounded), returning the last value read. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: { attempts?: number; intervalMs?: number } = {},
+): Promise<T> {
+  let value = await read();
+  for (let attempt = 0; attempt < (options.attempts ?? 150) && !done(value); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+    value = await read();
+  }
+  return value;
+}
+
+/** A completed OAuth setup as a user would do it: create, sign in and consent, callback. */
+export async function connectThroughProvider(
+  harness: LifecycleHarness,
+  authorize: (url: string) => Promise<URL>,
+  options: { scope?: 'workspace' | 'user'; ownerUserId?: string } = {},
+) {
+  const created = await harness.commands.createOAuth({
+    workspaceId: harness.workspaceId,
+    integration: harness.integration,
+    scope: options.scope ?? 'workspace',
+    ownerUserId: options.ownerUserId,
+    actor: 'admin-1',
+  });
+  const callback = await authorize(created.authorizationUrl);
+  const completed = await harness.commands.completeCallback({
+    state: callback.searchParams.get('state')!,
+    code: callback.searchParams.get('code') ?? undefined,
+    iss: callback.searchParams.get('iss') ?? undefined,
+    error: callback.searchParams.get('error') ?? undefined,
+  });
+  return { ...created, callback, snapshot: completed.snapshot };
+}
