@@ -17,9 +17,17 @@ export default tseslint.config(
     // Workflow code is replayed: it must stay deterministic, so no clocks, randomness or I/O of its own.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: ['node:*', '../activities/*', '../db/*', '../vault/*', '../api/*', 'pg', 'knex'] },
+        {
+          patterns: [
+            {
+              group: ['node:*', '../activities/*', '../db/*', '../vault/*', '../api/*', 'pg', 'knex'],
+              allowTypeImports: true,
+              message: 'workflow code is deterministic: side effects belong to activities',
+            },
+          ],
+        },
       ],
     },
   },

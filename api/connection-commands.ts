@@ -131,7 +131,7 @@ export class ConnectionCommands {
   }
 
   refresh(connectionId: string, actor: string): Promise<ConnectionSnapshot> {
-    return this.update(connectionId, refreshConnection, { actor });
+    return this.update(connectionId, refreshConnection, { actor, requestedAt: Date.now() });
   }
 
   deactivate(connectionId: string, actor: string): Promise<ConnectionSnapshot> {

@@ -5,6 +5,10 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.js';
+import { createTokenVerifier } from '../api/auth.js';
+import { loadCodecKey } from '../temporal/codec-key.js';
+import { clientDataConverter, workerDataConverter } from '../temporal/data-converter.js';
+import { AesGcmPayloadCodec } from '../temporal/payload-codec.js';
 import { createApp } from '../api/app.js';
 import type { Config } from '../config/config.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
@@ -54,6 +58,7 @@ export async function startService(
         dbFile: dev.dbFile,
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'logs/temporal.log'),
+        uiCodecEndpoint: `${config.publicUrl}/codec`,
       });
       cleanups.push(() => server.stop());
       temporalAddress = server.address;
@@ -84,16 +89,27 @@ export async function startService(
     const keys = await createKeyProvider(config.keys, logger);
     const vault = new CredentialVault(keys);
 
+    const codec = new AesGcmPayloadCodec(await loadCodecKey(config.temporal.codecKey, logger));
     const connection = await Connection.connect({ address: temporalAddress });
     cleanups.push(() => connection.close());
     await ensureSearchAttributes(connection, config.temporal.namespace);
-    const temporal = new Client({ connection, namespace: config.temporal.namespace });
+    const temporal = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: clientDataConverter(codec),
+    });
 
     if (parts.worker) {
       const { worker, connection: workerConnection } = await createWorker({
         address: temporalAddress,
         namespace: config.temporal.namespace,
-        activities: createActivities({ db, vault, logger }),
+        activities: createActivities({
+          db,
+          vault,
+          logger,
+          allowInsecureProviderUrls: config.allowInsecureProviderUrls,
+        }),
+        dataConverter: workerDataConverter(codec),
         logger,
       });
       cleanups.push(() => workerConnection.close());
@@ -108,7 +124,16 @@ export async function startService(
 
     let apiUrl: string | undefined;
     if (parts.api) {
-      const app = createApp({ db, temporal, keys, logger });
+      const uiOrigins = temporalUiUrl ? [new URL(temporalUiUrl).origin] : [];
+      if (temporalUiUrl?.includes('127.0.0.1'))
+        uiOrigins.push(temporalUiUrl.replace('127.0.0.1', 'localhost'));
+      const app = createApp({
+        db,
+        temporal,
+        keys,
+        logger,
+        codec: { codec, verifyToken: await createTokenVerifier(config.auth), allowedOrigins: uiOrigins },
+      });
       const server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.port, config.host, () => resolve(listening));
         listening.once('error', reject);

@@ -1,6 +1,7 @@
 // Builds the worker that runs connection workflows and activities on task queue `connections`. Workflows are
 // bundled from TypeScript source; the `.js` → `.ts` alias lets the bundler follow NodeNext import paths.
 import { DefaultLogger, NativeConnection, Runtime, Worker, type BundleOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import path from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import { projectRoot } from '../platform/process.js';
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   workflowsPath?: string;
   taskQueue?: string;
   maxCachedWorkflows?: number;
+  /** The encrypting data converter (temporal/data-converter.ts); never run the connections worker without it. */
+  dataConverter?: DataConverter;
   logger?: Logger;
 }
 
@@ -56,6 +59,7 @@ export async function createWorker(
       activities: options.activities,
       bundlerOptions,
       maxCachedWorkflows: options.maxCachedWorkflows,
+      dataConverter: options.dataConverter,
     });
     return { worker, connection };
   } catch (error) {

@@ -190,7 +190,9 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
 
   // The connection's first record is queued before any handler can queue work that refers to it.
   const recorded =
-    state.sequence === 0 ? serialized(() => transition('pending', 'setup_started', connection.createdBy)) : undefined;
+    state.sequence === 0
+      ? serialized(() => transition('pending', 'setup_started', connection.createdBy))
+      : undefined;
 
   // --- OAuth setup and re-authorization ---------------------------------------------------------------
 
@@ -332,13 +334,6 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
       await probeKey(actor);
       return;
     }
-    if (
-      onDemand &&
-      state.lastRefreshAt !== undefined &&
-      Date.now() - state.lastRefreshAt < settings.minRefreshIntervalMs
-    ) {
-      return; // just refreshed: the token in store is current
-    }
     if (!snapshot.hasRefreshToken) {
       if (!onDemand && snapshot.tokenExpiresAt !== undefined && Date.now() >= snapshot.tokenExpiresAt) {
         await transition('expired', 'token_expired_without_refresh_token', 'system');
@@ -368,9 +363,8 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     } catch (error) {
       const failure = unwrap(error);
       if (failure?.type === 'CredentialRejected') await transition('expired', 'refresh_rejected', 'provider');
-      else if (error instanceof ActivityFailure && error.cause instanceof TimeoutFailure) {
-        await transition('expired', 'refresh_failed_until_expiry', 'system');
-      } else await transition('expired', 'refresh_failed', 'system');
+      else if (isTemporary(error)) await transition('expired', 'refresh_failed_until_expiry', 'system');
+      else await transition('expired', 'refresh_failed', 'system');
     }
   }
 
@@ -405,7 +399,13 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
   setHandler(refreshConnection, (request) =>
     serialized(async () => {
       if (isFinal()) refuse(`the connection is ${snapshot.status}`);
-      await refresh(request.actor, true);
+      // A refresh that completed after this request was made already answers it: concurrent requests
+      // share one token request.
+      const answered =
+        request.requestedAt !== undefined &&
+        state.lastRefreshAt !== undefined &&
+        state.lastRefreshAt >= request.requestedAt;
+      if (!answered) await refresh(request.actor, true);
       return { ...snapshot };
     }),
   );
@@ -531,6 +531,14 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
   await condition(allHandlersFinished);
   await queue;
   return { ...snapshot };
+}
+
+/** A provider outage that outlasted the token: the retries ran out of time, not of hope. */
+function isTemporary(error: unknown): boolean {
+  if (!(error instanceof ActivityFailure)) return false;
+  if (error.cause instanceof TimeoutFailure) return true;
+  const type = unwrap(error)?.type;
+  return type === 'ProviderUnavailable' || type === 'ProviderRateLimited' || type === 'ProviderCallFailed';
 }
 
 function unwrap(error: unknown): ApplicationFailure | undefined {

@@ -29,8 +29,6 @@ export interface LifecycleSettings {
   setupTimeoutMs: number;
   refreshMarginMs: number;
   refreshJitterMs: number;
-  /** An on-demand refresh within this long of the last one answers with the current token. */
-  minRefreshIntervalMs: number;
   apiKeyProbeIntervalMs: number;
   keyRotationDueMs: number;
   keyUnusedMs: number;
@@ -111,6 +109,8 @@ export interface SubmitApiKeyRequest {
 export interface ActorRequest {
   actor: string;
   reason?: string;
+  /** When the caller asked (epoch ms): a refresh completed since then answers a refresh request. */
+  requestedAt?: number;
 }
 
 export const beginAuthorization = defineUpdate<BeginAuthorizationResult, [BeginAuthorizationRequest]>(

@@ -2,7 +2,11 @@
 // way a callback can be wrong (denied, replayed, foreign state, wrong issuer), each of which must change
 // nothing but what it is allowed to.
 import { authorizeInBrowser } from '../support/oidc-provider.js';
-import { connectThroughProvider, startLifecycleHarness, type LifecycleHarness } from '../support/lifecycle.js';
+import {
+  connectThroughProvider,
+  startLifecycleHarness,
+  type LifecycleHarness,
+} from '../support/lifecycle.js';
 
 describe('OAuth setup', () => {
   let harness: LifecycleHarness;
@@ -14,10 +18,16 @@ describe('OAuth setup', () => {
   });
 
   const events = (connectionId: string) =>
-    harness.db('connection_events').where({ connection_id: connectionId }).orderBy('sequence').select('from_status', 'to_status', 'reason', 'actor');
+    harness
+      .db('connection_events')
+      .where({ connection_id: connectionId })
+      .orderBy('sequence')
+      .select('from_status', 'to_status', 'reason', 'actor');
 
   it('reaches active through the authorization-code flow with PKCE, storing only ciphertext', async () => {
-    const { connectionId, authorizationUrl, snapshot } = await connectThroughProvider(harness, (url) => authorizeInBrowser(url));
+    const { connectionId, authorizationUrl, snapshot } = await connectThroughProvider(harness, (url) =>
+      authorizeInBrowser(url),
+    );
     const url = new URL(authorizationUrl);
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     expect(url.searchParams.get('redirect_uri')).toBe('http://127.0.0.1:9/v1/oauth/callback');
@@ -26,7 +36,11 @@ describe('OAuth setup', () => {
     expect(snapshot.tokenExpiresAt).toBeGreaterThan(Date.now());
 
     const row = await harness.db('connections').where({ id: connectionId }).first();
-    expect(row).toMatchObject({ status: 'active', status_reason: 'authorized', workspace_id: harness.workspaceId });
+    expect(row).toMatchObject({
+      status: 'active',
+      status_reason: 'authorized',
+      workspace_id: harness.workspaceId,
+    });
     expect(await events(connectionId)).toEqual([
       { from_status: null, to_status: 'pending', reason: 'setup_started', actor: 'admin-1' },
       { from_status: 'pending', to_status: 'active', reason: 'authorized', actor: 'provider' },
@@ -58,7 +72,9 @@ describe('OAuth setup', () => {
   });
 
   it('refuses a replayed callback and changes nothing', async () => {
-    const { connectionId, callback } = await connectThroughProvider(harness, (url) => authorizeInBrowser(url));
+    const { connectionId, callback } = await connectThroughProvider(harness, (url) =>
+      authorizeInBrowser(url),
+    );
     const before = await events(connectionId);
     const requests = harness.oidc.tokenRequests();
     await expect(

@@ -2,19 +2,26 @@
 // authorization server (oidc-provider) configured as a workspace integration, a worker running the
 // service's own workflows and activities on a queue of its own, and the service's ConnectionCommands.
 import { Client, Connection } from '@temporalio/client';
+import type { Knex } from 'knex';
 import type { Worker } from '@temporalio/worker';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createActivities, type ActivityDependencies } from '../../activities/index.js';
 import { ConnectionCommands } from '../../api/connection-commands.js';
 import { migrateToLatest } from '../../db/database.js';
 import { createLogger } from '../../logging/logger.js';
+import { clientDataConverter, workerDataConverter } from '../../temporal/data-converter.js';
+import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../stores/integration-store.js';
 import { CredentialVault } from '../../vault/index.js';
 import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
 import { createWorker } from '../../worker/create-worker.js';
 import type { LifecycleSettings } from '../../workflows/messages.js';
 import { createTestDatabase, testEnv } from './env.js';
-import { startOidcProvider, type OidcProviderOptions, type TestAuthorizationServer } from './oidc-provider.js';
+import {
+  startOidcProvider,
+  type OidcProviderOptions,
+  type TestAuthorizationServer,
+} from './oidc-provider.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/v1/oauth/callback';
 
@@ -22,7 +29,6 @@ export const fastSettings: LifecycleSettings = {
   setupTimeoutMs: 60_000,
   refreshMarginMs: 1_000,
   refreshJitterMs: 200,
-  minRefreshIntervalMs: 5_000,
   apiKeyProbeIntervalMs: 86_400_000,
   keyRotationDueMs: 90 * 86_400_000,
   keyUnusedMs: 30 * 86_400_000,
@@ -30,7 +36,7 @@ export const fastSettings: LifecycleSettings = {
 };
 
 export interface LifecycleHarness {
-  db: import('knex').Knex;
+  db: Knex;
   vault: CredentialVault;
   oidc: TestAuthorizationServer;
   client: Client;
@@ -39,12 +45,22 @@ export interface LifecycleHarness {
   integration: string;
   taskQueue: string;
   /** Starts (another) worker on the harness's queue; the harness stops it at the end. */
-  startWorker(deps?: Partial<ActivityDependencies>): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  startWorker(
+    deps?: Partial<ActivityDependencies>,
+    workflowsPath?: string,
+  ): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  /** Commands whose new connections get other lifecycle settings. */
+  commandsWith(settings: Partial<LifecycleSettings>): ConnectionCommands;
   stop(): Promise<void>;
 }
 
 export async function startLifecycleHarness(
-  options: { settings?: Partial<LifecycleSettings>; oidc?: OidcProviderOptions; worker?: boolean } = {},
+  options: {
+    settings?: Partial<LifecycleSettings>;
+    oidc?: OidcProviderOptions;
+    worker?: boolean;
+    workflowsPath?: string;
+  } = {},
 ): Promise<LifecycleHarness> {
   const database = await createTestDatabase();
   await migrateToLatest(database.db);
@@ -74,15 +90,17 @@ export async function startLifecycleHarness(
   });
 
   const taskQueue = `lifecycle-${randomUUID()}`;
+  const codec = new AesGcmPayloadCodec({ id: 'test', key: randomBytes(32) });
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: clientDataConverter(codec) });
   const workers: Array<() => Promise<void>> = [];
 
-  async function startWorker(deps: Partial<ActivityDependencies> = {}) {
+  async function startWorker(deps: Partial<ActivityDependencies> = {}, workflowsPath?: string) {
     const { worker, connection: workerConnection } = await createWorker({
       address: testEnv.temporalAddress,
       namespace: 'default',
       taskQueue,
+      workflowsPath,
       activities: createActivities({
         db: database.db,
         vault,
@@ -90,6 +108,8 @@ export async function startLifecycleHarness(
         allowInsecureProviderUrls: true,
         ...deps,
       }),
+      dataConverter: workerDataConverter(codec),
+      logger: createLogger('silent'),
     });
     const running = worker.run();
     const stop = async () => {
@@ -100,16 +120,18 @@ export async function startLifecycleHarness(
     workers.push(stop);
     return { worker, stop };
   }
-  if (options.worker !== false) await startWorker();
+  if (options.worker !== false) await startWorker({}, options.workflowsPath);
 
-  const commands = new ConnectionCommands({
-    temporal: client,
-    db: database.db,
-    vault,
-    settings: { ...fastSettings, ...options.settings },
-    redirectUri: REDIRECT_URI,
-    taskQueue,
-  });
+  const commandsWith = (settings: Partial<LifecycleSettings>) =>
+    new ConnectionCommands({
+      temporal: client,
+      db: database.db,
+      vault,
+      settings: { ...fastSettings, ...options.settings, ...settings },
+      redirectUri: REDIRECT_URI,
+      taskQueue,
+    });
+  const commands = commandsWith({});
 
   return {
     db: database.db,
@@ -117,6 +139,7 @@ export async function startLifecycleHarness(
     oidc,
     client,
     commands,
+    commandsWith,
     workspaceId,
     integration,
     taskQueue,
@@ -148,9 +171,10 @@ export async function eventually<T>(
 export async function connectThroughProvider(
   harness: LifecycleHarness,
   authorize: (url: string) => Promise<URL>,
-  options: { scope?: 'workspace' | 'user'; ownerUserId?: string } = {},
+  options: { scope?: 'workspace' | 'user'; ownerUserId?: string; commands?: ConnectionCommands } = {},
 ) {
-  const created = await harness.commands.createOAuth({
+  const commands = options.commands ?? harness.commands;
+  const created = await commands.createOAuth({
     workspaceId: harness.workspaceId,
     integration: harness.integration,
     scope: options.scope ?? 'workspace',
@@ -158,7 +182,7 @@ export async function connectThroughProvider(
     actor: 'admin-1',
   });
   const callback = await authorize(created.authorizationUrl);
-  const completed = await harness.commands.completeCallback({
+  const completed = await commands.completeCallback({
     state: callback.searchParams.get('state')!,
     code: callback.searchParams.get('code') ?? undefined,
     iss: callback.searchParams.get('iss') ?? undefined,
