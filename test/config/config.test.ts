@@ -28,6 +28,8 @@ describe('loadConfig', () => {
       namespace: 'prod',
       taskQueue: 'connections',
       address: 'temporal:7233',
+      uiUrl: undefined,
+      codecKey: { file: path.resolve('.data/temporal-codec.key') },
     });
     expect(config.keys).toEqual({
       provider: 'aws-kms',
