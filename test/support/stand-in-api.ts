@@ -1,0 +1,51 @@
+// A small loopback HTTP API standing in for a provider's own API (not its OAuth server): it accepts the keys
+// it is told are valid, counts what reaches it, and can be told to answer with a deliberate fault.
+import express from 'express';
+import type { Server } from 'node:http';
+
+export interface StandInApi {
+  baseUrl: string;
+  validKeys: Set<string>;
+  /** Every request received: method, path and the Authorization header as sent. */
+  requests: Array<{ method: string; path: string; authorization?: string }>;
+  /** Deliberate fault injection: the next `times` requests get `status`. */
+  injectFault(status: number, times: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startStandInApi(): Promise<StandInApi> {
+  const validKeys = new Set<string>();
+  const requests: StandInApi['requests'] = [];
+  const faults: number[] = [];
+  const app = express();
+  app.use((req, res, next) => {
+    requests.push({ method: req.method, path: req.path, authorization: req.headers.authorization });
+    const fault = faults.shift();
+    if (fault !== undefined) {
+      res.status(fault).json({ error: 'injected fault' });
+      return;
+    }
+    next();
+  });
+  app.get('/v1/me', (req, res) => {
+    const key = req.headers.authorization?.replace(/^Bearer /, '');
+    if (!key || !validKeys.has(key)) {
+      res.status(401).json({ error: 'invalid api key' });
+      return;
+    }
+    res.json({ id: 'account-1' });
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    validKeys,
+    requests,
+    injectFault(status, times) {
+      for (let i = 0; i < times; i++) faults.push(status);
+    },
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
