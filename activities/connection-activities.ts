@@ -35,7 +35,7 @@ export interface ConnectionActivityDependencies {
   /** Allow http:// provider URLs (development and tests only). */
   allowInsecureProviderUrls?: boolean;
   /** Deliberate fault injection for tests of crash recovery; never set in production. */
-  faults?: { afterCodeExchange?: () => void };
+  faults?: { afterCodeExchange?: () => void; afterTokensStored?: () => void };
 }
 
 export interface TransitionRecord {
@@ -295,7 +295,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
     }): Promise<TokenMetadata> {
       const { connection } = input;
       const { provider, credentials } = await oauthIntegration(connection);
-      return db.transaction(async (tx) => {
+      const result = await db.transaction(async (tx) => {
         const row = await authorizationState(tx, connection, input.setupId, input.state);
         if (row.used_at) {
           const current = await tx('connections').where({ id: connection.id }).first('setup_id');
@@ -358,6 +358,8 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
           });
         return metadataOf(stored);
       });
+      deps.faults?.afterTokensStored?.();
+      return result;
     },
 
     /** Spends a state without a code (the provider answered with an error such as access_denied). */

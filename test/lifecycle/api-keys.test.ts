@@ -52,7 +52,11 @@ describe('API-key connections', () => {
     api.validKeys.add('sk-live-good-1');
     const snapshot = await create('sk-live-good-1');
     expect(snapshot).toMatchObject({ status: 'active', reason: 'key_verified' });
-    expect(api.requests.at(-1)).toEqual({ method: 'GET', path: '/v1/me', authorization: 'Bearer sk-live-good-1' });
+    expect(api.requests.at(-1)).toEqual({
+      method: 'GET',
+      path: '/v1/me',
+      authorization: 'Bearer sk-live-good-1',
+    });
     expect(await storedKey(snapshot.id)).toEqual(['sk-live-good-1']);
     const row = await harness.db('connections').where({ id: snapshot.id }).first();
     expect(row.key_rotation_due_at.getTime() - row.key_created_at.getTime()).toBe(90 * 86_400_000);
@@ -82,7 +86,10 @@ describe('API-key connections', () => {
     ]);
 
     await expect(
-      harness.commands.rotateApiKey({ id, workspaceId: harness.workspaceId }, { actor: 'member-1', apiKey: 'sk-bad' }),
+      harness.commands.rotateApiKey(
+        { id, workspaceId: harness.workspaceId },
+        { actor: 'member-1', apiKey: 'sk-bad' },
+      ),
     ).rejects.toMatchObject({ code: 'provider_rejected' });
     expect(await storedKey(id)).toEqual(['sk-live-new']);
     expect((await harness.commands.describe(id)).status).toBe('active');
@@ -97,13 +104,12 @@ describe('API-key connections', () => {
     api.validKeys.add('sk-live-aging');
     const { id } = await create('sk-live-aging', commands);
     const reasons = async () =>
-      (await harness.db('connection_events').where({ connection_id: id }).orderBy('sequence')).map((e) => e.reason);
-    expect(await eventually(reasons, (r) => r.includes('key_rotation_due') && r.includes('key_unused'))).toEqual([
-      'setup_started',
-      'key_verified',
-      'key_rotation_due',
-      'key_unused',
-    ]);
+      (await harness.db('connection_events').where({ connection_id: id }).orderBy('sequence')).map(
+        (e) => e.reason,
+      );
+    expect(
+      await eventually(reasons, (r) => r.includes('key_rotation_due') && r.includes('key_unused')),
+    ).toEqual(['setup_started', 'key_verified', 'key_rotation_due', 'key_unused']);
     // The notices are not repeated on the next probes.
     const probes = api.requests.length;
     await eventually(

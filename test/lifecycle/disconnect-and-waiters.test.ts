@@ -3,7 +3,11 @@
 import path from 'node:path';
 import { projectRoot } from '../../platform/process.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
-import { connectThroughProvider, startLifecycleHarness, type LifecycleHarness } from '../support/lifecycle.js';
+import {
+  connectThroughProvider,
+  startLifecycleHarness,
+  type LifecycleHarness,
+} from '../support/lifecycle.js';
 
 describe('disconnect', () => {
   let harness: LifecycleHarness;
@@ -30,7 +34,9 @@ describe('disconnect', () => {
     const eventsBefore = await harness.db('connection_events').where({ connection_id: connectionId });
     const again = await harness.commands.disconnect(connectionId, 'admin-1');
     expect(again.status).toBe('disconnected');
-    expect(await harness.db('connection_events').where({ connection_id: connectionId })).toEqual(eventsBefore);
+    expect(await harness.db('connection_events').where({ connection_id: connectionId })).toEqual(
+      eventsBefore,
+    );
     expect(harness.oidc.revocations().length - revocationsBefore).toBe(1);
   });
 
@@ -100,7 +106,11 @@ describe('waiting workflows', () => {
       error: callback.searchParams.get('error')!,
       iss: callback.searchParams.get('iss')!,
     });
-    await expect(waiter.result()).resolves.toEqual({ ready: false, status: 'failed', reason: 'access_denied' });
+    await expect(waiter.result()).resolves.toEqual({
+      ready: false,
+      status: 'failed',
+      reason: 'access_denied',
+    });
   });
 
   it('ends a waiting workflow with the reason when the connection is disconnected', async () => {

@@ -37,6 +37,9 @@ export const fastSettings: LifecycleSettings = {
 
 export interface LifecycleHarness {
   db: Knex;
+  databaseUrl: string;
+  /** The payload codec's key, for workers started in other processes. */
+  codecKey: Buffer;
   vault: CredentialVault;
   oidc: TestAuthorizationServer;
   client: Client;
@@ -90,7 +93,8 @@ export async function startLifecycleHarness(
   });
 
   const taskQueue = `lifecycle-${randomUUID()}`;
-  const codec = new AesGcmPayloadCodec({ id: 'test', key: randomBytes(32) });
+  const codecKey = randomBytes(32);
+  const codec = new AesGcmPayloadCodec({ id: 'test', key: codecKey });
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
   const client = new Client({ connection, dataConverter: clientDataConverter(codec) });
   const workers: Array<() => Promise<void>> = [];
@@ -135,6 +139,8 @@ export async function startLifecycleHarness(
 
   return {
     db: database.db,
+    databaseUrl: database.url,
+    codecKey,
     vault,
     oidc,
     client,
