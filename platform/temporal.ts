@@ -14,6 +14,8 @@ export interface DevServerOptions {
   namespace: string;
   logFile: string;
   uiCodecEndpoint?: string;
+  /** Dynamic configuration values, e.g. a lower continue-as-new suggestion for tests. */
+  dynamicConfig?: Record<string, string | number>;
 }
 
 export interface DevServer {
@@ -40,6 +42,9 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
   const child = startProcess('temporal', cli, args, { logFile: options.logFile });
   const address = `127.0.0.1:${options.port}`;
   try {

@@ -12,11 +12,11 @@ import { createLogger } from '../../logging/logger.js';
 import { clientDataConverter, workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../stores/integration-store.js';
-import { CredentialVault } from '../../vault/index.js';
 import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
 import { createWorker } from '../../worker/create-worker.js';
 import type { LifecycleSettings } from '../../workflows/messages.js';
 import { createTestDatabase, testEnv } from './env.js';
+import { RecordingVault, secretsInHistories } from './secret-scan.js';
 import {
   startOidcProvider,
   type OidcProviderOptions,
@@ -40,7 +40,7 @@ export interface LifecycleHarness {
   databaseUrl: string;
   /** The payload codec's key, for workers started in other processes. */
   codecKey: Buffer;
-  vault: CredentialVault;
+  vault: RecordingVault;
   oidc: TestAuthorizationServer;
   client: Client;
   commands: ConnectionCommands;
@@ -52,6 +52,8 @@ export interface LifecycleHarness {
     deps?: Partial<ActivityDependencies>,
     workflowsPath?: string,
   ): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  /** Searches every history of this harness for every credential its vault sealed. */
+  scanHistories(): Promise<{ workflows: number; found: number[] }>;
   /** Commands whose new connections get other lifecycle settings. */
   commandsWith(settings: Partial<LifecycleSettings>): ConnectionCommands;
   stop(): Promise<void>;
@@ -63,6 +65,8 @@ export async function startLifecycleHarness(
     oidc?: OidcProviderOptions;
     worker?: boolean;
     workflowsPath?: string;
+    /** The payload codec's key; random unless a test needs histories it can replay later. */
+    codecKey?: Buffer;
   } = {},
 ): Promise<LifecycleHarness> {
   const database = await createTestDatabase();
@@ -72,7 +76,7 @@ export async function startLifecycleHarness(
     region: 'eu-west-2',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  const vault = new CredentialVault(keys);
+  const vault = new RecordingVault(keys);
   const oidc = await startOidcProvider({ redirectUris: [REDIRECT_URI], ...options.oidc });
   const workspaceId = `ws-${randomUUID()}`;
   const integration = 'test-oidc';
@@ -93,7 +97,7 @@ export async function startLifecycleHarness(
   });
 
   const taskQueue = `lifecycle-${randomUUID()}`;
-  const codecKey = randomBytes(32);
+  const codecKey = options.codecKey ?? randomBytes(32);
   const codec = new AesGcmPayloadCodec({ id: 'test', key: codecKey });
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
   const client = new Client({ connection, dataConverter: clientDataConverter(codec) });
@@ -151,11 +155,20 @@ export async function startLifecycleHarness(
     taskQueue,
     startWorker,
     async stop() {
+      // Every history this harness produced, searched for every credential its vault sealed.
+      vault.secrets.add(oidc.clientSecret);
+      const scan = await secretsInHistories(client, codec, `TaskQueue="${taskQueue}"`, vault.secrets);
       for (const stopWorker of workers) await stopWorker();
       await connection.close();
       await oidc.stop();
       await database.drop();
+      if (scan.found.length) {
+        throw new Error(
+          `${scan.found.length} credential(s) appear in the Temporal histories of this test file`,
+        );
+      }
     },
+    scanHistories: () => secretsInHistories(client, codec, `TaskQueue="${taskQueue}"`, vault.secrets),
   };
 }
 

@@ -64,6 +64,8 @@ export async function startTestServices(): Promise<TestServices> {
         port: temporalPort,
         namespace: 'default',
         logFile: path.join(root, 'temporal.log'),
+        // Histories past 200 events are told to continue as new, so the tests cross that path often.
+        dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 },
       });
       stops.push(() => server.stop());
       const connection = await Connection.connect({ address: server.address });
