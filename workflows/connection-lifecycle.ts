@@ -113,7 +113,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     });
     snapshot.status = to;
     snapshot.reason = reason;
-    upsertSearchAttributes({ [ConnectionStatusKey.name]: [to] });
+    upsertSearchAttributes([{ key: ConnectionStatusKey, value: to }]);
     wake = true;
     await notifyWaiters();
   }
@@ -204,13 +204,22 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
         if (isFinal()) refuse(`the connection is ${snapshot.status}`);
         const setupId = uuid4();
         const expiresAt = Date.now() + settings.setupTimeoutMs;
-        const { authorizationUrl } = await acts.createAuthorizationRequest({
-          connection,
-          setupId,
-          redirectUri: request.redirectUri,
-          scopes: request.scopes,
-          expiresAt,
-        });
+        let authorizationUrl: string;
+        try {
+          ({ authorizationUrl } = await acts.createAuthorizationRequest({
+            connection,
+            setupId,
+            redirectUri: request.redirectUri,
+            scopes: request.scopes,
+            expiresAt,
+          }));
+        } catch (error) {
+          // A first setup that cannot even start must not leave a connection pending forever.
+          if (snapshot.status === 'pending' && !state.authorization) {
+            await transition('failed', 'setup_failed', request.actor);
+          }
+          throw unwrap(error) ?? error;
+        }
         state.authorization = { setupId, expiresAt, initial: snapshot.status === 'pending' };
         snapshot.authorizationPending = true;
         wake = true;

@@ -142,3 +142,40 @@ describe('OAuth setup', () => {
     }
   });
 });
+
+describe('OAuth setup that cannot start', () => {
+  let harness: LifecycleHarness;
+  beforeAll(async () => {
+    harness = await startLifecycleHarness();
+  });
+  afterAll(async () => harness?.stop());
+
+  it('refuses an integration that is not configured, creating nothing', async () => {
+    await expect(
+      harness.commands.createOAuth({
+        workspaceId: harness.workspaceId,
+        integration: 'not-configured',
+        scope: 'workspace',
+        actor: 'admin-1',
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(await harness.db('connections').where({ workspace_id: harness.workspaceId })).toEqual([]);
+  });
+
+  it('fails the connection, never leaving it pending, when the integration disappears before setup', async () => {
+    await harness.db('integrations').where({ workspace_id: harness.workspaceId }).update({ client_id: null });
+    // Bypass the commands' own check, as a concurrent change of configuration would.
+    const commands = harness.commands as unknown as { requireIntegration: () => Promise<void> };
+    commands.requireIntegration = async () => {};
+    await expect(
+      harness.commands.createOAuth({
+        workspaceId: harness.workspaceId,
+        integration: harness.integration,
+        scope: 'workspace',
+        actor: 'admin-1',
+      }),
+    ).rejects.toMatchObject({ code: 'conflict' });
+    const rows = await harness.db('connections').where({ workspace_id: harness.workspaceId });
+    expect(rows.map((row) => [row.status, row.status_reason])).toEqual([['failed', 'setup_failed']]);
+  });
+});
