@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.js';
 import { createTokenVerifier } from '../api/auth.js';
+import { ConnectionCommands } from '../api/connection-commands.js';
 import { loadCodecKey } from '../temporal/codec-key.js';
 import { clientDataConverter, workerDataConverter } from '../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../temporal/payload-codec.js';
@@ -127,12 +128,27 @@ export async function startService(
       const uiOrigins = temporalUiUrl ? [new URL(temporalUiUrl).origin] : [];
       if (temporalUiUrl?.includes('127.0.0.1'))
         uiOrigins.push(temporalUiUrl.replace('127.0.0.1', 'localhost'));
+      const verifyToken = await createTokenVerifier(config.auth);
+      const commands = new ConnectionCommands({
+        temporal,
+        db,
+        vault,
+        settings: config.lifecycle,
+        redirectUri: `${config.publicUrl}/v1/oauth/callback`,
+      });
       const app = createApp({
         db,
         temporal,
         keys,
         logger,
-        codec: { codec, verifyToken: await createTokenVerifier(config.auth), allowedOrigins: uiOrigins },
+        service: {
+          vault,
+          commands,
+          verifyToken,
+          publicUrl: config.publicUrl,
+          allowInsecureProviderUrls: config.allowInsecureProviderUrls,
+        },
+        codec: { codec, verifyToken, allowedOrigins: uiOrigins },
       });
       const server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.port, config.host, () => resolve(listening));
