@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import * as connections from './20261126000001_connections.js';
 import * as oauthSetup from './20261126000002_oauth_setup.js';
+import * as dependents from './20261127000001_dependents.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261126000001_connections', connections],
   ['20261126000002_oauth_setup', oauthSetup],
+  ['20261127000001_dependents', dependents],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -3,7 +3,16 @@ import type { Knex } from 'knex';
 import { migrations } from '../../migrations/index.js';
 import { createTestDatabase } from '../support/env.js';
 
-const expectedTables = ['connections', 'connection_events', 'credentials', 'integrations', 'oauth_states'];
+const expectedTables = [
+  'connections',
+  'connection_events',
+  'credentials',
+  'integrations',
+  'oauth_states',
+  'connection_dependents',
+  'dependent_notifications',
+  'oauth_return_targets',
+];
 
 async function tables(db: Knex): Promise<string[]> {
   const rows = await db('information_schema.tables').where({ table_schema: 'public' }).select('table_name');
