@@ -6,6 +6,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
+import { refreshesTotal, transitionsTotal } from '../observability/metrics.js';
 import { verifyApiKey } from '../providers/api-key-client.js';
 import {
   buildAuthorizationUrl,
@@ -225,6 +226,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
           .ignore()
           .returning('id');
         if (inserted.length === 0) return; // a retry of a transition already recorded
+        transitionsTotal.inc({ from: record.from ?? 'none', to: record.to });
         await tx('connections')
           .where({ id: connection.id })
           .update({
@@ -390,8 +392,18 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
         fresh = await refreshTokens(provider, credentials, current.refreshToken, oauthOptions);
       } catch (error) {
         logger.warn({ connectionId: connection.id, err: (error as Error).message }, 'refresh failed');
+        const kind = error instanceof ProviderError ? error.kind : 'failed';
+        refreshesTotal.inc({
+          outcome:
+            kind === 'invalid_grant'
+              ? 'rejected'
+              : error instanceof ProviderError && error.retryable
+                ? 'retried'
+                : 'failed',
+        });
         throw providerFailure(error);
       }
+      refreshesTotal.inc({ outcome: 'refreshed' });
       const next: StoredTokens = {
         accessToken: fresh.accessToken,
         tokenType: fresh.tokenType,

@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import express from 'express';
+import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
@@ -11,7 +12,13 @@ import { codecServerRoutes } from './codec-server.js';
 import type { ConnectionCommands } from './connection-commands.js';
 import { registerConnectionRoutes } from './connections/routes.js';
 import { errorHandler, notFound } from './errors.js';
+import {
+  registry as metricsRegistry,
+  timeRequests,
+  trackConnectionsByStatus,
+} from '../observability/metrics.js';
 import { healthRoutes } from './health.js';
+import { rateLimits, type RateLimitSettings } from './rate-limits.js';
 import { registerIntegrationRoutes } from './integrations/routes.js';
 import { RouteRegistry } from './routes.js';
 
@@ -28,6 +35,7 @@ export interface ApiDependencies {
     publicUrl: string;
     /** http:// and private-network provider URLs, for development and tests only. */
     allowInsecureProviderUrls: boolean;
+    rateLimits?: RateLimitSettings;
   };
   /** The payload codec, served to operators (Temporal UI, `temporal --codec-endpoint`) at /codec. */
   codec?: { codec: PayloadCodec; verifyToken: TokenVerifier; allowedOrigins: string[] };
@@ -36,11 +44,22 @@ export interface ApiDependencies {
 export function createApp(deps: ApiDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(helmet());
+  app.use(timeRequests);
+  app.use(requestLog(deps.logger));
   // Before the JSON parser: the codec routes parse their own, larger, bodies.
   if (deps.codec) app.use(codecServerRoutes(deps.codec));
   app.use(express.json({ limit: '64kb' }));
   app.use(healthRoutes(deps));
+  trackConnectionsByStatus(deps.db);
+  app.get('/metrics', async (_req, res) => {
+    res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
+  });
   if (deps.service) {
+    for (const [method, path, limit] of rateLimits(deps.service.rateLimits ?? defaultRateLimits)) {
+      app[method as 'get' | 'post'](path, limit);
+    }
     const registry = new RouteRegistry(deps.service.verifyToken);
     registerIntegrationRoutes(registry, deps);
     registerConnectionRoutes(registry, deps);
@@ -53,4 +72,29 @@ export function createApp(deps: ApiDependencies): express.Express {
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+const defaultRateLimits: RateLimitSettings = {
+  connectPerMinute: 30,
+  callbackPerMinute: 60,
+  refreshPerMinute: 30,
+};
+
+/** One line per request: method, route pattern, status, duration. Never headers, bodies or query strings. */
+function requestLog(logger: Logger): express.RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      logger.info(
+        {
+          method: req.method,
+          route: req.route?.path ? `${req.baseUrl}${req.route.path}` : undefined,
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        'request',
+      );
+    });
+    next();
+  };
 }

@@ -43,6 +43,10 @@ const schema = z.object({
   PROVIDER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
 
+  RATE_LIMIT_CONNECT_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  RATE_LIMIT_CALLBACK_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  RATE_LIMIT_REFRESH_PER_MINUTE: z.coerce.number().int().positive().default(30),
+
   AUTH_JWT_SECRET: optionalString.pipe(z.string().min(32).optional()),
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   AUTH_JWT_ISSUER: optionalString,
@@ -72,6 +76,7 @@ export interface Config {
   lifecycle: LifecycleSettings;
   /** http:// and private-network provider URLs, for development and tests only. */
   allowInsecureProviderUrls: boolean;
+  rateLimits: { connectPerMinute: number; callbackPerMinute: number; refreshPerMinute: number };
   auth: { jwtSecretFile: string; jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string };
 }
 
@@ -134,6 +139,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       activityTimeoutMs: e.PROVIDER_CALL_TIMEOUT_SECONDS * 1000,
     },
     allowInsecureProviderUrls: e.ALLOW_INSECURE_PROVIDER_URLS,
+    rateLimits: {
+      connectPerMinute: e.RATE_LIMIT_CONNECT_PER_MINUTE,
+      callbackPerMinute: e.RATE_LIMIT_CALLBACK_PER_MINUTE,
+      refreshPerMinute: e.RATE_LIMIT_REFRESH_PER_MINUTE,
+    },
     auth: {
       jwtSecretFile: path.join(dataDir, 'jwt-secret'),
       jwtSecret: e.AUTH_JWT_SECRET,

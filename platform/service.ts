@@ -147,6 +147,7 @@ export async function startService(
           verifyToken,
           publicUrl: config.publicUrl,
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
+          rateLimits: config.rateLimits,
         },
         codec: { codec, verifyToken, allowedOrigins: uiOrigins },
       });

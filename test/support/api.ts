@@ -5,6 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../api/app.js';
+import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
@@ -25,7 +26,10 @@ export interface ApiHarness extends LifecycleHarness {
 }
 
 export async function startApiHarness(
-  options: Parameters<typeof startLifecycleHarness>[0] & { logger?: Logger } = {},
+  options: Parameters<typeof startLifecycleHarness>[0] & {
+    logger?: Logger;
+    rateLimits?: RateLimitSettings;
+  } = {},
 ): Promise<ApiHarness> {
   const lifecycle = await startLifecycleHarness(options);
   const auth = { jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'api-auth-')), 'jwt-secret') };
@@ -45,6 +49,7 @@ export async function startApiHarness(
       verifyToken: await createTokenVerifier(auth),
       publicUrl: 'http://127.0.0.1:9',
       allowInsecureProviderUrls: true,
+      rateLimits: options.rateLimits,
     },
   });
   const server = await listen(app);
