@@ -1,8 +1,29 @@
-// How a provider is spoken to, as stored per workspace integration (and, later, shipped in the catalogue).
-// Validated on the way in and on the way out of Postgres, so activities can trust its shape.
+// How a provider is spoken to, as stored per workspace integration and shipped in the catalogue
+// (catalogue/providers.ts). Validated on the way in and on the way out of Postgres, so activities can trust
+// its shape.
 import { z } from 'zod';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
+const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL' });
+
+/** An integration's key: lower-case letters, digits and dashes, as in `google` or `acme-crm`. */
+export const integrationKeySchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2 to 63 lower-case letters, digits or dashes');
+
+/** A scope as sent to a provider: no whitespace or separators of its own. */
+export const scopeSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s,]+$/, 'must not contain whitespace or commas');
+
+// Shown to people; optional so that configurations stored before they existed keep parsing.
+const presentation = {
+  displayName: z.string().min(1).max(100).optional(),
+  /** A personal tool (mail, calendar): connections to it are usually `user` scoped. */
+  personal: z.boolean().optional(),
+};
 
 export const oauthProviderSchema = z.strictObject({
   authType: z.literal('oauth2'),
@@ -22,6 +43,7 @@ export const oauthProviderSchema = z.strictObject({
   /** Extra authorization parameters the provider needs, e.g. Google's `access_type=offline`. */
   authorizationParams: z.record(z.string(), z.string()).default({}),
   apiBaseUrl: httpUrl.optional(),
+  ...presentation,
 });
 
 export const apiKeyProviderSchema = z.strictObject({
@@ -40,6 +62,7 @@ export const apiKeyProviderSchema = z.strictObject({
       path: z.string().startsWith('/'),
     })
     .optional(),
+  ...presentation,
 });
 
 export const providerConfigSchema = z.discriminatedUnion('authType', [
@@ -51,3 +74,27 @@ export type OAuthProviderConfig = z.infer<typeof oauthProviderSchema>;
 export type ApiKeyProviderConfig = z.infer<typeof apiKeyProviderSchema>;
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
 export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
+
+// A catalogue entry: a provider configuration whose URLs are all https, with its key, display name and
+// whether it is a personal tool. Configuring it for a workspace stores the entry without its key.
+const catalogueFields = {
+  key: integrationKeySchema,
+  displayName: z.string().min(1).max(100),
+  personal: z.boolean(),
+};
+
+export const catalogueEntrySchema = z.discriminatedUnion('authType', [
+  oauthProviderSchema.extend({
+    ...catalogueFields,
+    issuer: httpsUrl,
+    authorizationEndpoint: httpsUrl,
+    tokenEndpoint: httpsUrl,
+    revocationEndpoint: httpsUrl.optional(),
+    scopes: z.array(scopeSchema).default([]),
+    apiBaseUrl: httpsUrl.optional(),
+  }),
+  apiKeyProviderSchema.extend({ ...catalogueFields, apiBaseUrl: httpsUrl }),
+]);
+
+export type CatalogueEntry = z.infer<typeof catalogueEntrySchema>;
+export type CatalogueEntryInput = z.input<typeof catalogueEntrySchema>;

@@ -75,6 +75,28 @@ export const integrationStore = {
     };
   },
 
+  /** Every integration configured in the workspace, by key. */
+  async list(db: Db, workspaceId: string): Promise<Integration[]> {
+    const rows = await db('integrations').where({ workspace_id: workspaceId }).orderBy('key');
+    return rows.map((row) => ({
+      workspaceId,
+      key: row.key,
+      provider: providerConfigSchema.parse(row.provider),
+      clientId: row.client_id ?? undefined,
+      scopes: row.scopes ?? undefined,
+      enabled: row.enabled,
+    }));
+  },
+
+  /** The keys of the workspace's integrations that hold a client secret (never the secret itself). */
+  async keysWithClientSecret(db: Db, workspaceId: string): Promise<Set<string>> {
+    const rows: Array<{ integration: string }> = await db('credentials')
+      .where({ workspace_id: workspaceId, purpose: 'client_secret' })
+      .whereNotNull('integration')
+      .select('integration');
+    return new Set(rows.map((row) => row.integration));
+  },
+
   async openClientSecret(
     db: Db,
     vault: CredentialVault,
