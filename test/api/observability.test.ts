@@ -57,4 +57,22 @@ describe('API observability and limits', () => {
     );
     expect(lines.join('\n')).not.toContain(token);
   });
+
+  it('redacts credentials by name wherever they sit in a logged object', () => {
+    const secret = 'sk-live-redaction-probe-42';
+    api.addSecret(secret);
+    api.logger.warn(
+      {
+        apiKey: secret,
+        provider: { access_token: secret, refreshToken: secret },
+        req: { headers: { authorization: `Bearer ${secret}` } },
+        nested: { deeper: { clientSecret: secret } },
+      },
+      'redaction probe',
+    );
+    const probe = api.logLines.find((line) => line.includes('redaction probe'))!;
+    expect(probe).toBeDefined();
+    expect(probe).not.toContain(secret);
+    expect(probe).toContain('[redacted]');
+  });
 });

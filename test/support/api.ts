@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createApp } from '../../api/app.js';
 import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
-import { createLogger, type Logger } from '../../logging/logger.js';
+import type { Logger } from '../../logging/logger.js';
 import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
 import { listen } from './http.js';
 import { testEnv } from './env.js';
@@ -42,7 +42,7 @@ export async function startApiHarness(
       region: 'eu-west-2',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     }),
-    logger: options.logger ?? createLogger('silent'),
+    logger: options.logger ?? lifecycle.logger,
     service: {
       vault: lifecycle.vault,
       commands: lifecycle.commands,
@@ -56,8 +56,15 @@ export async function startApiHarness(
   return {
     ...lifecycle,
     url: server.url,
-    token: (claims) =>
-      mintToken(secret, { sub: `${claims.role}-1`, workspace: lifecycle.workspaceId, ...claims } as Claims),
+    async token(claims) {
+      const token = await mintToken(secret, {
+        sub: `${claims.role}-1`,
+        workspace: lifecycle.workspaceId,
+        ...claims,
+      } as Claims);
+      lifecycle.addSecret(token);
+      return token;
+    },
     async call(method, route, callOptions = {}) {
       const response = await fetch(server.url + route, {
         method,

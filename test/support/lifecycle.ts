@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createActivities, type ActivityDependencies } from '../../activities/index.js';
 import { ConnectionCommands } from '../../api/connection-commands.js';
 import { migrateToLatest } from '../../db/database.js';
-import { createLogger } from '../../logging/logger.js';
+import { createLogger, type Logger } from '../../logging/logger.js';
 import { clientDataConverter, workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../stores/integration-store.js';
@@ -52,6 +52,11 @@ export interface LifecycleHarness {
     deps?: Partial<ActivityDependencies>,
     workflowsPath?: string,
   ): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  /** The service's logger in this harness; its lines are kept in `logLines`. */
+  logger: Logger;
+  logLines: string[];
+  /** Another value the logs must never contain (a bearer token, say), checked at stop. */
+  addSecret(secret: string): void;
   /** Searches every history of this harness for every credential its vault sealed. */
   scanHistories(): Promise<{ workflows: number; found: number[] }>;
   /** Commands whose new connections get other lifecycle settings. */
@@ -96,6 +101,10 @@ export async function startLifecycleHarness(
     clientSecret: oidc.clientSecret,
   });
 
+  // Every log line of the service's code in this harness is kept, and searched for credentials at the end.
+  const logLines: string[] = [];
+  const extraSecrets = new Set<string>();
+  const logger = createLogger('debug', { write: (line: string) => logLines.push(line) });
   const taskQueue = `lifecycle-${randomUUID()}`;
   const codecKey = options.codecKey ?? randomBytes(32);
   const codec = new AesGcmPayloadCodec({ id: 'test', key: codecKey });
@@ -112,12 +121,12 @@ export async function startLifecycleHarness(
       activities: createActivities({
         db: database.db,
         vault,
-        logger: createLogger('silent'),
+        logger,
         allowInsecureProviderUrls: true,
         ...deps,
       }),
       dataConverter: workerDataConverter(codec),
-      logger: createLogger('silent'),
+      logger,
     });
     const running = worker.run();
     const stop = async () => {
@@ -167,7 +176,15 @@ export async function startLifecycleHarness(
           `${scan.found.length} credential(s) appear in the Temporal histories of this test file`,
         );
       }
+      const logged = [...vault.secrets, ...extraSecrets].filter((secret) =>
+        logLines.some((l) => l.includes(secret)),
+      );
+      if (logged.length)
+        throw new Error(`${logged.length} credential(s) appear in the logs of this test file`);
     },
+    logger,
+    logLines,
+    addSecret: (secret: string) => extraSecrets.add(secret),
     scanHistories: () => secretsInHistories(client, codec, `TaskQueue="${taskQueue}"`, vault.secrets),
   };
 }
