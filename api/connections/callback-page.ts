@@ -1,0 +1,56 @@
+// The plain page the OAuth callback shows when there is nowhere to send the browser back to. It names what
+// happened in fixed words; nothing the provider or the browser sent is echoed except a sanitised error code.
+import type { Response } from 'express';
+
+export type CallbackOutcome =
+  | { kind: 'connected' }
+  | { kind: 'denied' }
+  | { kind: 'refused' }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'other'; status: string };
+
+const escape = (text: string) =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+
+function words(outcome: CallbackOutcome): { title: string; text: string } {
+  switch (outcome.kind) {
+    case 'connected':
+      return { title: 'Connected', text: 'The connection is ready. You can close this window.' };
+    case 'denied':
+      return {
+        title: 'Access denied',
+        text: 'Access was not granted, so the connection was not made. Start again to try once more.',
+      };
+    case 'refused':
+      return {
+        title: 'Link expired or already used',
+        text: 'This authorization link has expired, was already used, or does not belong here. Nothing was changed. Start again from the application.',
+      };
+    case 'failed':
+      return {
+        title: 'Connection failed',
+        text: `The provider answered with an error (${outcome.reason}). The connection was not made.`,
+      };
+    case 'other':
+      return { title: 'Authorization finished', text: `The connection is now ${outcome.status}.` };
+  }
+}
+
+export function sendCallbackPage(res: Response, status: number, outcome: CallbackOutcome): void {
+  const { title, text } = words(outcome);
+  res
+    .status(status)
+    .type('html')
+    .set({
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'",
+      'referrer-policy': 'no-referrer',
+    })
+    .send(
+      `<!doctype html><html><head><meta charset="utf-8"><title>${escape(title)}</title></head>` +
+        `<body><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`,
+    );
+}
