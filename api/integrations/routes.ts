@@ -1,6 +1,263 @@
 // Integration routes: the provider catalogue with this workspace's configuration state, per-workspace
-// configuration of catalogue providers, and custom providers.
+// configuration of catalogue providers, and custom providers. A client secret is write-only: it is sealed
+// through the vault on the way in and no answer ever carries it (only whether one is stored).
+import { z } from 'zod';
+import { catalogueEntry, catalogueProvider, providerCatalogue } from '../../catalogue/providers.js';
+import {
+  apiKeyProviderSchema,
+  integrationKeySchema,
+  oauthProviderSchema,
+  scopeSchema,
+  type ProviderConfig,
+} from '../../providers/provider-config.js';
+import { integrationStore, type Integration } from '../../stores/integration-store.js';
 import type { ApiDependencies } from '../app.js';
+import { ApiError } from '../errors.js';
 import type { RouteRegistry } from '../routes.js';
+import { checkProviderUrls } from './provider-urls.js';
 
-export function registerIntegrationRoutes(_registry: RouteRegistry, _deps: ApiDependencies): void {}
+const managers = ['owner', 'admin'] as const;
+const everyone = ['owner', 'admin', 'member', 'agent'] as const;
+
+const clientId = z.string().min(1).max(500);
+const clientSecret = z.string().min(1).max(4000);
+const scopes = z.array(scopeSchema).max(100);
+
+const integrationView = z.object({
+  key: z.string(),
+  displayName: z.string(),
+  source: z.enum(['catalogue', 'custom']),
+  authType: z.enum(['oauth2', 'api_key']),
+  personal: z.boolean(),
+  configured: z.boolean(),
+  enabled: z.boolean(),
+  clientIdPresent: z.boolean(),
+  clientSecretPresent: z.boolean(),
+  /** The scopes requested: the workspace's own, or the provider's defaults. */
+  scopes: z.array(z.string()),
+  defaultScopes: z.array(z.string()),
+  /** How the provider is spoken to: endpoints and methods, never a credential. */
+  provider: z.record(z.string(), z.unknown()),
+});
+type IntegrationView = z.infer<typeof integrationView>;
+
+const configureBody = z.strictObject({
+  clientId: clientId.optional(),
+  clientSecret: clientSecret.optional(),
+  scopes: scopes.optional(),
+  enabled: z.boolean().optional(),
+});
+
+const customFields = {
+  key: integrationKeySchema,
+  displayName: z.string().min(1).max(100),
+  enabled: z.boolean().optional(),
+};
+const customBody = z.discriminatedUnion('authType', [
+  oauthProviderSchema.extend({
+    ...customFields,
+    // Defaults to the authorization endpoint's origin; checked against `iss` when the provider sends one.
+    issuer: z.url().optional(),
+    scopes: scopes.default([]),
+    clientId,
+    clientSecret: clientSecret.optional(),
+  }),
+  apiKeyProviderSchema.extend(customFields),
+]);
+
+function view(
+  key: string,
+  source: IntegrationView['source'],
+  provider: ProviderConfig,
+  integration: Integration | undefined,
+  hasSecret: boolean,
+): IntegrationView {
+  const { displayName, personal, ...rest } = provider;
+  const defaultScopes = provider.authType === 'oauth2' ? provider.scopes : [];
+  return {
+    key,
+    displayName: displayName ?? key,
+    source,
+    authType: provider.authType,
+    personal: personal ?? false,
+    configured: integration !== undefined,
+    enabled: integration?.enabled ?? false,
+    clientIdPresent: Boolean(integration?.clientId),
+    clientSecretPresent: hasSecret,
+    scopes: integration?.scopes ?? defaultScopes,
+    defaultScopes,
+    provider: rest,
+  };
+}
+
+function requireService(deps: ApiDependencies): NonNullable<ApiDependencies['service']> {
+  if (!deps.service) throw new Error('the integration routes need the service dependencies');
+  return deps.service;
+}
+
+export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
+  const service = requireService(deps);
+
+  async function listViews(workspaceId: string): Promise<IntegrationView[]> {
+    const [configured, withSecret] = await Promise.all([
+      integrationStore.list(deps.db, workspaceId),
+      integrationStore.keysWithClientSecret(deps.db, workspaceId),
+    ]);
+    const byKey = new Map(configured.map((integration) => [integration.key, integration]));
+    const catalogue = providerCatalogue.map((entry) => {
+      const integration = byKey.get(entry.key);
+      // The catalogue's own description wins: the stored copy only records what was configured.
+      const provider = catalogueProvider(entry) as ProviderConfig;
+      return view(entry.key, 'catalogue', provider, integration, withSecret.has(entry.key));
+    });
+    const custom = configured
+      .filter((integration) => !catalogueEntry(integration.key))
+      .map((integration) =>
+        view(integration.key, 'custom', integration.provider, integration, withSecret.has(integration.key)),
+      );
+    return [...catalogue, ...custom];
+  }
+
+  async function viewOf(workspaceId: string, key: string): Promise<IntegrationView> {
+    const found = (await listViews(workspaceId)).find((item) => item.key === key);
+    if (!found) throw new ApiError('not_found', `no integration ${key}`);
+    return found;
+  }
+
+  registry.add({
+    method: 'get',
+    path: '/v1/integrations',
+    summary: "The provider catalogue and the workspace's custom providers, with their configuration state",
+    tags: ['integrations'],
+    roles: everyone,
+    response: z.object({ integrations: z.array(integrationView) }),
+    handler: async ({ caller }) => ({ integrations: await listViews(caller.workspace) }),
+  });
+
+  registry.add({
+    method: 'put',
+    path: '/v1/integrations/:key',
+    summary:
+      'Configure a catalogue provider for the workspace: client id, client secret (write-only), scopes, enabled',
+    tags: ['integrations'],
+    roles: managers,
+    params: z.strictObject({ key: integrationKeySchema }),
+    body: configureBody,
+    response: integrationView,
+    errors: [404],
+    handler: async ({ caller, params, body }) => {
+      const entry = catalogueEntry(params.key);
+      if (!entry) throw new ApiError('not_found', `no catalogue provider ${params.key}`);
+      const existing = await integrationStore.get(deps.db, caller.workspace, params.key);
+      if (entry.authType === 'api_key') {
+        const misplaced = (['clientId', 'clientSecret', 'scopes'] as const).filter(
+          (f) => body[f] !== undefined,
+        );
+        if (misplaced.length) {
+          throw new ApiError(
+            'invalid_request',
+            `${entry.displayName} uses API keys: it takes no client id, secret or scopes`,
+            misplaced.map((field) => ({ path: `body.${field}`, message: 'not used by an API-key provider' })),
+          );
+        }
+      } else {
+        const resultingClientId = body.clientId ?? existing?.clientId;
+        if (!resultingClientId) {
+          throw new ApiError('invalid_request', 'a client id is required', [
+            { path: 'body.clientId', message: 'required when the provider is first configured' },
+          ]);
+        }
+        const hasSecret =
+          body.clientSecret !== undefined ||
+          (await integrationStore.keysWithClientSecret(deps.db, caller.workspace)).has(params.key);
+        if (entry.tokenEndpointAuthMethod !== 'none' && !hasSecret) {
+          throw new ApiError('invalid_request', 'a client secret is required', [
+            { path: 'body.clientSecret', message: `required by ${entry.displayName}'s token endpoint` },
+          ]);
+        }
+      }
+      await integrationStore.configure(deps.db, service.vault, {
+        workspaceId: caller.workspace,
+        key: params.key,
+        provider: catalogueProvider(entry),
+        clientId: body.clientId ?? existing?.clientId,
+        clientSecret: body.clientSecret,
+        scopes: body.scopes ?? existing?.scopes,
+        enabled: body.enabled ?? existing?.enabled ?? true,
+      });
+      return viewOf(caller.workspace, params.key);
+    },
+  });
+
+  registry.add({
+    method: 'post',
+    path: '/v1/integrations',
+    summary: 'Register a custom OAuth 2.0 or API-key provider (its URLs must be https and public)',
+    tags: ['integrations'],
+    roles: managers,
+    body: customBody,
+    response: integrationView,
+    status: 201,
+    errors: [409],
+    handler: async ({ caller, body }) => {
+      if (catalogueEntry(body.key)) {
+        throw new ApiError('invalid_request', `${body.key} is a catalogue provider: configure it with PUT`, [
+          { path: 'body.key', message: 'clashes with a catalogue provider' },
+        ]);
+      }
+      const urls =
+        body.authType === 'oauth2'
+          ? {
+              issuer: body.issuer,
+              authorizationEndpoint: body.authorizationEndpoint,
+              tokenEndpoint: body.tokenEndpoint,
+              revocationEndpoint: body.revocationEndpoint,
+              apiBaseUrl: body.apiBaseUrl,
+            }
+          : { apiBaseUrl: body.apiBaseUrl };
+      const problems = await checkProviderUrls(urls, { allowInsecure: service.allowInsecureProviderUrls });
+      if (problems.length) {
+        throw new ApiError(
+          'invalid_request',
+          `provider URLs refused: ${problems.map((problem) => problem.path).join(', ')}`,
+          problems.map((problem) => ({ path: `body.${problem.path}`, message: problem.message })),
+        );
+      }
+      if (
+        body.authType === 'oauth2' &&
+        body.tokenEndpointAuthMethod !== 'none' &&
+        body.clientSecret === undefined
+      ) {
+        throw new ApiError('invalid_request', 'a client secret is required', [
+          { path: 'body.clientSecret', message: `required by ${body.tokenEndpointAuthMethod}` },
+        ]);
+      }
+      if (await integrationStore.get(deps.db, caller.workspace, body.key)) {
+        throw new ApiError('conflict', `an integration ${body.key} already exists in this workspace`);
+      }
+      if (body.authType === 'oauth2') {
+        const { key, enabled, clientId: id, clientSecret: secret, ...provider } = body;
+        await integrationStore.configure(deps.db, service.vault, {
+          workspaceId: caller.workspace,
+          key,
+          provider: {
+            ...provider,
+            issuer: provider.issuer ?? new URL(provider.authorizationEndpoint).origin,
+          },
+          clientId: id,
+          clientSecret: secret,
+          enabled: enabled ?? true,
+        });
+      } else {
+        const { key, enabled, ...provider } = body;
+        await integrationStore.configure(deps.db, service.vault, {
+          workspaceId: caller.workspace,
+          key,
+          provider,
+          enabled: enabled ?? true,
+        });
+      }
+      return viewOf(caller.workspace, body.key);
+    },
+  });
+}
