@@ -15,6 +15,7 @@ import { hashState } from '../activities/connection-activities.js';
 import { integrationStore } from '../stores/integration-store.js';
 import type { CredentialVault } from '../vault/index.js';
 import type { connectionLifecycle } from '../workflows/connection-lifecycle.js';
+import type { notifyDependent } from '../workflows/dependent-notification.js';
 import {
   activateConnection,
   beginAuthorization,
@@ -162,6 +163,39 @@ export class ConnectionCommands {
       }
       throw error;
     }
+  }
+
+  /**
+   * Tells each dependent, durably, that the connection is gone: one `notifyDependent` workflow per dependent
+   * (a webhook, retried by Temporal; nothing is sent when no webhook is configured). Idempotent per
+   * connection and dependent.
+   */
+  async notifyDependents(
+    ref: { id: string; workspaceId: string },
+    dependents: Array<{ kind: string; id: string }>,
+    reason: string,
+  ): Promise<void> {
+    const occurredAt = new Date().toISOString();
+    await Promise.all(
+      dependents.map((dependent) =>
+        this.deps.temporal.workflow.start<typeof notifyDependent>('notifyDependent', {
+          taskQueue: this.deps.taskQueue ?? CONNECTIONS_TASK_QUEUE,
+          workflowId: `dependent-notice-${ref.id}-${dependent.kind}-${dependent.id}`,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [
+            {
+              type: 'connection.disconnected',
+              workspaceId: ref.workspaceId,
+              connectionId: ref.id,
+              dependent,
+              reason,
+              occurredAt,
+            },
+          ],
+          typedSearchAttributes: [{ key: WorkspaceId, value: ref.workspaceId }],
+        }),
+      ),
+    );
   }
 
   async describe(connectionId: string): Promise<ConnectionSnapshot> {

@@ -47,6 +47,9 @@ const schema = z.object({
   RATE_LIMIT_CALLBACK_PER_MINUTE: z.coerce.number().int().positive().default(60),
   RATE_LIMIT_REFRESH_PER_MINUTE: z.coerce.number().int().positive().default(30),
 
+  WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  WEBHOOK_SECRET: optionalString.pipe(z.string().min(16).optional()),
+
   AUTH_JWT_SECRET: optionalString.pipe(z.string().min(32).optional()),
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   AUTH_JWT_ISSUER: optionalString,
@@ -76,6 +79,8 @@ export interface Config {
   lifecycle: LifecycleSettings;
   /** http:// and private-network provider URLs, for development and tests only. */
   allowInsecureProviderUrls: boolean;
+  /** Where notices about dependents of removed connections are POSTed, signed with the secret. */
+  webhook: { url?: string; secret?: string };
   rateLimits: { connectPerMinute: number; callbackPerMinute: number; refreshPerMinute: number };
   auth: { jwtSecretFile: string; jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string };
 }
@@ -94,6 +99,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = path.resolve(e.DATA_DIR);
   if (e.AUTH_JWT_SECRET && e.AUTH_JWKS_URL) {
     throw new ConfigError('invalid configuration: set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both');
+  }
+  if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) {
+    throw new ConfigError('invalid configuration: WEBHOOK_URL is set but WEBHOOK_SECRET is missing');
   }
   if (e.KMS_ENDPOINT && !e.KMS_KEY_ID) {
     throw new ConfigError('invalid configuration: KMS_ENDPOINT is set but KMS_KEY_ID is missing');
@@ -139,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       activityTimeoutMs: e.PROVIDER_CALL_TIMEOUT_SECONDS * 1000,
     },
     allowInsecureProviderUrls: e.ALLOW_INSECURE_PROVIDER_URLS,
+    webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET },
     rateLimits: {
       connectPerMinute: e.RATE_LIMIT_CONNECT_PER_MINUTE,
       callbackPerMinute: e.RATE_LIMIT_CALLBACK_PER_MINUTE,

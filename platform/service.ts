@@ -109,6 +109,7 @@ export async function startService(
           vault,
           logger,
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
+          webhook: config.webhook,
         }),
         dataConverter: workerDataConverter(codec),
         logger,

@@ -1,0 +1,20 @@
+// Tells the platform, durably, that a dependent lost its connection: one workflow per dependent, whose
+// delivery activity Temporal retries with backoff for up to a day.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { DependentNotice } from '../notifications/webhook.js';
+
+const { deliverDependentNotice } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '1 day',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    nonRetryableErrorTypes: ['WebhookRefused'],
+  },
+});
+
+export async function notifyDependent(notice: DependentNotice): Promise<{ delivered: boolean }> {
+  return deliverDependentNotice(notice);
+}
