@@ -304,7 +304,7 @@ describe('connections API, by role', () => {
 
   it('documents every connection route in the OpenAPI document', async () => {
     const { body } = await api.call('GET', '/openapi.json');
-    const routes = [
+    const routes: Array<[string, string]> = [
       ['post', '/v1/connections'],
       ['get', '/v1/connections'],
       ['get', '/v1/oauth/callback'],
