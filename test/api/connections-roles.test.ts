@@ -126,6 +126,15 @@ describe('connections API, by role', () => {
     expect(await rotate(tokens.admin, shared, 'key-good-1')).toBe(400);
     expect(await status('PUT', `/v1/connections/${id}/api-key`, tokens.admin, {})).toBe(400);
     expect(await status('PUT', `/v1/connections/${id}/api-key`, undefined, { apiKey: 'x' })).toBe(401);
+
+    // A key neither used nor created for over 30 days is flagged (the read model's timestamps, aged here).
+    const longAgo = new Date(Date.now() - 31 * 86_400_000);
+    await api.db('connections').where({ id }).update({ key_created_at: longAgo, last_used_at: longAgo });
+    const aged = await api.call('GET', `/v1/connections/${id}`, { token: tokens.member });
+    expect(aged.body.connection).toMatchObject({ keyUnused: true, lastUsedAt: longAgo.toISOString() });
+    await api.db('connections').where({ id }).update({ last_used_at: new Date() });
+    const used = await api.call('GET', `/v1/connections/${id}`, { token: tokens.member });
+    expect(used.body.connection.keyUnused).toBe(false);
   });
 
   it('lists what each caller may see, with filters', async () => {
