@@ -120,8 +120,11 @@ export class RouteRegistry {
   }
 
   /** The OpenAPI 3.1 document, generated from the same schemas that validate. */
-  openApi(info: { title: string; version: string }): object {
-    const paths: Record<string, Record<string, unknown>> = {};
+  openApi(
+    info: { title: string; version: string },
+    extraPaths: Record<string, Record<string, unknown>> = {},
+  ): object {
+    const paths: Record<string, Record<string, unknown>> = structuredClone(extraPaths);
     const errorSchema = {
       type: 'object',
       properties: {

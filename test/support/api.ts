@@ -1,6 +1,7 @@
 // The HTTP API over the real stack for route tests: a lifecycle harness (database, vault on the KMS-API
 // server, oidc-provider as a configured integration, a worker), the service's Express app on a loopback
 // port, and bearer tokens for any caller.
+import type { Express } from 'express';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { startLifecycleHarness, type LifecycleHarness } from './lifecycle.js';
 
 export interface ApiHarness extends LifecycleHarness {
   url: string;
+  app: Express;
   /** A bearer token for the caller (workspace defaults to the harness's own). */
   token(claims: Partial<Claims> & Pick<Claims, 'role'>): Promise<string>;
   /** fetch against the API with an optional bearer token and JSON body. */
@@ -56,6 +58,7 @@ export async function startApiHarness(
   return {
     ...lifecycle,
     url: server.url,
+    app,
     async token(claims) {
       const token = await mintToken(secret, {
         sub: `${claims.role}-1`,
