@@ -446,6 +446,12 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         event: 'connection_disconnected',
         actor: caller.sub,
       });
+      // And by webhook, durably (a workflow per dependent), when one is configured.
+      await commands.notifyDependents(
+        { id: connection.id, workspaceId: caller.workspace },
+        notified.map(({ kind, dependentId }) => ({ kind, id: dependentId })),
+        dependents.length > 0 ? 'removed_with_dependents' : 'removed',
+      );
       deps.logger.info(
         { connectionId: connection.id, dependents: notified.length },
         'connection disconnected through the API',

@@ -3,11 +3,15 @@ import type { Express } from 'express';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 
 /** Every (method, path) Express serves, read from its router, in OpenAPI path syntax. */
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+}
+
 function mountedRoutes(app: Express): string[] {
   const routes: string[] = [];
-  const stack = (app as unknown as { router: { stack: Array<Record<string, any>> } }).router.stack; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const walk = (layers: Array<Record<string, any>>) => {
-    // eslint-disable-line @typescript-eslint/no-explicit-any
+  const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+  const walk = (layers: Layer[]) => {
     for (const layer of layers) {
       if (layer.route) {
         for (const method of Object.keys(layer.route.methods)) {
