@@ -19,6 +19,7 @@ import {
 } from '../providers/oauth-client.js';
 import type { ApiKeyProviderConfig, OAuthProviderConfig } from '../providers/provider-config.js';
 import { ProviderError } from '../providers/provider-error.js';
+import { publishConnectionChange } from '../stores/connection-changes.js';
 import { credentialStore } from '../stores/credential-store.js';
 import { integrationStore } from '../stores/integration-store.js';
 import type {
@@ -138,6 +139,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
 
   async function storeTokens(tx: Knex.Transaction | Knex, connection: ConnectionRef, tokens: StoredTokens) {
     const sealed = await vault.seal(context(connection, 'oauth_tokens'), JSON.stringify(tokens));
+    await publishConnectionChange(tx, { connectionId: connection.id, kind: 'credential' });
     await credentialStore.put(
       tx,
       { workspaceId: connection.workspaceId, connectionId: connection.id, purpose: 'oauth_tokens' },
@@ -227,6 +229,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
           .returning('id');
         if (inserted.length === 0) return; // a retry of a transition already recorded
         transitionsTotal.inc({ from: record.from ?? 'none', to: record.to });
+        await publishConnectionChange(tx, { connectionId: connection.id, kind: 'status', status: record.to });
         await tx('connections')
           .where({ id: connection.id })
           .update({
@@ -436,6 +439,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
           { workspaceId: connection.workspaceId, connectionId: connection.id, purpose: 'api_key' },
           sealed,
         );
+        await publishConnectionChange(tx, { connectionId: connection.id, kind: 'credential' });
         await tx('connections')
           .where({ id: connection.id })
           .update({ key_created_at: new Date(keyCreatedAt) });
@@ -484,6 +488,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
         connection.authType === 'oauth2' ? await loadTokens(connection).catch(() => undefined) : undefined;
       await db.transaction(async (tx) => {
         await credentialStore.destroyForConnection(tx, connection.id);
+        await publishConnectionChange(tx, { connectionId: connection.id, kind: 'credential' });
         await tx('oauth_states').where({ connection_id: connection.id }).delete();
       });
       if (!input.revoke || !tokens) return { revoked: false };

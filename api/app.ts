@@ -6,6 +6,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
+import type { ConnectionChangeListener } from '../stores/connection-changes.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
 import { codecServerRoutes } from './codec-server.js';
@@ -36,6 +37,8 @@ export interface ApiDependencies {
     /** http:// and private-network provider URLs, for development and tests only. */
     allowInsecureProviderUrls: boolean;
     rateLimits?: RateLimitSettings;
+    /** Transitions and credential changes announced by the worker (Postgres LISTEN/NOTIFY). */
+    changes: ConnectionChangeListener;
   };
   /** The payload codec, served to operators (Temporal UI, `temporal --codec-endpoint`) at /codec. */
   codec?: { codec: PayloadCodec; verifyToken: TokenVerifier; allowedOrigins: string[] };

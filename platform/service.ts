@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.js';
+import { ConnectionChangeListener } from '../stores/connection-changes.js';
 import { createTokenVerifier } from '../api/auth.js';
 import { ConnectionCommands } from '../api/connection-commands.js';
 import { loadCodecKey } from '../temporal/codec-key.js';
@@ -130,6 +131,9 @@ export async function startService(
       if (temporalUiUrl?.includes('127.0.0.1'))
         uiOrigins.push(temporalUiUrl.replace('127.0.0.1', 'localhost'));
       const verifyToken = await createTokenVerifier(config.auth);
+      const changes = new ConnectionChangeListener(databaseUrl, logger);
+      await changes.start();
+      cleanups.push(() => changes.stop());
       const commands = new ConnectionCommands({
         temporal,
         db,
@@ -149,6 +153,7 @@ export async function startService(
           publicUrl: config.publicUrl,
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
           rateLimits: config.rateLimits,
+          changes,
         },
         codec: { codec, verifyToken, allowedOrigins: uiOrigins },
       });

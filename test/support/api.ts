@@ -9,6 +9,7 @@ import { createApp } from '../../api/app.js';
 import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
 import type { Logger } from '../../logging/logger.js';
+import { ConnectionChangeListener } from '../../stores/connection-changes.js';
 import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
 import { listen } from './http.js';
 import { testEnv } from './env.js';
@@ -36,6 +37,8 @@ export async function startApiHarness(
   const lifecycle = await startLifecycleHarness(options);
   const auth = { jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'api-auth-')), 'jwt-secret') };
   const secret = await loadJwtSecret(auth);
+  const changes = new ConnectionChangeListener(lifecycle.databaseUrl);
+  await changes.start();
   const app = createApp({
     db: lifecycle.db,
     temporal: lifecycle.client,
@@ -52,6 +55,7 @@ export async function startApiHarness(
       publicUrl: 'http://127.0.0.1:9',
       allowInsecureProviderUrls: true,
       rateLimits: options.rateLimits,
+      changes,
     },
   });
   const server = await listen(app);
@@ -90,6 +94,7 @@ export async function startApiHarness(
     },
     async stop() {
       await server.close();
+      await changes.stop();
       await lifecycle.stop();
     },
   };
