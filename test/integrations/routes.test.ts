@@ -309,6 +309,7 @@ describe('when insecure provider URLs are not allowed', () => {
         verifyToken: await createTokenVerifier(auth),
         publicUrl: 'https://connections.example',
         allowInsecureProviderUrls: false,
+        changes: harness.changes,
       },
     });
     server = await listen(app);

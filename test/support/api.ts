@@ -18,6 +18,7 @@ import { startLifecycleHarness, type LifecycleHarness } from './lifecycle.js';
 export interface ApiHarness extends LifecycleHarness {
   url: string;
   app: Express;
+  changes: ConnectionChangeListener;
   /** A bearer token for the caller (workspace defaults to the harness's own). */
   token(claims: Partial<Claims> & Pick<Claims, 'role'>): Promise<string>;
   /** fetch against the API with an optional bearer token and JSON body. */
@@ -63,6 +64,7 @@ export async function startApiHarness(
     ...lifecycle,
     url: server.url,
     app,
+    changes,
     async token(claims) {
       const token = await mintToken(secret, {
         sub: `${claims.role}-1`,
