@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import * as connections from './20261126000001_connections.js';
 import * as oauthSetup from './20261126000002_oauth_setup.js';
 import * as dependents from './20261127000001_dependents.js';
+import * as agentAccess from './20261127000002_agent_access.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -14,6 +15,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261126000001_connections', connections],
   ['20261126000002_oauth_setup', oauthSetup],
   ['20261127000001_dependents', dependents],
+  ['20261127000002_agent_access', agentAccess],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -12,6 +12,7 @@ const expectedTables = [
   'connection_dependents',
   'dependent_notifications',
   'oauth_return_targets',
+  'credential_grants',
 ];
 
 async function tables(db: Knex): Promise<string[]> {
