@@ -7,18 +7,12 @@ import { createApp } from '../../api/app.js';
 import { connectDatabase } from '../../db/database.js';
 import { createLogger } from '../../logging/logger.js';
 import { freePort } from '../../platform/process.js';
-import { AwsKmsKeyProvider, type KeyProvider } from '../../vault/key-provider.js';
-import { createTestDatabase, testEnv } from '../support/env.js';
+import type { KeyProvider } from '../../vault/key-provider.js';
+import { createTestDatabase, testEnv, testKeyProvider } from '../support/env.js';
 import { listen } from '../support/http.js';
 
 const logger = createLogger('silent');
-const kms = (endpoint: string): KeyProvider =>
-  new AwsKmsKeyProvider(testEnv.kmsKeyId, {
-    endpoint,
-    region: 'eu-west-2',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+const kms = (endpoint: string): KeyProvider => testKeyProvider({ endpoint, maxAttempts: 1 });
 
 describe('health routes', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -5,9 +5,8 @@ import { createApp } from '../../api/app.js';
 import { createTokenVerifier, loadJwtSecret, mintToken } from '../../api/auth.js';
 import { createLogger } from '../../logging/logger.js';
 import { integrationStore } from '../../stores/integration-store.js';
-import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
-import { testEnv } from '../support/env.js';
+import { testKeyProvider } from '../support/env.js';
 import { listen } from '../support/http.js';
 
 const roles = ['owner', 'admin', 'member', 'agent'] as const;
@@ -297,11 +296,7 @@ describe('when insecure provider URLs are not allowed', () => {
     const app = createApp({
       db: harness.db,
       temporal: harness.client,
-      keys: new AwsKmsKeyProvider(testEnv.kmsKeyId, {
-        endpoint: testEnv.kmsEndpoint,
-        region: 'eu-west-2',
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      }),
+      keys: testKeyProvider(),
       logger: createLogger('silent'),
       service: {
         vault: harness.vault,

@@ -10,9 +10,8 @@ import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
 import type { Logger } from '../../logging/logger.js';
 import { ConnectionChangeListener } from '../../stores/connection-changes.js';
-import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
 import { listen } from './http.js';
-import { testEnv } from './env.js';
+import { testKeyProvider } from './env.js';
 import { startLifecycleHarness, type LifecycleHarness } from './lifecycle.js';
 
 export interface ApiHarness extends LifecycleHarness {
@@ -43,11 +42,7 @@ export async function startApiHarness(
   const app = createApp({
     db: lifecycle.db,
     temporal: lifecycle.client,
-    keys: new AwsKmsKeyProvider(testEnv.kmsKeyId, {
-      endpoint: testEnv.kmsEndpoint,
-      region: 'eu-west-2',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    }),
+    keys: testKeyProvider(),
     logger: options.logger ?? lifecycle.logger,
     service: {
       vault: lifecycle.vault,

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import knex, { type Knex } from 'knex';
 import { connectDatabase } from '../../db/database.js';
+import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -42,4 +43,16 @@ export async function createTestDatabase(): Promise<{ db: Knex; url: string; dro
       await admin.destroy();
     },
   };
+}
+
+/** The AWS KMS key provider pointed at the test run's KMS-API server (local-kms on loopback). */
+export function testKeyProvider(
+  options: { endpoint?: string; maxAttempts?: number } = {},
+): AwsKmsKeyProvider {
+  return new AwsKmsKeyProvider(testEnv.kmsKeyId, {
+    endpoint: options.endpoint ?? testEnv.kmsEndpoint,
+    region: 'eu-west-2',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+  });
 }

@@ -12,10 +12,9 @@ import { createLogger, type Logger } from '../../logging/logger.js';
 import { clientDataConverter, workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../stores/integration-store.js';
-import { AwsKmsKeyProvider } from '../../vault/key-provider.js';
 import { createWorker } from '../../worker/create-worker.js';
 import type { LifecycleSettings } from '../../workflows/messages.js';
-import { createTestDatabase, testEnv } from './env.js';
+import { createTestDatabase, testEnv, testKeyProvider } from './env.js';
 import { RecordingVault, secretsInHistories } from './secret-scan.js';
 import {
   startOidcProvider,
@@ -76,11 +75,7 @@ export async function startLifecycleHarness(
 ): Promise<LifecycleHarness> {
   const database = await createTestDatabase();
   await migrateToLatest(database.db);
-  const keys = new AwsKmsKeyProvider(testEnv.kmsKeyId, {
-    endpoint: testEnv.kmsEndpoint,
-    region: 'eu-west-2',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const keys = testKeyProvider();
   const vault = new RecordingVault(keys);
   const oidc = await startOidcProvider({ redirectUris: [REDIRECT_URI], ...options.oidc });
   const workspaceId = `ws-${randomUUID()}`;

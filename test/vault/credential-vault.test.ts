@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CredentialVault, DecryptionError, type EncryptionContext } from '../../vault/index.js';
 import { AwsKmsKeyProvider, LocalKeyProvider, type KeyProvider } from '../../vault/key-provider.js';
 import { createLogger } from '../../logging/logger.js';
-import { testEnv } from '../support/env.js';
+import { testEnv, testKeyProvider } from '../support/env.js';
 
 const secret = 'ya29.a0-refresh-me-not-5f1b2c3d4e';
 const context: EncryptionContext = {
@@ -16,13 +16,7 @@ const context: EncryptionContext = {
   purpose: 'oauth_tokens',
 };
 
-function kmsProvider(): AwsKmsKeyProvider {
-  return new AwsKmsKeyProvider(testEnv.kmsKeyId, {
-    endpoint: testEnv.kmsEndpoint,
-    region: 'eu-west-2',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-}
+const kmsProvider = () => testKeyProvider();
 
 async function localProvider(): Promise<LocalKeyProvider> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vault-'));
