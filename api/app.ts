@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { ConnectionChangeListener } from '../stores/connection-changes.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
+import { registerAgentRoutes } from './agents/resolve-routes.js';
 import { codecServerRoutes } from './codec-server.js';
 import type { ConnectionCommands } from './connection-commands.js';
 import { registerConnectionRoutes } from './connections/routes.js';
@@ -66,6 +67,7 @@ export function createApp(deps: ApiDependencies): express.Express {
     const registry = new RouteRegistry(deps.service.verifyToken);
     registerIntegrationRoutes(registry, deps);
     registerConnectionRoutes(registry, deps);
+    registerAgentRoutes(registry, deps);
     const openApi = registry.openApi({ title: 'Connections', version: '1' }, operationsPaths);
     app.get('/openapi.json', (_req, res) => {
       res.json(openApi);

@@ -10,6 +10,7 @@ const statusByCode = {
   has_dependents: 409,
   conflict: 409,
   connection_not_active: 409,
+  connection_required: 409,
   payload_too_large: 413,
   provider_rejected: 422,
   rate_limited: 429,

@@ -1,0 +1,98 @@
+// The readiness long-poll: answers as soon as a connection is active or can no longer become so (failed,
+// expired, disconnected), or with its status when the time is up. Woken by the change listener's notice of
+// a transition, then re-reads the row; it never polls the database in a loop.
+import type { Response } from 'express';
+import type { Db } from '../../db/database.js';
+import type { ConnectionMetadata } from '../../stores/connection-store.js';
+import type { ConnectionChangeListener, ConnectionChange } from '../../stores/connection-changes.js';
+import type { ConnectionStatus } from '../../workflows/messages.js';
+import type { Claims } from '../auth.js';
+import { visibleConnection } from '../connections/access.js';
+
+export interface Readiness {
+  ready: boolean;
+  status: ConnectionStatus;
+  reason?: string;
+  /** Set when the answer is the status at the deadline rather than a final one. */
+  timedOut?: true;
+}
+
+const finalStatuses: ReadonlySet<ConnectionStatus> = new Set(['failed', 'expired', 'disconnected']);
+
+function settled(connection: ConnectionMetadata): Readiness | undefined {
+  if (connection.status === 'active') return { ready: true, status: 'active' };
+  if (finalStatuses.has(connection.status)) {
+    return {
+      ready: false,
+      status: connection.status,
+      ...(connection.statusReason ? { reason: connection.statusReason } : {}),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Waits up to `timeoutMs` for the connection the caller may see (404 otherwise). Resolves undefined when the
+ * client went away first; every listener and timer is removed before it returns.
+ */
+export async function awaitReadiness(
+  deps: { db: Db; changes: ConnectionChangeListener },
+  caller: Claims,
+  id: string,
+  timeoutMs: number,
+  res: Response,
+): Promise<Readiness | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let woken = false;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const onChange = (change?: ConnectionChange) => {
+    if (change && change.kind !== 'status') return;
+    woken = true;
+    wake?.();
+  };
+  const onClose = () => {
+    closed = true;
+    wake?.();
+  };
+  // Subscribed before the first read, so a transition between the read and the wait is not missed.
+  deps.changes.on(`change:${id}`, onChange);
+  deps.changes.on('resync', onChange);
+  res.on('close', onClose);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    let connection = await visibleConnection(deps.db, caller, id);
+    for (;;) {
+      const answer = settled(connection);
+      if (answer) return answer;
+      const remaining = deadline - Date.now();
+      if (closed) return undefined;
+      if (remaining <= 0) {
+        return {
+          ready: false,
+          status: connection.status,
+          ...(connection.statusReason ? { reason: connection.statusReason } : {}),
+          timedOut: true,
+        };
+      }
+      if (!woken) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, remaining);
+        });
+        clearTimeout(timer);
+        wake = undefined;
+      }
+      if (closed) return undefined;
+      if (woken) {
+        woken = false;
+        connection = await visibleConnection(deps.db, caller, id);
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    deps.changes.off(`change:${id}`, onChange);
+    deps.changes.off('resync', onChange);
+    res.off('close', onClose);
+  }
+}

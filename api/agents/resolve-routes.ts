@@ -1,0 +1,125 @@
+// What agent tasks ask of the service before they use a connection: which one applies (resolve), and
+// whether it is ready (a long-poll woken by transitions); plus the per-integration setting that decides
+// between the workspace's connection and the acting user's own. Never answers with a credential.
+import { z } from 'zod';
+import { connectionStatuses } from '../../workflows/messages.js';
+import type { ApiDependencies } from '../app.js';
+import type { Role } from '../auth.js';
+import { ApiError } from '../errors.js';
+import { idSchema, type RouteRegistry } from '../routes.js';
+import { awaitReadiness } from './ready.js';
+import { agentScopeOf, resolveConnection } from './resolve.js';
+
+const everyone: Role[] = ['owner', 'admin', 'member', 'agent'];
+const tags = ['agents'];
+
+const integrationKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be an integration key');
+const agentScope = z.enum(['workspace', 'user']);
+const timestamp = z.iso.datetime().nullable();
+// The same metadata as GET /v1/connections/{id}.
+const connectionSchema = z.object({
+  id: z.uuid(),
+  integration: z.string(),
+  scope: agentScope,
+  ownerUserId: z.string().nullable(),
+  name: z.string().nullable(),
+  authType: z.enum(['oauth2', 'api_key']),
+  status: z.enum(connectionStatuses),
+  statusReason: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  tokenExpiresAt: timestamp,
+  nextRefreshAt: timestamp,
+  lastUsedAt: timestamp,
+  keyCreatedAt: timestamp,
+  keyRotationDueAt: timestamp,
+  keyUnused: z.boolean(),
+  grantedScopes: z.array(z.string()).nullable(),
+});
+
+export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
+  if (!deps.service) return;
+  const { changes } = deps.service;
+  const db = deps.db;
+
+  registry.add({
+    method: 'post',
+    path: '/v1/connections/resolve',
+    summary:
+      "The connection that applies to an integration for the caller (an agent: the user it acts for): the workspace's, or the user's own; 409 connection_required naming what to create",
+    tags,
+    roles: everyone,
+    body: z.strictObject({
+      integration: integrationKey,
+      agentId: z.string().min(1).max(200).optional(),
+    }),
+    response: z.object({ connection: connectionSchema }),
+    errors: [404, 409],
+    async handler({ body, caller }) {
+      const resolution = await resolveConnection(db, caller, body.integration);
+      if (resolution.kind === 'resolved') return { connection: resolution.connection };
+      const who = resolution.userId ? `user ${resolution.userId}` : 'an owner or admin';
+      throw new ApiError(
+        'connection_required',
+        `no usable ${resolution.scope} connection to ${resolution.integration}: ${who} must connect it`,
+        {
+          integration: resolution.integration,
+          scope: resolution.scope,
+          ...(resolution.userId ? { userId: resolution.userId } : {}),
+          // What the person who must connect calls (as themselves) to start the connection.
+          create: {
+            method: 'POST',
+            path: '/v1/connections',
+            body: { integration: resolution.integration, scope: resolution.scope },
+          },
+        },
+      );
+    },
+  });
+
+  registry.add({
+    method: 'get',
+    path: '/v1/connections/:id/ready',
+    summary:
+      'Long-poll: answers as soon as the connection is active, at once when failed, expired or disconnected, or with its status after `timeout` seconds (0 to 60, default 30)',
+    tags,
+    roles: everyone,
+    params: z.strictObject({ id: idSchema }),
+    query: z.strictObject({ timeout: z.coerce.number().min(0).max(60).default(30) }),
+    response: z.object({
+      ready: z.boolean(),
+      status: z.enum(connectionStatuses),
+      reason: z.string().optional(),
+      timedOut: z.literal(true).optional(),
+    }),
+    errors: [404],
+    async handler({ params, query, caller, res }) {
+      return awaitReadiness({ db, changes }, caller, params.id, query.timeout * 1000, res);
+    },
+  });
+
+  registry.add({
+    method: 'put',
+    path: '/v1/integrations/:key/agent-scope',
+    summary:
+      "Which connection shared agents use for this integration: the workspace's, each user's own, or null for the catalogue's default",
+    tags: ['integrations'],
+    roles: ['owner', 'admin'],
+    params: z.strictObject({ key: integrationKey }),
+    body: z.strictObject({ scope: agentScope.nullable() }),
+    response: z.object({ integration: z.string(), scope: agentScope.nullable(), effectiveScope: agentScope }),
+    errors: [404],
+    async handler({ params, body, caller }) {
+      const updated = await db('integrations')
+        .where({ workspace_id: caller.workspace, key: params.key })
+        .update({ agent_connection_scope: body.scope, updated_at: db.fn.now() });
+      if (!updated)
+        throw new ApiError('not_found', `no integration ${params.key} is configured in this workspace`);
+      return {
+        integration: params.key,
+        scope: body.scope,
+        effectiveScope: await agentScopeOf(db, caller.workspace, params.key),
+      };
+    },
+  });
+}
