@@ -395,16 +395,13 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
         fresh = await refreshTokens(provider, credentials, current.refreshToken, oauthOptions);
       } catch (error) {
         logger.warn({ connectionId: connection.id, err: (error as Error).message }, 'refresh failed');
-        const kind = error instanceof ProviderError ? error.kind : 'failed';
-        refreshesTotal.inc({
-          outcome:
-            kind === 'invalid_grant'
-              ? 'rejected'
-              : error instanceof ProviderError && error.retryable
-                ? 'retried'
-                : 'failed',
-        });
-        throw providerFailure(error);
+        const failure = providerFailure(error);
+        const outcome: Record<string, string> = {
+          CredentialRejected: 'rejected',
+          ProviderRejected: 'failed',
+        };
+        refreshesTotal.inc({ outcome: outcome[failure.type ?? ''] ?? 'retried' });
+        throw failure;
       }
       refreshesTotal.inc({ outcome: 'refreshed' });
       const next: StoredTokens = {
