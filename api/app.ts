@@ -9,6 +9,7 @@ import type { Logger } from '../logging/logger.js';
 import type { ConnectionChangeListener } from '../stores/connection-changes.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
+import { agentAccessPaths, agentProxy, registerAgentAccessRoutes } from './agents/routes.js';
 import { registerAgentRoutes } from './agents/resolve-routes.js';
 import { codecServerRoutes } from './codec-server.js';
 import type { ConnectionCommands } from './connection-commands.js';
@@ -54,6 +55,8 @@ export function createApp(deps: ApiDependencies): express.Express {
   app.use(requestLog(deps.logger));
   // Before the JSON parser: the codec routes parse their own, larger, bodies.
   if (deps.codec) app.use(codecServerRoutes(deps.codec));
+  // Before the JSON parser too: the provider proxy streams raw bodies through.
+  if (deps.service) app.use('/v1/connections/:id/proxy', agentProxy(deps));
   app.use(express.json({ limit: '64kb' }));
   app.use(healthRoutes(deps));
   trackConnectionsByStatus(deps.db);
@@ -67,8 +70,12 @@ export function createApp(deps: ApiDependencies): express.Express {
     const registry = new RouteRegistry(deps.service.verifyToken);
     registerIntegrationRoutes(registry, deps);
     registerConnectionRoutes(registry, deps);
+    registerAgentAccessRoutes(registry, deps);
     registerAgentRoutes(registry, deps);
-    const openApi = registry.openApi({ title: 'Connections', version: '1' }, operationsPaths);
+    const openApi = registry.openApi(
+      { title: 'Connections', version: '1' },
+      { ...operationsPaths, ...agentAccessPaths },
+    );
     app.get('/openapi.json', (_req, res) => {
       res.json(openApi);
     });

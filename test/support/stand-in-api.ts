@@ -6,8 +6,14 @@ import type { Server } from 'node:http';
 export interface StandInApi {
   baseUrl: string;
   validKeys: Set<string>;
-  /** Every request received: method, path and the Authorization header as sent. */
-  requests: Array<{ method: string; path: string; authorization?: string }>;
+  /** Every request received: method, path and the Authorization header as sent (plus the raw URL and headers). */
+  requests: Array<{
+    method: string;
+    path: string;
+    authorization?: string;
+    url?: string;
+    headers?: Record<string, string | string[] | undefined>;
+  }>;
   /** Deliberate fault injection: the next `times` requests get `status`. */
   injectFault(status: number, times: number): void;
   stop(): Promise<void>;
@@ -19,7 +25,13 @@ export async function startStandInApi(): Promise<StandInApi> {
   const faults: number[] = [];
   const app = express();
   app.use((req, res, next) => {
-    requests.push({ method: req.method, path: req.path, authorization: req.headers.authorization });
+    requests.push({
+      method: req.method,
+      path: req.path,
+      authorization: req.headers.authorization,
+      url: req.originalUrl,
+      headers: { ...req.headers },
+    });
     const fault = faults.shift();
     if (fault !== undefined) {
       res.status(fault).json({ error: 'injected fault' });
@@ -34,6 +46,28 @@ export async function startStandInApi(): Promise<StandInApi> {
       return;
     }
     res.json({ id: 'account-1' });
+  });
+  // Any method under /echo: answers with what arrived (method, URL, headers, body as text).
+  app.all('/echo{/*rest}', async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    res.json({
+      method: req.method,
+      url: req.originalUrl,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    });
+  });
+  // A body sent in `count` chunks, `delay` ms apart, so that a reader can see it arrive piece by piece.
+  app.get('/stream', async (req, res) => {
+    const count = Number(req.query.count ?? 3);
+    const delay = Number(req.query.delay ?? 100);
+    res.setHeader('content-type', 'text/plain');
+    for (let i = 0; i < count; i++) {
+      res.write(`chunk ${i}\n`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    res.end();
   });
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));

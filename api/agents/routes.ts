@@ -1,0 +1,43 @@
+// What agent tasks use of a connection without holding it: a short-lived token, and the provider proxy.
+// The token route is declared in the registry; the proxy is mounted (by api/app.ts) before the JSON parser,
+// since it streams raw bodies, and documented here for /openapi.json.
+import type { ApiDependencies } from '../app.js';
+import type { RouteRegistry } from '../routes.js';
+import { registerTokenRoute } from './token.js';
+
+export { agentProxy } from './proxy.js';
+
+export function registerAgentAccessRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
+  if (!deps.service) return;
+  registerTokenRoute(registry, deps);
+}
+
+const proxyOperation = {
+  summary:
+    "Forward to the integration's API with the connection's credential injected (the caller's own " +
+    'Authorization is never forwarded); bodies stream both ways; on a 401 the token is refreshed once ' +
+    'and the call retried (bodyless or small bodies only); targets outside the API base URL answer 400. ' +
+    'Optional X-Task-Id header: recorded with the grant.',
+  tags: ['agents'],
+  'x-roles': ['agent', 'owner', 'admin'],
+  parameters: [
+    { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+    { name: 'path', in: 'path', required: true, schema: { type: 'string' } },
+  ],
+  responses: {
+    default: { description: "the provider's answer, as it sent it" },
+    '400': { description: 'invalid id, or a target outside the integration API' },
+    '401': { description: 'no or invalid bearer token' },
+    '403': { description: 'the role may not use connections' },
+    '404': { description: 'no such connection for this caller' },
+    '409': { description: 'connection_not_active' },
+    '502': { description: 'the provider could not be reached' },
+  },
+};
+
+/** The proxy in /openapi.json: every method. */
+export const agentAccessPaths: Record<string, Record<string, unknown>> = {
+  '/v1/connections/{id}/proxy/{path}': Object.fromEntries(
+    ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'].map((method) => [method, proxyOperation]),
+  ),
+};

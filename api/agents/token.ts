@@ -1,0 +1,185 @@
+// The credential read path for agent tasks (and owners, admins): the token route, and the credential the
+// proxy injects. It reads Postgres and opens the envelope (through the credential cache, so KMS is not
+// asked on every request); it neither calls Temporal nor takes a lock, except to ask the connection's
+// workflow for a refresh when the token is about to expire (or the provider refused it): refreshes stay
+// serialised by the workflow. Credentials are returned to the caller only, never logged.
+import { z } from 'zod';
+import type { Knex } from 'knex';
+import { connectionStore, type ConnectionMetadata } from '../../stores/connection-store.js';
+import { credentialStore } from '../../stores/credential-store.js';
+import { grantStore } from '../../stores/grant-store.js';
+import { CredentialCache } from '../../vault/credential-cache.js';
+import type { ApiDependencies } from '../app.js';
+import type { Claims, Role } from '../auth.js';
+import type { ConnectionCommands } from '../connection-commands.js';
+import { ApiError } from '../errors.js';
+import { idSchema, type RouteRegistry } from '../routes.js';
+import { visibleConnection } from '../connections/access.js';
+
+/** A token expiring within this margin is refreshed (through the workflow) before it is handed out. */
+export const REFRESH_MARGIN_MS = 5 * 60_000;
+
+export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
+
+export type UsableCredential =
+  | { authType: 'oauth2'; accessToken: string; tokenType: string; expiresAt: number | null }
+  | { authType: 'api_key'; apiKey: string };
+
+interface StoredTokens {
+  accessToken: string;
+  tokenType: string;
+  expiresAt?: number;
+}
+
+export interface AgentAccess {
+  db: Knex;
+  commands: ConnectionCommands;
+  cache: CredentialCache;
+}
+
+const accessByService = new WeakMap<object, AgentAccess>();
+
+/** One read path (and one credential cache) per service, shared by the token route and the proxy. */
+export function agentAccess(deps: ApiDependencies): AgentAccess {
+  const service = deps.service;
+  if (!service) throw new Error('agent access needs the service dependencies');
+  let access = accessByService.get(service);
+  if (!access) {
+    const cache = new CredentialCache(service.vault);
+    cache.follow(service.changes);
+    access = { db: deps.db, commands: service.commands, cache };
+    accessByService.set(service, access);
+  }
+  return access;
+}
+
+const notActive = (status: string) =>
+  new ApiError('connection_not_active', `the connection is ${status}`, { status });
+
+function requireActive(connection: ConnectionMetadata): void {
+  if (connection.status !== 'active') throw notActive(connection.status);
+}
+
+async function readCredential(access: AgentAccess, connection: ConnectionMetadata, workspaceId: string) {
+  const purpose = connection.authType === 'oauth2' ? 'oauth_tokens' : 'api_key';
+  const sealed = await credentialStore.get(access.db, { workspaceId, connectionId: connection.id, purpose });
+  // Active without a credential: it was destroyed in between (a disconnect racing this read).
+  if (!sealed) throw notActive('disconnected');
+  const plaintext = await access.cache.openText(
+    { workspace: workspaceId, connection: connection.id, purpose },
+    sealed,
+  );
+  if (connection.authType === 'api_key') return { authType: 'api_key', apiKey: plaintext } as const;
+  const tokens = JSON.parse(plaintext) as StoredTokens;
+  return {
+    authType: 'oauth2',
+    accessToken: tokens.accessToken,
+    tokenType: tokens.tokenType || 'Bearer',
+    expiresAt: tokens.expiresAt ?? null,
+  } as const;
+}
+
+/** Asks the workflow for a refresh; the connection must still be active afterwards. */
+async function refreshThroughWorkflow(
+  access: AgentAccess,
+  caller: Claims,
+  connectionId: string,
+): Promise<ConnectionMetadata> {
+  let refused: unknown;
+  try {
+    const snapshot = await access.commands.refresh(connectionId, caller.sub);
+    if (snapshot.status !== 'active') throw notActive(snapshot.status);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'connection_not_active') throw error;
+    refused = error;
+  }
+  const connection = await connectionStore.get(access.db, caller.workspace, connectionId);
+  if (!connection) throw new ApiError('not_found', `no connection ${connectionId}`);
+  requireActive(connection);
+  if (refused) throw refused;
+  return connection;
+}
+
+/**
+ * The credential of a connection the caller may use: visible to it (404 otherwise, as for an unknown id),
+ * active (409 `connection_not_active` otherwise), refreshed first when it expires within the margin or when
+ * `refresh` is asked for (the provider refused it).
+ */
+export async function usableCredential(
+  access: AgentAccess,
+  caller: Claims,
+  connectionId: string,
+  options: { refresh?: boolean } = {},
+): Promise<{ connection: ConnectionMetadata; credential: UsableCredential }> {
+  let connection = await visibleConnection(access.db, caller, connectionId);
+  requireActive(connection);
+  let credential: UsableCredential = await readCredential(access, connection, caller.workspace);
+  const expiring =
+    credential.authType === 'oauth2' &&
+    credential.expiresAt !== null &&
+    credential.expiresAt - Date.now() <= REFRESH_MARGIN_MS;
+  if (credential.authType === 'oauth2' && (options.refresh || expiring)) {
+    connection = await refreshThroughWorkflow(access, caller, connectionId);
+    credential = await readCredential(access, connection, caller.workspace);
+  }
+  return { connection, credential };
+}
+
+export function recordGrant(
+  access: AgentAccess,
+  caller: Claims,
+  connectionId: string,
+  kind: 'token' | 'proxy',
+  taskId?: string,
+): Promise<void> {
+  return grantStore.record(access.db, {
+    workspaceId: caller.workspace,
+    connectionId,
+    kind,
+    caller: caller.sub,
+    role: caller.role,
+    onBehalfOf: caller.on_behalf_of,
+    taskId,
+  });
+}
+
+const taskIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/, 'letters, digits and . _ : @ -, at most 200');
+
+const tokenAnswer = z.union([
+  z.strictObject({
+    accessToken: z.string(),
+    tokenType: z.string(),
+    expiresAt: z.iso.datetime().nullable(),
+  }),
+  z.strictObject({ apiKey: z.string() }),
+]);
+
+export function registerTokenRoute(registry: RouteRegistry, deps: ApiDependencies): void {
+  const access = agentAccess(deps);
+  registry.add({
+    method: 'post',
+    path: '/v1/connections/:id/token',
+    summary:
+      'Short-lived access for an active connection: the current access token (refreshed first when it ' +
+      'expires within 5 minutes) or the API key; every grant is recorded',
+    tags: ['agents'],
+    roles: agentAccessRoles,
+    params: z.strictObject({ id: idSchema }),
+    body: z.strictObject({ taskId: taskIdSchema.optional() }).optional(),
+    response: tokenAnswer,
+    errors: [404, 409],
+    async handler({ params, body, caller, res }) {
+      const { credential } = await usableCredential(access, caller, params.id);
+      await recordGrant(access, caller, params.id, 'token', body?.taskId);
+      res.setHeader('cache-control', 'no-store');
+      if (credential.authType === 'api_key') return { apiKey: credential.apiKey };
+      return {
+        accessToken: credential.accessToken,
+        tokenType: credential.tokenType,
+        expiresAt: credential.expiresAt === null ? null : new Date(credential.expiresAt).toISOString(),
+      };
+    },
+  });
+}

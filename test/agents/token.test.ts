@@ -1,0 +1,204 @@
+// The token route over the real stack: an agent gets the current access token (or the API key) of a
+// connection it may use, and nothing else: another user's personal connection and another workspace's
+// answer 404 like an unknown id; inactive and expired ones 409 `connection_not_active`. Every grant is
+// recorded; last_used_at moves at most once a minute; repeated reads ask KMS once, and a refresh is seen on
+// the next read.
+import { randomUUID } from 'node:crypto';
+import { integrationStore } from '../../stores/integration-store.js';
+import { authorizeInBrowser } from '../support/oidc-provider.js';
+import { startApiHarness, type ApiHarness } from '../support/api.js';
+import { eventually } from '../support/lifecycle.js';
+import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
+
+describe('POST /v1/connections/:id/token', () => {
+  let api: ApiHarness;
+  let provider: StandInApi;
+  let admin: string;
+  let member: string;
+  let member2: string;
+  let agent: string;
+  let unwraps = 0;
+
+  async function connect(token: string, scope: 'workspace' | 'user'): Promise<string> {
+    const created = await api.call('POST', '/v1/connections', {
+      token,
+      body: { integration: api.integration, scope },
+    });
+    expect(created.status).toBe(201);
+    const callback = await authorizeInBrowser(created.body.authorizationUrl);
+    expect((await api.call('GET', `/v1/oauth/callback${callback.search}`)).status).toBe(200);
+    return created.body.connection.id;
+  }
+  const token = (id: string, caller: string, body?: unknown) =>
+    api.call('POST', `/v1/connections/${id}/token`, { token: caller, body });
+
+  beforeAll(async () => {
+    api = await startApiHarness();
+    // Every data key KMS unwraps for this harness's vault (the API's read path and the worker alike).
+    const keys = api.vault.keys;
+    const unwrap = keys.unwrapDataKey.bind(keys);
+    keys.unwrapDataKey = (...args) => {
+      unwraps++;
+      return unwrap(...args);
+    };
+    provider = await startStandInApi();
+    provider.validKeys.add('key-good-1');
+    await integrationStore.configure(api.db, api.vault, {
+      workspaceId: api.workspaceId,
+      key: 'stand-in',
+      provider: {
+        authType: 'api_key',
+        apiBaseUrl: provider.baseUrl,
+        injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
+        verification: { method: 'GET', path: '/v1/me' },
+      },
+    });
+    admin = await api.token({ role: 'admin' });
+    member = await api.token({ role: 'member' });
+    member2 = await api.token({ role: 'member', sub: 'member-2' });
+    agent = await api.token({ role: 'agent', sub: 'agent-1', on_behalf_of: 'member-1' });
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await provider?.stop();
+  });
+
+  it('hands out the current token, opening it with KMS once, and the new one after a refresh', async () => {
+    const id = await connect(admin, 'workspace');
+    const before = unwraps;
+    const first = await token(id, agent, { taskId: 'task-1' });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    expect(Object.keys(first.body).sort()).toEqual(['accessToken', 'expiresAt', 'tokenType']);
+    expect(first.body.tokenType).toMatch(/^bearer$/i);
+    expect(Date.parse(first.body.expiresAt)).toBeGreaterThan(Date.now() + 5 * 60_000);
+    api.addSecret(first.body.accessToken);
+    for (let i = 0; i < 4; i++) {
+      const again = await token(id, agent);
+      expect(again.status).toBe(200);
+      expect(again.body.accessToken).toBe(first.body.accessToken);
+    }
+    expect(unwraps - before).toBe(1);
+
+    const refreshes = api.oidc.tokenRequests('refresh_token');
+    expect((await api.call('POST', `/v1/connections/${id}/refresh`, { token: admin })).status).toBe(200);
+    expect(api.oidc.tokenRequests('refresh_token')).toBe(refreshes + 1);
+    const after = await token(id, agent);
+    expect(after.status).toBe(200);
+    expect(after.body.accessToken).not.toBe(first.body.accessToken);
+    api.addSecret(after.body.accessToken);
+    const counted = unwraps;
+    expect((await token(id, agent)).body.accessToken).toBe(after.body.accessToken);
+    expect(unwraps).toBe(counted);
+
+    // Owners and admins may too; members may not.
+    expect((await token(id, admin)).status).toBe(200);
+    expect((await token(id, member)).status).toBe(403);
+    expect((await api.call('POST', `/v1/connections/${id}/token`)).status).toBe(401);
+    expect((await token(id, agent, { taskId: 'x', other: 1 })).status).toBe(400);
+  });
+
+  it('records every grant and marks the connection used at most once a minute', async () => {
+    const id = await connect(admin, 'workspace');
+    expect((await api.db('connections').where({ id }).first()).last_used_at).toBeNull();
+    expect((await token(id, agent, { taskId: 'task-7' })).status).toBe(200);
+    const used = (await api.db('connections').where({ id }).first()).last_used_at as Date;
+    expect(used).toBeInstanceOf(Date);
+    expect((await token(id, agent)).status).toBe(200);
+    expect((await token(id, admin)).status).toBe(200);
+    expect((await api.db('connections').where({ id }).first()).last_used_at).toEqual(used);
+    const grants = await api.db('credential_grants').where({ connection_id: id }).orderBy('id');
+    expect(grants.map((g) => [g.workspace_id, g.kind, g.caller, g.role, g.on_behalf_of, g.task_id])).toEqual([
+      [api.workspaceId, 'token', 'agent-1', 'agent', 'member-1', 'task-7'],
+      [api.workspaceId, 'token', 'agent-1', 'agent', 'member-1', null],
+      [api.workspaceId, 'token', 'admin-1', 'admin', null, null],
+    ]);
+    for (const grant of grants) expect(grant.granted_at).toBeInstanceOf(Date);
+
+    // A minute later (moved back in time here), the next grant marks it again.
+    await api
+      .db('connections')
+      .where({ id })
+      .update({ last_used_at: new Date(Date.now() - 61_000) });
+    expect((await token(id, agent)).status).toBe(200);
+    const later = (await api.db('connections').where({ id }).first()).last_used_at as Date;
+    expect(later.getTime()).toBeGreaterThan(Date.now() - 10_000);
+    const shown = await api.call('GET', `/v1/connections/${id}`, { token: admin });
+    expect(shown.body.connection.lastUsedAt).toBe(later.toISOString());
+  });
+
+  it("gives agents the acting user's personal connection only, and nothing of another workspace", async () => {
+    const mine = await connect(member, 'user');
+    const theirs = await connect(member2, 'user');
+    const shared = await connect(admin, 'workspace');
+    expect((await token(mine, agent)).status).toBe(200);
+    const grantsBefore = await api.db('credential_grants').count({ n: '*' }).first();
+
+    const other = await token(theirs, agent);
+    const unknown = await token(randomUUID(), agent);
+    expect(other.status).toBe(404);
+    expect(other.body.error.code).toBe('not_found');
+    expect(unknown.status).toBe(404);
+    expect(other.body.error.message.replace(theirs, 'ID')).toBe(
+      unknown.body.error.message.replace(/[0-9a-f-]{36}/, 'ID'),
+    );
+    // An agent acting for nobody sees shared connections only.
+    const unbound = await api.token({ role: 'agent', sub: 'agent-3' });
+    expect((await token(mine, unbound)).status).toBe(404);
+    expect((await token(shared, unbound)).status).toBe(200);
+
+    const foreignWorkspace = `ws-${randomUUID()}`;
+    for (const caller of [
+      await api.token({ role: 'agent', workspace: foreignWorkspace, on_behalf_of: 'member-1' }),
+      await api.token({ role: 'owner', workspace: foreignWorkspace }),
+    ]) {
+      for (const id of [shared, mine]) {
+        const answer = await token(id, caller);
+        expect([id, answer.status, answer.body.error.code]).toEqual([id, 404, 'not_found']);
+      }
+    }
+    expect(await api.db('credential_grants').count({ n: '*' }).first()).toEqual({
+      n: String(Number((grantsBefore as { n: string }).n) + 1),
+    });
+  });
+
+  it('answers 409 connection_not_active for inactive and expired connections', async () => {
+    const id = await connect(admin, 'workspace');
+    expect((await api.call('POST', `/v1/connections/${id}/deactivate`, { token: admin })).status).toBe(200);
+    const inactive = await token(id, agent);
+    expect(inactive.status).toBe(409);
+    expect(inactive.body.error).toMatchObject({
+      code: 'connection_not_active',
+      details: { status: 'inactive' },
+    });
+    expect((await api.call('POST', `/v1/connections/${id}/activate`, { token: admin })).status).toBe(200);
+    expect((await token(id, agent)).status).toBe(200);
+
+    api.oidc.injectFault({ endpoint: 'token', status: 400, times: 1, body: { error: 'invalid_grant' } });
+    await api.call('POST', `/v1/connections/${id}/refresh`, { token: admin });
+    await eventually(
+      async () => (await api.db('connections').where({ id }).first()).status,
+      (status) => status === 'expired',
+    );
+    const expired = await token(id, agent);
+    expect(expired.status).toBe(409);
+    expect(expired.body.error).toMatchObject({
+      code: 'connection_not_active',
+      details: { status: 'expired' },
+    });
+    expect(await api.db('credential_grants').where({ connection_id: id }).count({ n: '*' }).first()).toEqual({
+      n: '1',
+    });
+  });
+
+  it('hands out the API key of an API-key connection', async () => {
+    const created = await api.call('POST', '/v1/connections', {
+      token: admin,
+      body: { integration: 'stand-in', scope: 'workspace', apiKey: 'key-good-1' },
+    });
+    expect(created.status).toBe(201);
+    const answer = await token(created.body.connection.id, agent);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ apiKey: 'key-good-1' });
+  });
+});
