@@ -74,7 +74,8 @@ async function readCredential(access: AgentAccess, connection: ConnectionMetadat
   return {
     authType: 'oauth2',
     accessToken: tokens.accessToken,
-    tokenType: tokens.tokenType || 'Bearer',
+    // Token types are case-insensitive (RFC 6749 5.1) but some APIs accept only the canonical `Bearer`.
+    tokenType: !tokens.tokenType || /^bearer$/i.test(tokens.tokenType) ? 'Bearer' : tokens.tokenType,
     expiresAt: tokens.expiresAt ?? null,
   } as const;
 }

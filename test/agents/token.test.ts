@@ -70,7 +70,7 @@ describe('POST /v1/connections/:id/token', () => {
     expect(first.status).toBe(200);
     expect(first.headers.get('cache-control')).toBe('no-store');
     expect(Object.keys(first.body).sort()).toEqual(['accessToken', 'expiresAt', 'tokenType']);
-    expect(first.body.tokenType).toMatch(/^bearer$/i);
+    expect(first.body.tokenType).toBe('Bearer');
     expect(Date.parse(first.body.expiresAt)).toBeGreaterThan(Date.now() + 5 * 60_000);
     api.addSecret(first.body.accessToken);
     for (let i = 0; i < 4; i++) {
