@@ -202,3 +202,32 @@ describe('POST /v1/connections/:id/token', () => {
     expect(answer.body).toEqual({ apiKey: 'key-good-1' });
   });
 });
+
+describe('POST /v1/connections/:id/token, near expiry', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    // Access tokens live 2 minutes: always within the route's 5-minute refresh margin.
+    api = await startApiHarness({ oidc: { accessTokenTtlSeconds: 120 } });
+  });
+  afterAll(async () => api?.stop());
+
+  it('refreshes through the workflow first, then hands out the new token', async () => {
+    const admin = await api.token({ role: 'admin' });
+    const agent = await api.token({ role: 'agent' });
+    const created = await api.call('POST', '/v1/connections', {
+      token: admin,
+      body: { integration: api.integration, scope: 'workspace' },
+    });
+    const callback = await authorizeInBrowser(created.body.authorizationUrl);
+    expect((await api.call('GET', `/v1/oauth/callback${callback.search}`)).status).toBe(200);
+    const id: string = created.body.connection.id;
+    const stored = (await api.db('connections').where({ id }).first()).token_expires_at as Date;
+
+    const refreshes = api.oidc.tokenRequests('refresh_token');
+    const answer = await api.call('POST', `/v1/connections/${id}/token`, { token: agent });
+    expect(answer.status).toBe(200);
+    api.addSecret(answer.body.accessToken);
+    expect(api.oidc.tokenRequests('refresh_token')).toBe(refreshes + 1);
+    expect(Date.parse(answer.body.expiresAt)).toBeGreaterThan(stored.getTime());
+  });
+});

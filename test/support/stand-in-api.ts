@@ -6,14 +6,10 @@ import type { Server } from 'node:http';
 export interface StandInApi {
   baseUrl: string;
   validKeys: Set<string>;
-  /** Every request received: method, path and the Authorization header as sent (plus the raw URL and headers). */
-  requests: Array<{
-    method: string;
-    path: string;
-    authorization?: string;
-    url?: string;
-    headers?: Record<string, string | string[] | undefined>;
-  }>;
+  /** Every request received: method, path and the Authorization header as sent. */
+  requests: Array<{ method: string; path: string; authorization?: string }>;
+  /** The same requests in full: method, raw URL and every header as received. */
+  received: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }>;
   /** Deliberate fault injection: the next `times` requests get `status`. */
   injectFault(status: number, times: number): void;
   stop(): Promise<void>;
@@ -22,16 +18,12 @@ export interface StandInApi {
 export async function startStandInApi(): Promise<StandInApi> {
   const validKeys = new Set<string>();
   const requests: StandInApi['requests'] = [];
+  const received: StandInApi['received'] = [];
   const faults: number[] = [];
   const app = express();
   app.use((req, res, next) => {
-    requests.push({
-      method: req.method,
-      path: req.path,
-      authorization: req.headers.authorization,
-      url: req.originalUrl,
-      headers: { ...req.headers },
-    });
+    requests.push({ method: req.method, path: req.path, authorization: req.headers.authorization });
+    received.push({ method: req.method, url: req.originalUrl, headers: { ...req.headers } });
     const fault = faults.shift();
     if (fault !== undefined) {
       res.status(fault).json({ error: 'injected fault' });
@@ -77,6 +69,7 @@ export async function startStandInApi(): Promise<StandInApi> {
     baseUrl: `http://127.0.0.1:${port}`,
     validKeys,
     requests,
+    received,
     injectFault(status, times) {
       for (let i = 0; i < times; i++) faults.push(status);
     },
