@@ -66,6 +66,7 @@ export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependenci
           integration: resolution.integration,
           scope: resolution.scope,
           ...(resolution.userId ? { userId: resolution.userId } : {}),
+          ...(resolution.latest ? { latest: resolution.latest } : {}),
           // What the person who must connect calls (as themselves) to start the connection.
           create: {
             method: 'POST',

@@ -16,7 +16,14 @@ const preference: ConnectionStatus[] = ['active', 'pending', 'inactive', 'expire
 
 export type Resolution =
   | { kind: 'resolved'; scope: AgentScope; connection: ConnectionMetadata }
-  | { kind: 'connection_required'; integration: string; scope: AgentScope; userId?: string };
+  | {
+      kind: 'connection_required';
+      integration: string;
+      scope: AgentScope;
+      userId?: string;
+      /** The most recent unusable (failed or disconnected) connection, so a waiting task can tell why. */
+      latest?: { id: string; status: ConnectionStatus; reason: string | null };
+    };
 
 /**
  * The integration's agent scope: its own setting (integrations.agent_connection_scope), else the catalogue's
@@ -58,5 +65,12 @@ export async function resolveConnection(db: Db, caller: Claims, integration: str
         preference.indexOf(a.status) - preference.indexOf(b.status) || b.updatedAt.localeCompare(a.updatedAt),
     )[0];
   if (best) return { kind: 'resolved', scope, connection: best };
-  return { kind: 'connection_required', integration, scope, ...(userId ? { userId } : {}) };
+  const latest = candidates.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
+  return {
+    kind: 'connection_required',
+    integration,
+    scope,
+    ...(userId ? { userId } : {}),
+    ...(latest ? { latest: { id: latest.id, status: latest.status, reason: latest.statusReason } } : {}),
+  };
 }

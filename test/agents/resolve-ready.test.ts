@@ -78,7 +78,13 @@ describe('resolve and ready', () => {
     it('gives every role the workspace connection of a non-personal integration, preferring an active one', async () => {
       const failed = await pendingConnection();
       await complete(failed.authorizationUrl, { deny: true });
-      expect((await resolve(tokens.admin)).status).toBe(409);
+      const onlyFailed = await resolve(tokens.admin);
+      expect(onlyFailed.status).toBe(409);
+      expect(onlyFailed.body.error.details.latest).toEqual({
+        id: failed.connectionId,
+        status: 'failed',
+        reason: 'access_denied',
+      });
 
       ({ connectionId: workspaceConnectionId } = await connectThroughProvider(harness, (url) =>
         authorizeInBrowser(url),
