@@ -15,6 +15,7 @@ const statusByCode = {
   provider_rejected: 422,
   rate_limited: 429,
   internal: 500,
+  provider_unavailable: 502,
 } as const;
 export type ErrorCode = keyof typeof statusByCode;
 

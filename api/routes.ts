@@ -45,6 +45,18 @@ export interface RouteDefinition<
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyRoute = RouteDefinition<any, any, any, any>;
 
+/** The verified caller of a request with `Authorization: Bearer <JWT>`, or 401. */
+export async function authenticate(req: Request, verifyToken: TokenVerifier): Promise<Claims> {
+  const header = req.headers.authorization;
+  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
+  if (!match?.[1]) throw new ApiError('unauthorized', 'a bearer token is required');
+  try {
+    return await verifyToken(match[1]);
+  } catch {
+    throw new ApiError('unauthorized', 'the bearer token is invalid or expired');
+  }
+}
+
 export const idSchema = z.uuid({ message: 'must be a UUID' });
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
@@ -108,15 +120,8 @@ export class RouteRegistry {
     return router;
   }
 
-  private async authenticate(req: Request): Promise<Claims> {
-    const header = req.headers.authorization;
-    const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
-    if (!match?.[1]) throw new ApiError('unauthorized', 'a bearer token is required');
-    try {
-      return await this.verifyToken(match[1]);
-    } catch {
-      throw new ApiError('unauthorized', 'the bearer token is invalid or expired');
-    }
+  private authenticate(req: Request): Promise<Claims> {
+    return authenticate(req, this.verifyToken);
   }
 
   /** The OpenAPI 3.1 document, generated from the same schemas that validate. */

@@ -153,6 +153,7 @@ export async function startService(
           publicUrl: config.publicUrl,
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
           rateLimits: config.rateLimits,
+          refreshMarginMs: config.lifecycle.refreshMarginMs,
           changes,
         },
         codec: { codec, verifyToken, allowedOrigins: uiOrigins },

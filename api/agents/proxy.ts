@@ -13,7 +13,7 @@ import { integrationStore } from '../../stores/integration-store.js';
 import type { ApiDependencies } from '../app.js';
 import type { Claims } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { idSchema } from '../routes.js';
+import { authenticate, idSchema } from '../routes.js';
 import {
   agentAccess,
   agentAccessRoles,
@@ -53,15 +53,8 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
   if (!service) throw new Error('the proxy needs the service dependencies');
   const access = agentAccess(deps);
 
-  async function authenticate(req: Request): Promise<Claims> {
-    const match = req.headers.authorization ? /^Bearer ([^\s]+)$/i.exec(req.headers.authorization) : null;
-    if (!match?.[1]) throw new ApiError('unauthorized', 'a bearer token is required');
-    let caller: Claims;
-    try {
-      caller = await service!.verifyToken(match[1]);
-    } catch {
-      throw new ApiError('unauthorized', 'the bearer token is invalid or expired');
-    }
+  async function authorize(req: Request): Promise<Claims> {
+    const caller = await authenticate(req, service!.verifyToken);
     if (!agentAccessRoles.includes(caller.role)) {
       throw new ApiError('forbidden', `the ${caller.role} role may not do this`);
     }
@@ -70,7 +63,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
 
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const caller = await authenticate(req);
+      const caller = await authorize(req);
       const id = idSchema.safeParse(req.params.id);
       if (!id.success) {
         throw new ApiError('invalid_request', 'invalid path', [
@@ -123,7 +116,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
         return;
       }
       if (error instanceof UpstreamError) {
-        res.status(502).json({ error: { code: 'provider_unavailable', message: error.message } });
+        next(new ApiError('provider_unavailable', error.message));
         return;
       }
       next(error);

@@ -6,6 +6,7 @@ import { connectionStatuses } from '../../workflows/messages.js';
 import type { ApiDependencies } from '../app.js';
 import type { Role } from '../auth.js';
 import { ApiError } from '../errors.js';
+import { connectionSchema } from '../connections/routes.js';
 import { idSchema, type RouteRegistry } from '../routes.js';
 import { awaitReadiness } from './ready.js';
 import { agentScopeOf, resolveConnection } from './resolve.js';
@@ -15,28 +16,6 @@ const tags = ['agents'];
 
 const integrationKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be an integration key');
 const agentScope = z.enum(['workspace', 'user']);
-const timestamp = z.iso.datetime().nullable();
-// The same metadata as GET /v1/connections/{id}.
-const connectionSchema = z.object({
-  id: z.uuid(),
-  integration: z.string(),
-  scope: agentScope,
-  ownerUserId: z.string().nullable(),
-  name: z.string().nullable(),
-  authType: z.enum(['oauth2', 'api_key']),
-  status: z.enum(connectionStatuses),
-  statusReason: z.string().nullable(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-  tokenExpiresAt: timestamp,
-  nextRefreshAt: timestamp,
-  lastUsedAt: timestamp,
-  keyCreatedAt: timestamp,
-  keyRotationDueAt: timestamp,
-  keyUnused: z.boolean(),
-  grantedScopes: z.array(z.string()).nullable(),
-});
-
 export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
   if (!deps.service) return;
   const { changes } = deps.service;

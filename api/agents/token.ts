@@ -17,6 +17,7 @@ import { idSchema, type RouteRegistry } from '../routes.js';
 import { visibleConnection } from '../connections/access.js';
 
 /** A token expiring within this margin is refreshed (through the workflow) before it is handed out. */
+/** The default of REFRESH_MARGIN_SECONDS: a token expiring sooner is refreshed before it is handed out. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 
 export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
@@ -35,6 +36,7 @@ export interface AgentAccess {
   db: Knex;
   commands: ConnectionCommands;
   cache: CredentialCache;
+  refreshMarginMs: number;
 }
 
 const accessByService = new WeakMap<object, AgentAccess>();
@@ -47,7 +49,12 @@ export function agentAccess(deps: ApiDependencies): AgentAccess {
   if (!access) {
     const cache = new CredentialCache(service.vault);
     cache.follow(service.changes);
-    access = { db: deps.db, commands: service.commands, cache };
+    access = {
+      db: deps.db,
+      commands: service.commands,
+      cache,
+      refreshMarginMs: service.refreshMarginMs ?? REFRESH_MARGIN_MS,
+    };
     accessByService.set(service, access);
   }
   return access;
@@ -118,7 +125,7 @@ export async function usableCredential(
   const expiring =
     credential.authType === 'oauth2' &&
     credential.expiresAt !== null &&
-    credential.expiresAt - Date.now() <= REFRESH_MARGIN_MS;
+    credential.expiresAt - Date.now() <= access.refreshMarginMs;
   if (credential.authType === 'oauth2' && (options.refresh || expiring)) {
     connection = await refreshThroughWorkflow(access, caller, connectionId);
     credential = await readCredential(access, connection, caller.workspace);

@@ -19,7 +19,8 @@ const dependentWriters: Role[] = ['owner', 'admin', 'agent'];
 const tags = ['connections'];
 
 const timestamp = z.iso.datetime().nullable();
-const connectionSchema = z.object({
+/** A connection's metadata as every route answers it. */
+export const connectionSchema = z.object({
   id: z.uuid(),
   integration: z.string(),
   scope: z.enum(['workspace', 'user']),
