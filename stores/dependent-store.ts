@@ -114,14 +114,7 @@ export const dependentStore = {
       await tx('connection_dependents')
         .where({ workspace_id: ref.workspaceId, connection_id: ref.connectionId })
         .delete();
-      return rows.map((row: Row) => ({
-        kind: row.kind as DependentKind,
-        dependentId: row.dependent_id as string,
-        callbackUrl: (row.callback_url as string | null) ?? null,
-        event: row.event as string,
-        actor: row.actor as string,
-        createdAt: (row.created_at as Date).toISOString(),
-      }));
+      return rows.map(toNotification);
     };
     // On a transaction this is a savepoint inside it.
     return db.transaction(run);
@@ -131,13 +124,17 @@ export const dependentStore = {
     const rows = await db('dependent_notifications')
       .where({ workspace_id: ref.workspaceId, connection_id: ref.connectionId })
       .orderBy('id');
-    return rows.map((row: Row) => ({
-      kind: row.kind as DependentKind,
-      dependentId: row.dependent_id as string,
-      callbackUrl: (row.callback_url as string | null) ?? null,
-      event: row.event as string,
-      actor: row.actor as string,
-      createdAt: (row.created_at as Date).toISOString(),
-    }));
+    return rows.map(toNotification);
   },
 };
+
+function toNotification(row: Row): DependentNotification {
+  return {
+    kind: row.kind as DependentKind,
+    dependentId: row.dependent_id as string,
+    callbackUrl: (row.callback_url as string | null) ?? null,
+    event: row.event as string,
+    actor: row.actor as string,
+    createdAt: (row.created_at as Date).toISOString(),
+  };
+}

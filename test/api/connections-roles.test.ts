@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { integrationStore } from '../../stores/integration-store.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
-import { startApiHarness, type ApiHarness } from '../support/api.js';
+import { startApiHarness, type ApiHarness, connectThroughApi } from '../support/api.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
 describe('connections API, by role', () => {
@@ -17,16 +17,7 @@ describe('connections API, by role', () => {
   let mine: string;
   let theirs: string;
 
-  async function connect(token: string, scope: 'workspace' | 'user'): Promise<string> {
-    const created = await api.call('POST', '/v1/connections', {
-      token,
-      body: { integration: api.integration, scope },
-    });
-    expect(created.status).toBe(201);
-    const callback = await authorizeInBrowser(created.body.authorizationUrl);
-    expect((await api.call('GET', `/v1/oauth/callback${callback.search}`)).status).toBe(200);
-    return created.body.connection.id;
-  }
+  const connect = (token: string, scope: 'workspace' | 'user') => connectThroughApi(api, token, scope);
 
   beforeAll(async () => {
     api = await startApiHarness();

@@ -11,6 +11,7 @@ import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../.
 import type { Logger } from '../../logging/logger.js';
 import { ConnectionChangeListener } from '../../stores/connection-changes.js';
 import { listen } from './http.js';
+import { authorizeInBrowser } from './oidc-provider.js';
 import { testKeyProvider } from './env.js';
 import { startLifecycleHarness, type LifecycleHarness } from './lifecycle.js';
 
@@ -95,4 +96,21 @@ export async function startApiHarness(
       await lifecycle.stop();
     },
   };
+}
+
+/** An OAuth connection made through the API as a person would: create, sign in and consent, callback. */
+export async function connectThroughApi(
+  api: ApiHarness,
+  token: string,
+  scope: 'workspace' | 'user',
+): Promise<string> {
+  const created = await api.call('POST', '/v1/connections', {
+    token,
+    body: { integration: api.integration, scope },
+  });
+  if (created.status !== 201) throw new Error(`create answered ${created.status}`);
+  const callback = await authorizeInBrowser(created.body.authorizationUrl);
+  const completed = await api.call('GET', `/v1/oauth/callback${callback.search}`);
+  if (completed.status !== 200) throw new Error(`callback answered ${completed.status}`);
+  return created.body.connection.id;
 }
