@@ -1,9 +1,9 @@
 // An example agent task as a Temporal workflow: it resolves which connection it may use; when a person must
 // connect first, it records the request and waits durably (re-resolving on a timer, or at once on a
 // `connectionCreated` signal) with an overall deadline and one reminder, and ends when the connection made
-// for it fails; it then waits for the connection to
-// be ready without polling (awaitConnectionReady), makes its call through the proxy, and ends with a clear
-// reason when the connection is unavailable. It never holds a credential.
+// for it fails. It then waits for the connection to be ready without polling (awaitConnectionReady), makes
+// its call through the proxy, and ends with a clear reason when the connection is unavailable. It never
+// holds a credential.
 import { condition, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { awaitConnectionReady } from '../workflows/await-connection-ready.js';
 import type { ConnectionStatus } from '../workflows/messages.js';
