@@ -39,6 +39,8 @@ export interface ApiDependencies {
     /** http:// and private-network provider URLs, for development and tests only. */
     allowInsecureProviderUrls: boolean;
     rateLimits?: RateLimitSettings;
+    /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
+    returnToOrigins?: string[];
     /** REFRESH_MARGIN_SECONDS: the token route refreshes a token expiring sooner before handing it out. */
     refreshMarginMs?: number;
     /** Transitions and credential changes announced by the worker (Postgres LISTEN/NOTIFY). */

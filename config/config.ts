@@ -47,6 +47,16 @@ const schema = z.object({
   RATE_LIMIT_CALLBACK_PER_MINUTE: z.coerce.number().int().positive().default(60),
   RATE_LIMIT_REFRESH_PER_MINUTE: z.coerce.number().int().positive().default(30),
 
+  RETURN_TO_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
   WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   WEBHOOK_SECRET: optionalString.pipe(z.string().min(16).optional()),
 
@@ -79,6 +89,8 @@ export interface Config {
   lifecycle: LifecycleSettings;
   /** http:// and private-network provider URLs, for development and tests only. */
   allowInsecureProviderUrls: boolean;
+  /** Origins (besides PUBLIC_URL's) an OAuth callback may send the browser back to. */
+  returnToOrigins: string[];
   /** Where notices about dependents of removed connections are POSTed, signed with the secret. */
   webhook: { url?: string; secret?: string };
   rateLimits: { connectPerMinute: number; callbackPerMinute: number; refreshPerMinute: number };
@@ -147,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       activityTimeoutMs: e.PROVIDER_CALL_TIMEOUT_SECONDS * 1000,
     },
     allowInsecureProviderUrls: e.ALLOW_INSECURE_PROVIDER_URLS,
+    returnToOrigins: e.RETURN_TO_ORIGINS.map((origin) => new URL(origin).origin),
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET },
     rateLimits: {
       connectPerMinute: e.RATE_LIMIT_CONNECT_PER_MINUTE,

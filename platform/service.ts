@@ -154,6 +154,7 @@ export async function startService(
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
           rateLimits: config.rateLimits,
           refreshMarginMs: config.lifecycle.refreshMarginMs,
+          returnToOrigins: config.returnToOrigins,
           changes,
         },
         codec: { codec, verifyToken, allowedOrigins: uiOrigins },

@@ -6,9 +6,13 @@ import type { Db } from '../../db/database.js';
 import { hashState } from '../../activities/connection-activities.js';
 import { ApiError } from '../errors.js';
 
-export function checkReturnTo(returnTo: string, publicUrl: string): string {
+/**
+ * A return address, if allowed: a path on this service, or an absolute URL on its own origin or on one of
+ * the configured `allowedOrigins` (the platform's own front end, RETURN_TO_ORIGINS).
+ */
+export function checkReturnTo(returnTo: string, publicUrl: string, allowedOrigins: string[] = []): string {
   const refuse = () =>
-    new ApiError('invalid_request', 'returnTo must be a path on this service or a URL with its origin', [
+    new ApiError('invalid_request', 'returnTo must be a path on this service or a URL on an allowed origin', [
       { path: 'body.returnTo', message: 'not an allowed return address' },
     ]);
   // Backslashes and control characters: browsers treat '/\host' as '//host'.
@@ -28,7 +32,8 @@ export function checkReturnTo(returnTo: string, publicUrl: string): string {
   } catch {
     throw refuse();
   }
-  if (url.origin !== origin || url.username || url.password) throw refuse();
+  const allowed = url.origin === origin || allowedOrigins.includes(url.origin);
+  if (!allowed || url.username || url.password) throw refuse();
   return url.toString();
 }
 

@@ -72,6 +72,7 @@ export function sanitizeProviderError(error: string): string {
 export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
   if (!deps.service) return;
   const { commands, publicUrl } = deps.service;
+  const returnOrigins = deps.service.returnToOrigins ?? [];
   const db = deps.db;
 
   /** The connection as recorded by its workflow, after a command. */
@@ -105,7 +106,8 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
       if (body.apiKey !== undefined && (body.returnTo !== undefined || body.scopes !== undefined)) {
         throw new ApiError('invalid_request', 'returnTo and scopes apply to OAuth connections only');
       }
-      const returnTo = body.returnTo === undefined ? undefined : checkReturnTo(body.returnTo, publicUrl);
+      const returnTo =
+        body.returnTo === undefined ? undefined : checkReturnTo(body.returnTo, publicUrl, returnOrigins);
       const input = {
         workspaceId: caller.workspace,
         integration: body.integration,
@@ -270,7 +272,8 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
       if (connection.authType !== 'oauth2') {
         throw new ApiError('invalid_request', 'an API-key connection is renewed with PUT /api-key');
       }
-      const returnTo = body.returnTo === undefined ? undefined : checkReturnTo(body.returnTo, publicUrl);
+      const returnTo =
+        body.returnTo === undefined ? undefined : checkReturnTo(body.returnTo, publicUrl, returnOrigins);
       const { authorizationUrl } = await commands.reauthorize(connection.id, {
         actor: caller.sub,
         scopes: body.scopes,
