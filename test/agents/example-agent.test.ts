@@ -15,7 +15,7 @@ import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { testEnv } from '../support/env.js';
-import { connectThroughProvider, eventually } from '../support/lifecycle.js';
+import { connectThroughProvider, eventually, callbackParams } from '../support/lifecycle.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
@@ -106,12 +106,7 @@ describe('example agent task', () => {
     });
     expect(created.status).toBe(201);
     const callback = await authorizeInBrowser(created.body.authorizationUrl, { login: userId, ...options });
-    await harness.commands.completeCallback({
-      state: callback.searchParams.get('state')!,
-      code: callback.searchParams.get('code') ?? undefined,
-      iss: callback.searchParams.get('iss') ?? undefined,
-      error: callback.searchParams.get('error') ?? undefined,
-    });
+    await harness.commands.completeCallback(callbackParams(callback));
     return created.body.connection.id as string;
   }
 
@@ -204,11 +199,7 @@ describe('example agent task', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const callback = await authorizeInBrowser(created.authorizationUrl, { login: 'frank', deny: true });
-    await harness.commands.completeCallback({
-      state: callback.searchParams.get('state')!,
-      error: callback.searchParams.get('error')!,
-      iss: callback.searchParams.get('iss') ?? undefined,
-    });
+    await harness.commands.completeCallback(callbackParams(callback));
     await expect(result(task)).resolves.toEqual({
       ended: 'unavailable',
       connectionId: created.connectionId,

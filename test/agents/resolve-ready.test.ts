@@ -2,7 +2,7 @@
 // connection_required answer, visibility (404 for what a caller may not see), and the readiness long-poll
 // woken by the transition, answering final statuses at once and the current status at its deadline.
 import { startApiHarness, type ApiHarness } from '../support/api.js';
-import { connectThroughProvider } from '../support/lifecycle.js';
+import { connectThroughProvider, callbackParams } from '../support/lifecycle.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 
 describe('resolve and ready', () => {
@@ -46,12 +46,7 @@ describe('resolve and ready', () => {
 
   async function complete(authorizationUrl: string, options: { deny?: boolean; login?: string } = {}) {
     const callback = await authorizeInBrowser(authorizationUrl, options);
-    return harness.commands.completeCallback({
-      state: callback.searchParams.get('state')!,
-      code: callback.searchParams.get('code') ?? undefined,
-      iss: callback.searchParams.get('iss') ?? undefined,
-      error: callback.searchParams.get('error') ?? undefined,
-    });
+    return harness.commands.completeCallback(callbackParams(callback));
   }
 
   describe('resolve', () => {

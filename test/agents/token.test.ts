@@ -4,11 +4,10 @@
 // recorded; last_used_at moves at most once a minute; repeated reads ask KMS once, and a refresh is seen on
 // the next read.
 import { randomUUID } from 'node:crypto';
-import { integrationStore } from '../../stores/integration-store.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startApiHarness, type ApiHarness, connectThroughApi } from '../support/api.js';
 import { eventually } from '../support/lifecycle.js';
-import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
+import { startStandInApi, type StandInApi, configureStandInIntegration } from '../support/stand-in-api.js';
 
 describe('POST /v1/connections/:id/token', () => {
   let api: ApiHarness;
@@ -34,16 +33,7 @@ describe('POST /v1/connections/:id/token', () => {
     };
     provider = await startStandInApi();
     provider.validKeys.add('key-good-1');
-    await integrationStore.configure(api.db, api.vault, {
-      workspaceId: api.workspaceId,
-      key: 'stand-in',
-      provider: {
-        authType: 'api_key',
-        apiBaseUrl: provider.baseUrl,
-        injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
-        verification: { method: 'GET', path: '/v1/me' },
-      },
-    });
+    await configureStandInIntegration(api, provider);
     admin = await api.token({ role: 'admin' });
     member = await api.token({ role: 'member' });
     member2 = await api.token({ role: 'member', sub: 'member-2' });

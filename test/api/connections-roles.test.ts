@@ -2,10 +2,9 @@
 // see shared connections and their own, and change only their own; agents only read (and register
 // dependents); no token is 401; another workspace's ids answer 404 exactly like unknown ones.
 import { randomUUID } from 'node:crypto';
-import { integrationStore } from '../../stores/integration-store.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startApiHarness, type ApiHarness, connectThroughApi } from '../support/api.js';
-import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
+import { startStandInApi, type StandInApi, configureStandInIntegration } from '../support/stand-in-api.js';
 
 describe('connections API, by role', () => {
   let api: ApiHarness;
@@ -24,16 +23,7 @@ describe('connections API, by role', () => {
     provider = await startStandInApi();
     provider.validKeys.add('key-good-1');
     provider.validKeys.add('key-good-2');
-    await integrationStore.configure(api.db, api.vault, {
-      workspaceId: api.workspaceId,
-      key: 'stand-in',
-      provider: {
-        authType: 'api_key',
-        apiBaseUrl: provider.baseUrl,
-        injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
-        verification: { method: 'GET', path: '/v1/me' },
-      },
-    });
+    await configureStandInIntegration(api, provider);
     tokens.owner = await api.token({ role: 'owner' });
     tokens.admin = await api.token({ role: 'admin' });
     tokens.member = await api.token({ role: 'member' });

@@ -1,8 +1,7 @@
 // API-key connections against a loopback stand-in for the provider's API: verification at setup, rejection,
 // rotation (the old key destroyed), the scheduled probe, and the key-age notices.
-import { integrationStore } from '../../stores/integration-store.js';
 import { eventually, startLifecycleHarness, type LifecycleHarness } from '../support/lifecycle.js';
-import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
+import { startStandInApi, type StandInApi, configureStandInIntegration } from '../support/stand-in-api.js';
 
 describe('API-key connections', () => {
   let harness: LifecycleHarness;
@@ -10,16 +9,7 @@ describe('API-key connections', () => {
   beforeAll(async () => {
     harness = await startLifecycleHarness();
     api = await startStandInApi();
-    await integrationStore.configure(harness.db, harness.vault, {
-      workspaceId: harness.workspaceId,
-      key: 'stand-in',
-      provider: {
-        authType: 'api_key',
-        apiBaseUrl: api.baseUrl,
-        injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
-        verification: { method: 'GET', path: '/v1/me' },
-      },
-    });
+    await configureStandInIntegration(harness, api);
   });
   afterAll(async () => {
     await harness?.stop();

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { projectRoot } from '../../platform/process.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
-import { startLifecycleHarness, type LifecycleHarness } from '../support/lifecycle.js';
+import { startLifecycleHarness, type LifecycleHarness, callbackParams } from '../support/lifecycle.js';
 
 describe.each([
   ['after the code exchange, before the tokens are stored', 'afterCodeExchange', 'failed', 0],
@@ -43,11 +43,7 @@ describe.each([
       actor: 'admin-1',
     });
     const callback = await authorizeInBrowser(created.authorizationUrl);
-    const completing = harness.commands.completeCallback({
-      state: callback.searchParams.get('state')!,
-      code: callback.searchParams.get('code')!,
-      iss: callback.searchParams.get('iss')!,
-    });
+    const completing = harness.commands.completeCallback(callbackParams(callback));
     expect(await exited).toBe('SIGKILL');
     expect(harness.oidc.tokenRequests('authorization_code')).toBe(1);
 

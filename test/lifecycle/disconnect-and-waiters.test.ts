@@ -7,6 +7,7 @@ import {
   connectThroughProvider,
   startLifecycleHarness,
   type LifecycleHarness,
+  callbackParams,
 } from '../support/lifecycle.js';
 
 describe('disconnect', () => {
@@ -77,11 +78,7 @@ describe('waiting workflows', () => {
     });
     const waiter = await startWaiter(created.connectionId);
     const callback = await authorizeInBrowser(created.authorizationUrl);
-    await harness.commands.completeCallback({
-      state: callback.searchParams.get('state')!,
-      code: callback.searchParams.get('code')!,
-      iss: callback.searchParams.get('iss')!,
-    });
+    await harness.commands.completeCallback(callbackParams(callback));
     await expect(waiter.result()).resolves.toEqual({ ready: true });
     // A waiter that registers once the connection is active is answered at once.
     const late = await harness.client.workflow.start('waitForConnection', {
@@ -101,11 +98,7 @@ describe('waiting workflows', () => {
     });
     const waiter = await startWaiter(created.connectionId);
     const callback = await authorizeInBrowser(created.authorizationUrl, { deny: true });
-    await harness.commands.completeCallback({
-      state: callback.searchParams.get('state')!,
-      error: callback.searchParams.get('error')!,
-      iss: callback.searchParams.get('iss')!,
-    });
+    await harness.commands.completeCallback(callbackParams(callback));
     await expect(waiter.result()).resolves.toEqual({
       ready: false,
       status: 'failed',

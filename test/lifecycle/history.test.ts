@@ -18,6 +18,7 @@ import {
   connectThroughProvider,
   startLifecycleHarness,
   type LifecycleHarness,
+  callbackParams,
 } from '../support/lifecycle.js';
 import { secretsInHistories } from '../support/secret-scan.js';
 
@@ -81,11 +82,7 @@ describe('connection histories', () => {
     // server suggests it past 200 events).
     for (let i = 0; i < 80; i++) await handle.signal(registerWaiter, { workflowId: `gone-waiter-${i}` });
     const callback = await authorizeInBrowser(created.authorizationUrl);
-    const done = await harness.commands.completeCallback({
-      state: callback.searchParams.get('state')!,
-      code: callback.searchParams.get('code')!,
-      iss: callback.searchParams.get('iss')!,
-    });
+    const done = await harness.commands.completeCallback(callbackParams(callback));
     expect(done.snapshot.status).toBe('active');
     const now = await handle.describe();
     expect(now.runId).not.toBe(firstRun);

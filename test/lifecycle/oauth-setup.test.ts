@@ -6,6 +6,7 @@ import {
   connectThroughProvider,
   startLifecycleHarness,
   type LifecycleHarness,
+  callbackParams,
 } from '../support/lifecycle.js';
 
 describe('OAuth setup', () => {
@@ -77,13 +78,9 @@ describe('OAuth setup', () => {
     );
     const before = await events(connectionId);
     const requests = harness.oidc.tokenRequests();
-    await expect(
-      harness.commands.completeCallback({
-        state: callback.searchParams.get('state')!,
-        code: callback.searchParams.get('code')!,
-        iss: callback.searchParams.get('iss')!,
-      }),
-    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(harness.commands.completeCallback(callbackParams(callback))).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
     expect(await events(connectionId)).toEqual(before);
     expect(harness.oidc.tokenRequests()).toBe(requests);
     expect((await harness.commands.describe(connectionId)).status).toBe('active');
@@ -133,11 +130,7 @@ describe('OAuth setup', () => {
 
     // Both flows still complete with their own callbacks afterwards.
     for (const callback of [firstCallback, secondCallback]) {
-      const done = await harness.commands.completeCallback({
-        state: callback.searchParams.get('state')!,
-        code: callback.searchParams.get('code')!,
-        iss: callback.searchParams.get('iss')!,
-      });
+      const done = await harness.commands.completeCallback(callbackParams(callback));
       expect(done.snapshot.status).toBe('active');
     }
   });

@@ -7,6 +7,7 @@ import {
   eventually,
   startLifecycleHarness,
   type LifecycleHarness,
+  callbackParams,
 } from '../support/lifecycle.js';
 
 describe.each([
@@ -84,11 +85,7 @@ describe('refresh on demand and provider failures', () => {
 
     const { authorizationUrl } = await commands.reauthorize(connectionId, { actor: 'admin-1' });
     const callback = await authorizeInBrowser(authorizationUrl, { login: 'grant-owner' });
-    const done = await commands.completeCallback({
-      state: callback.searchParams.get('state')!,
-      code: callback.searchParams.get('code')!,
-      iss: callback.searchParams.get('iss')!,
-    });
+    const done = await commands.completeCallback(callbackParams(callback));
     expect(done).toMatchObject({ connectionId, snapshot: { status: 'active', reason: 'reauthorized' } });
     const events = await harness
       .db('connection_events')

@@ -213,11 +213,17 @@ export async function connectThroughProvider(
     actor: 'admin-1',
   });
   const callback = await authorize(created.authorizationUrl);
-  const completed = await commands.completeCallback({
-    state: callback.searchParams.get('state')!,
-    code: callback.searchParams.get('code') ?? undefined,
-    iss: callback.searchParams.get('iss') ?? undefined,
-    error: callback.searchParams.get('error') ?? undefined,
-  });
+  const completed = await commands.completeCallback(callbackParams(callback));
   return { ...created, callback, snapshot: completed.snapshot };
+}
+
+/** The parameters of a provider's redirect, as the callback route hands them to ConnectionCommands. */
+export function callbackParams(callback: URL): {
+  state: string;
+  code?: string;
+  iss?: string;
+  error?: string;
+} {
+  const get = (name: string) => callback.searchParams.get(name) ?? undefined;
+  return { state: get('state') ?? '', code: get('code'), iss: get('iss'), error: get('error') };
 }

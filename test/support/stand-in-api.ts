@@ -2,6 +2,9 @@
 // it is told are valid, counts what reaches it, and can be told to answer with a deliberate fault.
 import express from 'express';
 import type { Server } from 'node:http';
+import type { Knex } from 'knex';
+import { integrationStore } from '../../stores/integration-store.js';
+import type { CredentialVault } from '../../vault/index.js';
 
 export interface StandInApi {
   baseUrl: string;
@@ -75,4 +78,24 @@ export async function startStandInApi(): Promise<StandInApi> {
     },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Configures the stand-in as the workspace's API-key integration `stand-in`: keys go in
+ * `Authorization: Bearer <key>` and are verified with GET /v1/me.
+ */
+export async function configureStandInIntegration(
+  harness: { db: Knex; vault: CredentialVault; workspaceId: string },
+  api: StandInApi,
+): Promise<void> {
+  await integrationStore.configure(harness.db, harness.vault, {
+    workspaceId: harness.workspaceId,
+    key: 'stand-in',
+    provider: {
+      authType: 'api_key',
+      apiBaseUrl: api.baseUrl,
+      injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
+      verification: { method: 'GET', path: '/v1/me' },
+    },
+  });
 }
