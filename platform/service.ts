@@ -76,6 +76,7 @@ export async function startService(
       const embedded = await startEmbeddedPostgres({
         ...config.database.embedded,
         onLog: (line) => logger.debug({ postgres: line }),
+        onWarn: (message) => logger.warn(message),
       });
       cleanups.push(() => embedded.stop());
       databaseUrl = embedded.url;

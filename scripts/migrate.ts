@@ -7,7 +7,9 @@ import { startEmbeddedPostgres } from '../platform/postgres.js';
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const embedded =
-  'embedded' in config.database ? await startEmbeddedPostgres(config.database.embedded) : undefined;
+  'embedded' in config.database
+    ? await startEmbeddedPostgres({ ...config.database.embedded, onWarn: (message) => logger.warn(message) })
+    : undefined;
 const db = connectDatabase(embedded?.url ?? ('url' in config.database ? config.database.url : ''));
 try {
   const applied = await migrateToLatest(db);

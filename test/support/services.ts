@@ -75,7 +75,11 @@ export async function startTestServices(): Promise<TestServices> {
     })();
 
     const postgresStarted = (async () => {
-      const postgres = await startEmbeddedPostgres({ dir: path.join(root, 'postgres'), port: postgresPort });
+      const postgres = await startEmbeddedPostgres({
+        dir: path.join(root, 'postgres'),
+        port: postgresPort,
+        onWarn: (message) => console.warn(message),
+      });
       stops.push(() => postgres.stop());
       return postgres.url;
     })();
