@@ -15,7 +15,12 @@ export interface TestServices {
   stop(): Promise<void>;
 }
 
-export async function startTestServices(): Promise<TestServices> {
+export interface TestServiceOptions {
+  /** Temporal dynamic configuration; the tests' default makes histories continue as new after 200 events. */
+  dynamicConfig?: Record<string, string | number>;
+}
+
+export async function startTestServices(options: TestServiceOptions = {}): Promise<TestServices> {
   const root = await mkdtemp(path.join(tmpdir(), 'connections-test-'));
   // As root, Postgres runs as user `postgres`, which must be able to reach its folder inside this one.
   await chmod(root, 0o755);
@@ -65,7 +70,7 @@ export async function startTestServices(): Promise<TestServices> {
         namespace: 'default',
         logFile: path.join(root, 'temporal.log'),
         // Histories past 200 events are told to continue as new, so the tests cross that path often.
-        dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 },
+        dynamicConfig: options.dynamicConfig ?? { 'limit.historyCount.suggestContinueAsNew': 200 },
       });
       stops.push(() => server.stop());
       const connection = await Connection.connect({ address: server.address });

@@ -1,0 +1,90 @@
+// The benchmarks' HTTP side: a closed-loop load generator on undici (fetch's own overhead would make the
+// client the bottleneck), and small JSON calls to the API.
+import { performance } from 'node:perf_hooks';
+import { Agent, Pool, request } from 'undici';
+import { latencyFigures, type LatencyFigures } from './stats.js';
+
+/** Unlimited connections per origin: a fan-out of a thousand long-polls needs a thousand sockets. */
+export const agent = new Agent({ connections: null, keepAliveTimeout: 60_000, headersTimeout: 0 });
+
+export interface JsonAnswer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export async function call(
+  base: string,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<JsonAnswer> {
+  const answer = await request(base + path, {
+    dispatcher: agent,
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await answer.body.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // a plain page (the OAuth callback's)
+  }
+  return { status: answer.statusCode, body, headers: answer.headers };
+}
+
+export interface LoadOptions {
+  base: string;
+  method: 'GET' | 'POST';
+  /** The path of the i-th request. */
+  path: (i: number) => string;
+  headers: Record<string, string>;
+  body?: string;
+  concurrency: number;
+  seconds: number;
+  /** Requests in this first stretch are sent but not counted. */
+  warmupSeconds: number;
+}
+
+/** `concurrency` clients, each sending its next request as soon as the last answered, for `seconds`. */
+export async function closedLoop(options: LoadOptions): Promise<LatencyFigures> {
+  const pool = new Pool(options.base, { connections: options.concurrency, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const start = performance.now();
+  const countFrom = start + options.warmupSeconds * 1000;
+  const end = countFrom + options.seconds * 1000;
+  const client = async () => {
+    for (;;) {
+      const before = performance.now();
+      if (before >= end) return;
+      const i = sent++;
+      try {
+        const answer = await pool.request({
+          method: options.method,
+          path: options.path(i),
+          headers: options.headers,
+          body: options.body,
+        });
+        await answer.body.dump();
+        if (before >= countFrom) {
+          if (answer.statusCode !== 200) errors++;
+          else latencies.push(performance.now() - before);
+        }
+      } catch {
+        if (before >= countFrom) errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, client));
+  await pool.close();
+  return latencyFigures(latencies, errors, options.seconds, sent);
+}

@@ -1,0 +1,101 @@
+// `npm run bench [-- --quick] [-- --only name,name] [-- --repetitions N] [-- --out file]`: runs the
+// scenarios on a real Temporal dev server, Postgres and KMS-API server started for the run, each against its
+// baseline in the same run, prints a table and writes the results as JSON (bench/results/latest.json).
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { projectRoot } from '../platform/process.js';
+import type { BenchOptions, Scenario, ScenarioResult } from './scenario.js';
+import { startBenchStack } from './stack.js';
+import { credentialRead } from './scenarios/credential-read.js';
+import { connect } from './scenarios/connect.js';
+import { refreshStorm } from './scenarios/refresh-storm.js';
+import { idleFleet } from './scenarios/idle-fleet.js';
+import { readyFanOut } from './scenarios/ready-fan-out.js';
+import { longLife } from './scenarios/long-life.js';
+import { renderTable } from './report.js';
+
+const scenarios: Record<string, Scenario> = {
+  'credential-read': credentialRead,
+  connect,
+  'refresh-storm': refreshStorm,
+  'idle-fleet': idleFleet,
+  'ready-fan-out': readyFanOut,
+  'long-life': longLife,
+};
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    repetitions: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const only = values.only ? values.only.split(',').map((name) => name.trim()) : Object.keys(scenarios);
+for (const name of only) {
+  if (!scenarios[name]) {
+    console.error(`unknown scenario ${name}; the scenarios are ${Object.keys(scenarios).join(', ')}`);
+    process.exit(2);
+  }
+}
+const repetitions = Number(values.repetitions ?? 5);
+if (!Number.isInteger(repetitions) || repetitions < 5) {
+  console.error('--repetitions must be a whole number of at least 5: each side runs at least five times');
+  process.exit(2);
+}
+const options: BenchOptions = { quick: values.quick, repetitions };
+const out = path.resolve(values.out ?? path.join(projectRoot, 'bench/results/latest.json'));
+
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${os.type()} ${os.release()}`,
+};
+const began = new Date();
+const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+log(`bench: ${only.join(', ')}${options.quick ? ' (quick)' : ''}, ${repetitions} repetitions per side`);
+log('starting Temporal dev server, Postgres and local-kms');
+const stack = await startBenchStack();
+const results: ScenarioResult[] = [];
+const failures: Array<{ scenario: string; error: string }> = [];
+try {
+  for (const name of only) {
+    log(`— ${name}`);
+    try {
+      const result = await scenarios[name]!({ stack, options, log: (m) => log(`  ${name}: ${m}`) });
+      results.push(result);
+      console.log(renderTable([result]));
+    } catch (error) {
+      log(`${name} failed: ${(error as Error).stack ?? String(error)}`);
+      failures.push({ scenario: name, error: (error as Error).message });
+    }
+  }
+} finally {
+  await stack.stop();
+}
+
+const report = {
+  startedAt: began.toISOString(),
+  finishedAt: new Date().toISOString(),
+  quick: options.quick,
+  repetitions,
+  machine,
+  results,
+  failures,
+};
+await mkdir(path.dirname(out), { recursive: true });
+await writeFile(out, JSON.stringify(report, null, 2) + '\n');
+console.log('\n' + renderTable(results));
+console.log(
+  `\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
+    `results in ${path.relative(process.cwd(), out)}`,
+);
+if (failures.length) {
+  console.error(`scenarios that could not run: ${failures.map((f) => f.scenario).join(', ')}`);
+  process.exit(1);
+}
+process.exit(0);
