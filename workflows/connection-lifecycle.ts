@@ -38,6 +38,18 @@ import {
 } from './messages.js';
 import { ConnectionStatus as ConnectionStatusKey } from './search-attributes.js';
 
+/**
+ * A run continues as new once its history reaches this many events, or earlier when the server suggests it.
+ * Well under Temporal's own suggestion (4,096 events by default), so that the events a run still adds while
+ * its handlers finish never take it past 4,096, and a replay of any run stays short.
+ */
+export const HISTORY_EVENT_BUDGET = 2_000;
+
+function timeToContinueAsNew(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= HISTORY_EVENT_BUDGET;
+}
+
 /** Error types activities throw for answers that retrying cannot change. */
 export const permanentErrorTypes = [
   'CredentialRejected',
@@ -503,14 +515,14 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     wake = false;
     const woken =
       next === undefined
-        ? await condition(() => wake || isFinal() || workflowInfo().continueAsNewSuggested)
+        ? await condition(() => wake || isFinal() || timeToContinueAsNew())
         : await condition(
-            () => wake || isFinal() || workflowInfo().continueAsNewSuggested,
+            () => wake || isFinal() || timeToContinueAsNew(),
             Math.max(next - now, 1),
           );
     if (isFinal()) break;
 
-    if (workflowInfo().continueAsNewSuggested) {
+    if (timeToContinueAsNew()) {
       await condition(allHandlersFinished);
       await queue;
       return continueAsNew<typeof connectionLifecycle>({ connection, settings, carried: state });
