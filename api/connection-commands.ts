@@ -2,14 +2,20 @@
 // updates, and report what the workflow decided. It never writes a status itself. Secrets that must reach
 // an activity (a pasted API key, an authorization code) are sealed here first, so that only ciphertext
 // enters Temporal.
+//
+// A create that carries an Idempotency-Key is safe to retry: the key stands for one connection id (claimed in
+// connection_create_requests by the first request), the workflow is started with USE_EXISTING and the setup
+// update has an id derived from the connection, so Temporal runs it once and answers every retry, even a
+// concurrent one, with its result.
 import {
   WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { hashState } from '../activities/connection-activities.js';
 import { integrationStore } from '../stores/integration-store.js';
@@ -29,6 +35,7 @@ import {
   submitApiKey,
   type ConnectionRef,
   type ConnectionSnapshot,
+  type ConnectionStatus as Status,
   type LifecycleSettings,
 } from '../workflows/messages.js';
 import {
@@ -56,34 +63,99 @@ export interface NewConnection {
   ownerUserId?: string;
   name?: string;
   actor: string;
+  /** Makes the create safe to retry; `actor` (the caller's sub) is part of the key's scope. */
+  idempotency?: CreateIdempotency;
+}
+
+/** A caller's Idempotency-Key and the fingerprint of the request it came with. */
+export interface CreateIdempotency {
+  key: string;
+  /** `createRequestFingerprint` of the request. */
+  fingerprint: string;
+}
+
+export interface OAuthSetup {
+  connectionId: string;
+  authorizationUrl: string;
+  expiresAt: number;
+}
+
+/** A retried create whose setup has already ended (authorized, failed, removed): nothing was started again. */
+export interface EndedSetup {
+  connectionId: string;
+  status: Status;
+  reason?: string;
+}
+
+type OAuthInput = NewConnection & { scopes?: string[] };
+
+/**
+ * What a create request asks for, as one SHA-256 (hex) of a canonical JSON: a retry under the same
+ * Idempotency-Key must match it. An API key enters only as its own SHA-256, never in clear.
+ */
+export function createRequestFingerprint(request: {
+  integration: string;
+  scope: string;
+  name?: string;
+  scopes?: string[];
+  returnTo?: string;
+  apiKey?: string;
+}): string {
+  return sha256(
+    JSON.stringify({
+      apiKeySha256: request.apiKey === undefined ? null : sha256(request.apiKey),
+      integration: request.integration,
+      name: request.name ?? null,
+      returnTo: request.returnTo ?? null,
+      scope: request.scope,
+      scopes: request.scopes ?? null,
+    }),
+  );
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 export class ConnectionCommands {
   constructor(private readonly deps: ConnectionCommandDependencies) {}
 
-  /** Starts an OAuth setup: the connection is `pending` until the provider redirects back. */
-  async createOAuth(
-    input: NewConnection & { scopes?: string[] },
-  ): Promise<{ connectionId: string; authorizationUrl: string; expiresAt: number }> {
+  /**
+   * Starts an OAuth setup: the connection is `pending` until the provider redirects back. A retry under the
+   * same Idempotency-Key answers the first setup's authorization URL, or, once that setup has ended, how the
+   * connection stands.
+   */
+  async createOAuth(input: OAuthInput & { idempotency?: undefined }): Promise<OAuthSetup>;
+  async createOAuth(input: OAuthInput): Promise<OAuthSetup | EndedSetup>;
+  async createOAuth(input: OAuthInput): Promise<OAuthSetup | EndedSetup> {
     await this.requireIntegration(input, 'oauth2');
-    const ref = this.newRef(input, 'oauth2');
-    const result = await this.withStart(ref, beginAuthorization, {
+    const started = await this.start(input, 'oauth2', beginAuthorization, () => ({
       actor: input.actor,
       redirectUri: this.deps.redirectUri,
       scopes: input.scopes,
-    });
-    return { connectionId: ref.id, ...result };
+    }));
+    if ('ended' in started) return { connectionId: started.ref.id, ...started.ended };
+    return { connectionId: started.ref.id, ...started.result };
   }
 
-  /** Verifies and stores an API key: `active`, or `failed` with reason `provider_rejected`. */
+  /**
+   * Verifies and stores an API key: `active`, or `failed` with reason `provider_rejected`. A retry under the
+   * same Idempotency-Key answers the first one's outcome (the key is verified once), or how the connection
+   * stands now.
+   */
   async createApiKey(input: NewConnection & { apiKey: string }): Promise<ConnectionSnapshot> {
     await this.requireIntegration(input, 'api_key');
-    const ref = this.newRef(input, 'api_key');
-    const sealedKey = await this.deps.vault.seal(
-      { workspace: ref.workspaceId, connection: ref.id, purpose: 'api_key_submission' },
-      input.apiKey,
-    );
-    return this.withStart(ref, submitApiKey, { actor: input.actor, sealedKey });
+    const started = await this.start(input, 'api_key', submitApiKey, async (ref) => ({
+      actor: input.actor,
+      sealedKey: await this.deps.vault.seal(
+        { workspace: ref.workspaceId, connection: ref.id, purpose: 'api_key_submission' },
+        input.apiKey,
+      ),
+    }));
+    if ('ended' in started) {
+      return { id: started.ref.id, ...started.ended, authorizationPending: false };
+    }
+    return started.result;
   }
 
   /**
@@ -223,9 +295,75 @@ export class ConnectionCommands {
     }
   }
 
-  private newRef(input: NewConnection, authType: ConnectionRef['authType']): ConnectionRef {
+  /**
+   * Starts a new connection's workflow with its setup update. With an Idempotency-Key, the connection id is
+   * the key's, and a connection whose setup has already ended is answered as it stands, without starting
+   * or sending anything: the workflow may have closed, or continued as new and forgotten the update's id.
+   */
+  private async start<Ret, Args extends [unknown]>(
+    input: NewConnection,
+    authType: ConnectionRef['authType'],
+    update: UpdateDefinition<Ret, Args>,
+    arg: (ref: ConnectionRef) => Args[0] | Promise<Args[0]>,
+  ): Promise<
+    { ref: ConnectionRef; result: Ret } | { ref: ConnectionRef; ended: Omit<EndedSetup, 'connectionId'> }
+  > {
+    if (!input.idempotency) {
+      const ref = this.newRef(input, authType, randomUUID());
+      return { ref, result: await this.withStart(ref, update, await arg(ref)) };
+    }
+    const ref = this.newRef(input, authType, await this.claimConnectionId(input, input.idempotency));
+    const ended = await this.endedSetup(ref.id);
+    if (ended) return { ref, ended };
+    try {
+      return { ref, result: await this.withStart(ref, update, await arg(ref), `create-${ref.id}`) };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      // The workflow closed after the check above (the setup failed, or the connection was removed).
+      const closed = await this.endedSetup(ref.id);
+      if (closed) return { ref, ended: closed };
+      throw new ApiError('conflict', 'the connection of this Idempotency-Key has no running lifecycle');
+    }
+  }
+
+  /**
+   * The connection id an Idempotency-Key stands for: claimed by the first request with the key (per
+   * workspace and caller), read back by every retry. The same key with a different request is refused.
+   */
+  private async claimConnectionId(input: NewConnection, idempotency: CreateIdempotency): Promise<string> {
+    const key = { workspace_id: input.workspaceId, caller: input.actor, key_hash: sha256(idempotency.key) };
+    await this.deps
+      .db('connection_create_requests')
+      .insert({ ...key, fingerprint: idempotency.fingerprint, connection_id: randomUUID() })
+      .onConflict(['workspace_id', 'caller', 'key_hash'])
+      .ignore();
+    const claimed = await this.deps
+      .db('connection_create_requests')
+      .where(key)
+      .first('fingerprint', 'connection_id');
+    if (!claimed) throw new ApiError('internal', 'the Idempotency-Key was not recorded');
+    if (claimed.fingerprint !== idempotency.fingerprint) {
+      throw new ApiError(
+        'idempotency_key_reused',
+        'this Idempotency-Key was already used for a different request; use a new key for a new connection',
+      );
+    }
+    return claimed.connection_id;
+  }
+
+  /** The connection's status once its setup has ended (anything but `pending`); undefined before. */
+  private async endedSetup(connectionId: string): Promise<Omit<EndedSetup, 'connectionId'> | undefined> {
+    const row = await this.deps
+      .db('connections')
+      .where({ id: connectionId })
+      .first('status', 'status_reason');
+    if (!row || row.status === 'pending') return undefined;
+    return { status: row.status, reason: row.status_reason ?? undefined };
+  }
+
+  private newRef(input: NewConnection, authType: ConnectionRef['authType'], id: string): ConnectionRef {
     return {
-      id: randomUUID(),
+      id,
       workspaceId: input.workspaceId,
       integration: input.integration,
       scope: input.scope,
@@ -236,10 +374,16 @@ export class ConnectionCommands {
     };
   }
 
+  /**
+   * Starts the connection's workflow with its first update. With an update id (a retry-safe create), an
+   * existing workflow is joined instead of refused and Temporal answers an update it has seen with its
+   * result; a closed one is never started again.
+   */
   private async withStart<Ret, Args extends [unknown]>(
     ref: ConnectionRef,
     update: UpdateDefinition<Ret, Args>,
     arg: Args[0],
+    updateId?: string,
   ): Promise<Ret> {
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof connectionLifecycle>(
       'connectionLifecycle',
@@ -247,7 +391,8 @@ export class ConnectionCommands {
         workflowId: connectionWorkflowId(ref.id),
         taskQueue: this.deps.taskQueue ?? CONNECTIONS_TASK_QUEUE,
         args: [{ connection: ref, settings: this.deps.settings }],
-        workflowIdConflictPolicy: 'FAIL',
+        workflowIdConflictPolicy: updateId ? 'USE_EXISTING' : 'FAIL',
+        ...(updateId ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
         typedSearchAttributes: [
           { key: ConnectionStatus, value: 'pending' },
           { key: ConnectionIntegration, value: ref.integration },
@@ -260,6 +405,7 @@ export class ConnectionCommands {
       return await this.deps.temporal.workflow.executeUpdateWithStart(update, {
         args: [arg] as unknown as Args,
         startWorkflowOperation,
+        ...(updateId ? { updateId } : {}),
       });
     } catch (error) {
       throw translate(error);

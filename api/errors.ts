@@ -13,6 +13,7 @@ const statusByCode = {
   connection_required: 409,
   payload_too_large: 413,
   provider_rejected: 422,
+  idempotency_key_reused: 422,
   rate_limited: 429,
   internal: 500,
   provider_unavailable: 502,

@@ -5,6 +5,7 @@ import * as connections from './20261126000001_connections.js';
 import * as oauthSetup from './20261126000002_oauth_setup.js';
 import * as dependents from './20261127000001_dependents.js';
 import * as agentAccess from './20261127000002_agent_access.js';
+import * as idempotentCreates from './20261128000001_idempotent_creates.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -16,6 +17,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261126000002_oauth_setup', oauthSetup],
   ['20261127000001_dependents', dependents],
   ['20261127000002_agent_access', agentAccess],
+  ['20261128000001_idempotent_creates', idempotentCreates],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -2,6 +2,7 @@
 // callback, dependents and safe delete. Every change goes to the connection's workflow; what is shown is
 // read back from Postgres, the read model. No route ever answers with a credential.
 import { z } from 'zod';
+import { createRequestFingerprint, type CreateIdempotency } from '../connection-commands.js';
 import { connectionStore, type ConnectionMetadata } from '../../stores/connection-store.js';
 import { dependentKinds, dependentStore } from '../../stores/dependent-store.js';
 import { connectionStatuses } from '../../workflows/messages.js';
@@ -55,6 +56,8 @@ const integrationKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a
 const scopesSchema = z.array(z.string().min(1).max(200).regex(/^\S+$/, 'one scope, no spaces')).max(50);
 const returnToSchema = z.string().min(1).max(2048);
 const apiKeySchema = z.string().min(1).max(4096);
+/** `Idempotency-Key`: 1 to 255 printable ASCII characters (the registry validates no headers). */
+const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 const idParams = z.strictObject({ id: idSchema });
 const dependentParams = z.strictObject({
   id: idSchema,
@@ -63,6 +66,10 @@ const dependentParams = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/, 'letters, digits and . _ : @ -, at most 200'),
 });
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown }).code === '23505';
+}
 
 /** A provider's error code as shown and passed on: lower-case words only, or a fixed stand-in. */
 export function sanitizeProviderError(error: string): string {
@@ -99,7 +106,13 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     response: z.object({ connection: connectionSchema, authorizationUrl: z.url().optional() }),
     status: 201,
     errors: [422],
-    async handler({ body, caller }) {
+    async handler({ body, caller, req }) {
+      const idempotencyKey = req.get('idempotency-key');
+      if (idempotencyKey !== undefined && !idempotencyKeyPattern.test(idempotencyKey)) {
+        throw new ApiError('invalid_request', 'invalid header', [
+          { path: 'header.Idempotency-Key', message: '1 to 255 printable ASCII characters' },
+        ]);
+      }
       if (caller.role === 'member' && body.scope !== 'user') {
         throw new ApiError('forbidden', 'members create only their own user connections');
       }
@@ -115,10 +128,19 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         ownerUserId: body.scope === 'user' ? caller.sub : undefined,
         name: body.name,
         actor: caller.sub,
+        idempotency:
+          idempotencyKey === undefined
+            ? undefined
+            : ({
+                key: idempotencyKey,
+                fingerprint: createRequestFingerprint({ ...body, returnTo }),
+              } satisfies CreateIdempotency),
       };
       if (body.apiKey !== undefined) {
         const snapshot = await commands.createApiKey({ ...input, apiKey: body.apiKey });
-        if (snapshot.status !== 'active') {
+        // A new key ends `active` or `failed`; a retried create may find its connection in a later state
+        // (deactivated, expired, removed), and answers it as it stands.
+        if (snapshot.status === 'failed') {
           throw new ApiError('provider_rejected', 'the provider did not accept the API key', {
             connectionId: snapshot.id,
             status: snapshot.status,
@@ -128,13 +150,22 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         return { connection: await readBack(caller.workspace, snapshot.id) };
       }
       const created = await commands.createOAuth({ ...input, scopes: body.scopes });
+      if (!('authorizationUrl' in created)) {
+        // A retried create whose setup has ended: there is no authorization to send the person to.
+        return { connection: await readBack(caller.workspace, created.connectionId) };
+      }
       if (returnTo) {
-        await returnTargets.remember(
-          db,
-          { workspaceId: caller.workspace, connectionId: created.connectionId },
-          created.authorizationUrl,
-          returnTo,
-        );
+        try {
+          await returnTargets.remember(
+            db,
+            { workspaceId: caller.workspace, connectionId: created.connectionId },
+            created.authorizationUrl,
+            returnTo,
+          );
+        } catch (error) {
+          // A retry under the same Idempotency-Key gets the same authorization, already remembered.
+          if (!(input.idempotency && isUniqueViolation(error))) throw error;
+        }
       }
       return {
         connection: await readBack(caller.workspace, created.connectionId),

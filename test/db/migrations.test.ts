@@ -13,6 +13,7 @@ const expectedTables = [
   'dependent_notifications',
   'oauth_return_targets',
   'credential_grants',
+  'connection_create_requests',
 ];
 
 async function tables(db: Knex): Promise<string[]> {
