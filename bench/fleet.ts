@@ -29,7 +29,8 @@ export async function connectOAuth(
   scope: 'workspace' | 'user' = 'workspace',
 ): Promise<string> {
   const created = await call(api, 'POST', '/v1/connections', { token, body: { integration, scope } });
-  if (created.status !== 201) throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
+  if (created.status !== 201)
+    throw new Error(`create answered ${created.status}: ${JSON.stringify(created.body)}`);
   const authorize = await request(created.body.authorizationUrl as string, { dispatcher: agent });
   await authorize.body.dump();
   const location = authorize.headers.location;

@@ -35,7 +35,9 @@ export function renderTable(results: ScenarioResult[]): string {
   lines.push('', '| scenario | target | figure | met |', '|---|---|---|---|');
   for (const result of results) {
     for (const check of result.checks) {
-      lines.push(`| ${result.scenario} | ${check.target} | ${check.value} | ${check.met ? 'yes' : '**no**'} |`);
+      lines.push(
+        `| ${result.scenario} | ${check.target} | ${check.value} | ${check.met ? 'yes' : '**no**'} |`,
+      );
     }
   }
   return lines.join('\n');

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only name,name] [-- --repetitions N] [-- --out file]`: runs the
+// `npm run bench [-- --quick] [-- --only name,name] [-- --repetitions N] [-- --out file] [-- --profile dir]`: runs the
 // scenarios on a real Temporal dev server, Postgres and KMS-API server started for the run, each against its
 // baseline in the same run, prints a table and writes the results as JSON (bench/results/latest.json).
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     repetitions: { type: 'string' },
     out: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const only = values.only ? values.only.split(',').map((name) => name.trim()) : Object.keys(scenarios);
@@ -59,7 +60,9 @@ const began = new Date();
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 log(`bench: ${only.join(', ')}${options.quick ? ' (quick)' : ''}, ${repetitions} repetitions per side`);
 log('starting Temporal dev server, Postgres and local-kms');
-const stack = await startBenchStack();
+const stack = await startBenchStack({
+  profileDir: values.profile ? path.resolve(values.profile) : undefined,
+});
 const results: ScenarioResult[] = [];
 const failures: Array<{ scenario: string; error: string }> = [];
 try {

@@ -44,12 +44,7 @@ export interface ScenarioResult {
 
 export type Scenario = (context: BenchContext) => Promise<ScenarioResult>;
 
-export function figure(
-  name: string,
-  unit: string,
-  measured: Summary,
-  baseline?: Summary,
-): Figure {
+export function figure(name: string, unit: string, measured: Summary, baseline?: Summary): Figure {
   return {
     name,
     unit,

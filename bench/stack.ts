@@ -79,6 +79,8 @@ export interface BenchStack {
   db: Knex;
   /** The bench's own client, with the service's payload codec, so it can read connection workflows. */
   temporal: Client;
+  /** The key of the service's payload codec (as TEMPORAL_CODEC_KEY), for reading or replaying its history. */
+  codecKey: Buffer;
   kms: KmsCounter;
   /** A vault on the KMS server directly (not counted), for configuring integrations. */
   vault: CredentialVault;
@@ -119,7 +121,7 @@ async function waitForLine(file: string, line: string, process: { exit: Promise<
   );
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
+export async function startBenchStack(options: { profileDir?: string } = {}): Promise<BenchStack> {
   // Temporal's own defaults: no lowered continue-as-new suggestion, unlike the tests.
   const services = await startTestServices({ dynamicConfig: {} });
   const env = services.env;
@@ -190,7 +192,11 @@ export async function startBenchStack(): Promise<BenchStack> {
 
     const launch = (name: string, script: string, args: string[], childEnv: NodeJS.ProcessEnv) => {
       const logFile = path.join(dir, 'logs', `${name}.log`);
-      const managed = startProcess(name, process.execPath, [...NODE_ARGS, script, ...args], {
+      // `npm run bench -- --profile DIR`: every process writes a V8 CPU profile there when it stops.
+      const profile = options.profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, name)}`]
+        : [];
+      const managed = startProcess(name, process.execPath, [...NODE_ARGS, ...profile, script, ...args], {
         logFile,
         env: childEnv,
       });
@@ -215,6 +221,7 @@ export async function startBenchStack(): Promise<BenchStack> {
       databaseUrl,
       db,
       temporal,
+      codecKey,
       kms,
       vault,
       workspaceId,

@@ -44,7 +44,9 @@ export async function startOAuthStandIn(): Promise<OAuthStandIn> {
   const issue = (clientId: string, session: string) => {
     const lifetime = lifetimes.get(clientId) ?? { seconds: 3600 };
     const seconds =
-      'seconds' in lifetime ? lifetime.seconds : Math.max(1, Math.round((lifetime.until - Date.now()) / 1000));
+      'seconds' in lifetime
+        ? lifetime.seconds
+        : Math.max(1, Math.round((lifetime.until - Date.now()) / 1000));
     const refreshToken = b64url(randomBytes(24));
     refreshTokens.set(refreshToken, { clientId, session, expiresAt: Date.now() + seconds * 1000 });
     return {

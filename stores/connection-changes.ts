@@ -1,7 +1,7 @@
 // Change notices between the worker and the API, through Postgres LISTEN/NOTIFY: the worker announces a
 // transition or a credential change in the same transaction that makes it; every API process listens, so a
-// long-poll wakes at the transition and a credential cache drops what changed. Notices carry ids and status
-// words only.
+// long-poll wakes at the transition and a credential cache drops what changed. Notices carry ids, status
+// and reason words only.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Db } from '../db/database.js';
@@ -14,6 +14,8 @@ export interface ConnectionChange {
   /** `status`: a transition (with the new status); `credential`: a credential was replaced or destroyed. */
   kind: 'status' | 'credential';
   status?: string;
+  /** The reason word of a transition (`access_denied`, `refresh_rejected`, …), when it has one. */
+  reason?: string;
 }
 
 /** Announces a change; inside a transaction, Postgres delivers it only when the transaction commits. */

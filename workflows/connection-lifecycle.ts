@@ -9,7 +9,9 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   uuid4,
@@ -44,6 +46,9 @@ import { ConnectionStatus as ConnectionStatusKey } from './search-attributes.js'
  * its handlers finish never take it past 4,096, and a replay of any run stays short.
  */
 export const HISTORY_EVENT_BUDGET = 2_000;
+
+/** Transitions, schedules and key-usage reads run as local activities from this patch on. */
+export const LOCAL_RECORDS_PATCH = 'local-activity-records';
 
 function timeToContinueAsNew(): boolean {
   const info = workflowInfo();
@@ -81,6 +86,21 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     },
   });
 
+  // The read model's own writes (a transition, a new schedule) and the key-usage read touch Postgres only:
+  // they run as local activities, in the worker, without a round trip through the server for each, which
+  // makes a setup or a refresh about one activity's worth of Temporal work instead of three. Histories
+  // written before ran them as ordinary activities and still replay that way (the patch marker).
+  const localRecords = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '10 seconds',
+    localRetryThreshold: '10 seconds',
+    retry: {
+      initialInterval: '200 milliseconds',
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: permanentErrorTypes,
+    },
+  });
+  const records = () => (patched(LOCAL_RECORDS_PATCH) ? localRecords : acts);
+
   // Revocation retries a provider outage inside the activity, from memory, so it may run longer.
   const disconnectActs = proxyActivities<Activities>({
     startToCloseTimeout: '5 minutes',
@@ -113,7 +133,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
   async function transition(to: ConnectionStatus, reason: string | undefined, actor: string): Promise<void> {
     const from = state.sequence === 0 ? null : snapshot.status;
     state.sequence += 1;
-    await acts.recordTransition({
+    await records().recordTransition({
       connection,
       sequence: state.sequence,
       from,
@@ -133,7 +153,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
   /** An event that is not a change of status (a key rotated, a key due for rotation or unused). */
   async function notice(reason: string, actor: string): Promise<void> {
     state.sequence += 1;
-    await acts.recordTransition({
+    await records().recordTransition({
       connection,
       sequence: state.sequence,
       from: snapshot.status,
@@ -380,7 +400,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
       if (result.scopes) snapshot.scopes = result.scopes;
       scheduleRefresh(result.expiresAt);
       if (snapshot.status === 'expired') await transition('active', 'refreshed', actor);
-      else await acts.recordSchedule({ connection, metadata: metadata(snapshot.status) });
+      else await records().recordSchedule({ connection, metadata: metadata(snapshot.status) });
     } catch (error) {
       const failure = unwrap(error);
       if (failure?.type === 'CredentialRejected') await transition('expired', 'refresh_rejected', 'provider');
@@ -403,7 +423,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
   }
 
   async function noteKeyAge(): Promise<void> {
-    const usage = await acts.readKeyUsage({ connection });
+    const usage = await records().readKeyUsage({ connection });
     const notices: KeyNotice[] = [];
     const now = Date.now();
     if (snapshot.keyCreatedAt !== undefined && now >= snapshot.keyCreatedAt + settings.keyRotationDueMs)

@@ -1,6 +1,8 @@
 // The readiness long-poll: answers as soon as a connection is active or can no longer become so (failed,
 // expired, disconnected), or with its status when the time is up. Woken by the change listener's notice of
-// a transition, then re-reads the row; it never polls the database in a loop.
+// a transition, which carries the new status (committed with it), so a thousand waiters on one connection
+// answer without a thousand reads; only a resync (the listener reconnected) re-reads the row. It never
+// polls the database in a loop.
 import type { Response } from 'express';
 import type { Db } from '../../db/database.js';
 import type { ConnectionMetadata } from '../../stores/connection-store.js';
@@ -45,10 +47,13 @@ export async function awaitReadiness(
   const deadline = Date.now() + timeoutMs;
   let woken = false;
   let closed = false;
+  /** The newest status notice since the last look; undefined after a resync, which needs a read. */
+  let noticed: ConnectionChange | undefined;
   let wake: (() => void) | undefined;
   const onChange = (change?: ConnectionChange) => {
     if (change && change.kind !== 'status') return;
     woken = true;
+    noticed = change?.status ? change : undefined;
     wake?.();
   };
   const onClose = () => {
@@ -86,7 +91,17 @@ export async function awaitReadiness(
       if (closed) return undefined;
       if (woken) {
         woken = false;
-        connection = await visibleConnection(deps.db, caller, id);
+        // The caller's right to see the connection was checked by the first read and a transition does
+        // not change it (scope and owner are fixed), so the notice's status is all that is needed.
+        const notice = noticed;
+        noticed = undefined;
+        connection = notice
+          ? {
+              ...connection,
+              status: notice.status as ConnectionStatus,
+              statusReason: notice.reason ?? null,
+            }
+          : await visibleConnection(deps.db, caller, id);
       }
     }
   } finally {

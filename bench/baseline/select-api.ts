@@ -11,9 +11,7 @@ app.post('/v1/connections/:id/token', async (req, res) => {
   if (!row) res.status(404).json({ error: 'not_found' });
   else res.json(row);
 });
-const server = app.listen(Number(process.env.PORT), '127.0.0.1', () =>
-  console.log('baseline api listening'),
-);
+const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('baseline api listening'));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => server.close(() => void db.destroy().then(() => process.exit(0))));
 }
