@@ -20,6 +20,7 @@ import {
 import type { ApiKeyProviderConfig, OAuthProviderConfig } from '../providers/provider-config.js';
 import { ProviderError } from '../providers/provider-error.js';
 import { publishConnectionChange } from '../stores/connection-changes.js';
+import { connectionStore } from '../stores/connection-store.js';
 import { credentialStore } from '../stores/credential-store.js';
 import { integrationStore } from '../stores/integration-store.js';
 import type {
@@ -468,8 +469,8 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
     },
 
     async readKeyUsage(input: { connection: ConnectionRef }): Promise<{ lastUsedAt?: number }> {
-      const row = await db('connections').where({ id: input.connection.id }).first('last_used_at');
-      return { lastUsedAt: row?.last_used_at ? new Date(row.last_used_at).getTime() : undefined };
+      const lastUsed = await connectionStore.lastUsed(db, input.connection.id);
+      return { lastUsedAt: lastUsed?.getTime() };
     },
 
     /**

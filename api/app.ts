@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionChangeListener } from '../stores/connection-changes.js';
+import type { GrantRecorder } from '../stores/grant-recorder.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
 import { agentAccessPaths, agentProxy, registerAgentAccessRoutes } from './agents/routes.js';
@@ -43,6 +44,12 @@ export interface ApiDependencies {
     returnToOrigins?: string[];
     /** REFRESH_MARGIN_SECONDS: the token route refreshes a token expiring sooner before handing it out. */
     refreshMarginMs?: number;
+    /**
+     * Where the token route and the proxy record grants (written once GRANT_FLUSH_SECONDS old); whoever
+     * creates it stops it, after the server, so that pending grants are written. One with the default
+     * interval, never stopped, when absent.
+     */
+    grants?: GrantRecorder;
     /** Transitions and credential changes announced by the worker (Postgres LISTEN/NOTIFY). */
     changes: ConnectionChangeListener;
   };

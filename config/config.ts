@@ -42,6 +42,7 @@ const schema = z.object({
   API_KEY_UNUSED_DAYS: z.coerce.number().positive().default(30),
   PROVIDER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
+  GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(120),
 
   RATE_LIMIT_CONNECT_PER_MINUTE: z.coerce.number().int().positive().default(30),
   RATE_LIMIT_CALLBACK_PER_MINUTE: z.coerce.number().int().positive().default(60),
@@ -89,6 +90,8 @@ export interface Config {
   lifecycle: LifecycleSettings;
   /** http:// and private-network provider URLs, for development and tests only. */
   allowInsecureProviderUrls: boolean;
+  /** GRANT_FLUSH_SECONDS: how old the credential grants the API gathers are when it writes them. */
+  grantFlushMs: number;
   /** Origins (besides PUBLIC_URL's) an OAuth callback may send the browser back to. */
   returnToOrigins: string[];
   /** Where notices about dependents of removed connections are POSTed, signed with the secret. */
@@ -159,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       activityTimeoutMs: e.PROVIDER_CALL_TIMEOUT_SECONDS * 1000,
     },
     allowInsecureProviderUrls: e.ALLOW_INSECURE_PROVIDER_URLS,
+    grantFlushMs: e.GRANT_FLUSH_SECONDS * 1000,
     returnToOrigins: e.RETURN_TO_ORIGINS.map((origin) => new URL(origin).origin),
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET },
     rateLimits: {

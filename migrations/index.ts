@@ -6,6 +6,7 @@ import * as oauthSetup from './20261126000002_oauth_setup.js';
 import * as dependents from './20261127000001_dependents.js';
 import * as agentAccess from './20261127000002_agent_access.js';
 import * as idempotentCreates from './20261128000001_idempotent_creates.js';
+import * as grantAggregates from './20261128000002_grant_aggregates.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -18,6 +19,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261127000001_dependents', dependents],
   ['20261127000002_agent_access', agentAccess],
   ['20261128000001_idempotent_creates', idempotentCreates],
+  ['20261128000002_grant_aggregates', grantAggregates],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.js';
 import { ConnectionChangeListener } from '../stores/connection-changes.js';
+import { GrantRecorder } from '../stores/grant-recorder.js';
 import { createTokenVerifier } from '../api/auth.js';
 import { ConnectionCommands } from '../api/connection-commands.js';
 import { loadCodecKey } from '../temporal/codec-key.js';
@@ -142,6 +143,9 @@ export async function startService(
         settings: config.lifecycle,
         redirectUri: `${config.publicUrl}/v1/oauth/callback`,
       });
+      // Stopped after the server (cleanups run in reverse), so the last requests' grants are written too.
+      const grants = new GrantRecorder(db, { flushIntervalMs: config.grantFlushMs, logger });
+      cleanups.push(() => grants.stop());
       const app = createApp({
         db,
         temporal,
@@ -155,6 +159,7 @@ export async function startService(
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
           rateLimits: config.rateLimits,
           refreshMarginMs: config.lifecycle.refreshMarginMs,
+          grants,
           returnToOrigins: config.returnToOrigins,
           changes,
         },

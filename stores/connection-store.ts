@@ -1,6 +1,7 @@
 // The connection read model: what the API shows of a connection, its lifecycle events and listings, read
 // from Postgres. Read-only by design: statuses are written by the connection's workflow alone, and this
 // store never selects a credential.
+import type { Knex } from 'knex';
 import type { Db } from '../db/database.js';
 import type { ConnectionStatus } from '../workflows/messages.js';
 
@@ -45,7 +46,20 @@ export interface ConnectionFilter {
   scope?: 'workspace' | 'user';
 }
 
-const columns = [
+/**
+ * A connection's last use: the latest grant written by the API's grant recorder (credential_grants, indexed
+ * by connection and last_granted_at), or the last_used_at the read path wrote itself before grants were
+ * aggregated, whichever is later. The read path never updates the connection's row.
+ */
+export function lastUsedAt(db: Db): Knex.Raw {
+  return db.raw(
+    `greatest(connections.last_used_at,
+       (select max(g.last_granted_at) from credential_grants g where g.connection_id = connections.id))
+     as last_used_at`,
+  );
+}
+
+const columns = (db: Db) => [
   'id',
   'integration',
   'scope',
@@ -58,7 +72,7 @@ const columns = [
   'updated_at',
   'token_expires_at',
   'next_refresh_at',
-  'last_used_at',
+  lastUsedAt(db),
   'key_created_at',
   'key_rotation_due_at',
   'granted_scopes',
@@ -98,8 +112,14 @@ function toMetadata(row: Row, now = Date.now()): ConnectionMetadata {
 export const connectionStore = {
   /** One connection of the workspace, or undefined: a foreign id and an unknown one look the same. */
   async get(db: Db, workspaceId: string, id: string): Promise<ConnectionMetadata | undefined> {
-    const row = await db('connections').where({ workspace_id: workspaceId, id }).first(columns);
+    const row = await db('connections').where({ workspace_id: workspaceId, id }).first(columns(db));
     return row ? toMetadata(row) : undefined;
+  },
+
+  /** When the connection was last used (see lastUsedAt), by id alone: for the worker's unused-key check. */
+  async lastUsed(db: Db, connectionId: string): Promise<Date | undefined> {
+    const row = await db('connections').where({ id: connectionId }).first(lastUsedAt(db));
+    return row?.last_used_at instanceof Date ? row.last_used_at : undefined;
   },
 
   async list(
@@ -119,7 +139,7 @@ export const connectionStore = {
         if (userId) q.orWhere({ scope: 'user', owner_user_id: userId });
       });
     }
-    const rows = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).select(columns);
+    const rows = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).select(columns(db));
     const now = Date.now();
     return rows.map((row: Row) => toMetadata(row, now));
   },

@@ -1,6 +1,8 @@
-// The audit of credential grants (a token handed out, a call proxied) and the connection's last-used time.
-// Grants are appended, never updated; last_used_at is written at most once a minute per connection, so a
-// busy connection's reads do not each write its row.
+// The audit of credential grants (a token handed out, a call proxied): who, for which task, when. Grants
+// reach Postgres as aggregates (stores/grant-recorder.ts gathers them in the API process): one row per
+// workspace, connection, kind, caller, role, on-behalf-of and task per flush, with how many grants there
+// were and the first (granted_at) and last time. Rows are appended, never updated; a connection's last use
+// is read from them (connection-store.ts), so the read path never writes the connection's row.
 import type { Db } from '../db/database.js';
 
 export interface CredentialGrant {
@@ -14,30 +16,59 @@ export interface CredentialGrant {
   taskId?: string;
 }
 
+/** Grants of one caller, task and connection between two flushes. Times are epoch milliseconds. */
+export interface GrantAggregate extends CredentialGrant {
+  count: number;
+  firstAt: number;
+  lastAt: number;
+}
+
 export interface RecordedGrant extends Required<Omit<CredentialGrant, 'onBehalfOf' | 'taskId'>> {
   onBehalfOf: string | null;
   taskId: string | null;
-  grantedAt: string;
+  /** How many grants this row stands for. */
+  count: number;
+  firstGrantedAt: string;
+  lastGrantedAt: string;
 }
 
 export const grantStore = {
-  /** Records the grant and marks the connection used (unless it was marked in the last minute). */
-  async record(db: Db, grant: CredentialGrant): Promise<void> {
-    await db('credential_grants').insert({
-      workspace_id: grant.workspaceId,
-      connection_id: grant.connectionId,
-      kind: grant.kind,
-      caller: grant.caller,
-      role: grant.role,
-      on_behalf_of: grant.onBehalfOf ?? null,
-      task_id: grant.taskId ?? null,
-    });
-    await db('connections')
-      .where({ id: grant.connectionId, workspace_id: grant.workspaceId })
-      .andWhere((q) => q.whereNull('last_used_at').orWhereRaw("last_used_at < now() - interval '1 minute'"))
-      .update({ last_used_at: db.fn.now() });
+  /**
+   * Writes the aggregates in one statement (so all or none), however many there are, in their order.
+   * Grants of a connection that no longer exists are left out rather than failing the others.
+   */
+  async insert(db: Db, aggregates: GrantAggregate[]): Promise<number> {
+    if (aggregates.length === 0) return 0;
+    const rows = aggregates.map((a) => ({
+      workspace_id: a.workspaceId,
+      connection_id: a.connectionId,
+      kind: a.kind,
+      caller: a.caller,
+      role: a.role,
+      on_behalf_of: a.onBehalfOf ?? null,
+      task_id: a.taskId ?? null,
+      grant_count: a.count,
+      granted_at: new Date(a.firstAt).toISOString(),
+      last_granted_at: new Date(a.lastAt).toISOString(),
+    }));
+    const result = await db.raw(
+      `insert into credential_grants
+         (workspace_id, connection_id, kind, caller, role, on_behalf_of, task_id,
+          grant_count, granted_at, last_granted_at)
+       select g.workspace_id, g.connection_id, g.kind, g.caller, g.role, g.on_behalf_of, g.task_id,
+              g.grant_count, g.granted_at, g.last_granted_at
+         from rows from (jsonb_to_recordset(?::jsonb) as (
+                workspace_id text, connection_id uuid, kind text, caller text, role text,
+                on_behalf_of text, task_id text, grant_count integer,
+                granted_at timestamptz, last_granted_at timestamptz)) with ordinality as g
+         join connections c on c.id = g.connection_id
+        order by g.ordinality`,
+      [JSON.stringify(rows)],
+    );
+    return (result as { rowCount: number | null }).rowCount ?? 0;
   },
 
+  /** The recorded grants of a connection, oldest first. */
   async list(db: Db, workspaceId: string, connectionId: string): Promise<RecordedGrant[]> {
     const rows = await db('credential_grants')
       .where({ workspace_id: workspaceId, connection_id: connectionId })
@@ -50,7 +81,9 @@ export const grantStore = {
       role: row.role as string,
       onBehalfOf: (row.on_behalf_of as string | null) ?? null,
       taskId: (row.task_id as string | null) ?? null,
-      grantedAt: (row.granted_at as Date).toISOString(),
+      count: row.grant_count as number,
+      firstGrantedAt: (row.granted_at as Date).toISOString(),
+      lastGrantedAt: (row.last_granted_at as Date).toISOString(),
     }));
   },
 };

@@ -80,7 +80,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
       }
       const target = targetUrl(apiBaseUrl, rawPath, rawQuery);
       const taskId = headerValue(req.headers[TASK_ID_HEADER]);
-      await recordGrant(access, caller, connection.id, 'proxy', taskId?.slice(0, 200));
+      recordGrant(access, caller, connection.id, 'proxy', taskId?.slice(0, 200));
 
       const body = await replayableBody(req);
       const send = (credential: UsableCredential) => {

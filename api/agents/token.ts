@@ -2,12 +2,13 @@
 // proxy injects. It reads Postgres and opens the envelope (through the credential cache, so KMS is not
 // asked on every request); it neither calls Temporal nor takes a lock, except to ask the connection's
 // workflow for a refresh when the token is about to expire (or the provider refused it): refreshes stay
-// serialised by the workflow. Credentials are returned to the caller only, never logged.
+// serialised by the workflow. Nor does it write per read: grants are counted in memory and written in
+// batches (stores/grant-recorder.ts). Credentials are returned to the caller only, never logged.
 import { z } from 'zod';
 import type { Knex } from 'knex';
 import { connectionStore, type ConnectionMetadata } from '../../stores/connection-store.js';
 import { credentialStore } from '../../stores/credential-store.js';
-import { grantStore } from '../../stores/grant-store.js';
+import { GrantRecorder } from '../../stores/grant-recorder.js';
 import { CredentialCache } from '../../vault/credential-cache.js';
 import type { ApiDependencies } from '../app.js';
 import type { Claims, Role } from '../auth.js';
@@ -37,6 +38,8 @@ export interface AgentAccess {
   commands: ConnectionCommands;
   cache: CredentialCache;
   refreshMarginMs: number;
+  /** Grants are counted in memory and written in batches; `grants.flush()` writes them now. */
+  grants: GrantRecorder;
 }
 
 const accessByService = new WeakMap<object, AgentAccess>();
@@ -54,6 +57,7 @@ export function agentAccess(deps: ApiDependencies): AgentAccess {
       commands: service.commands,
       cache,
       refreshMarginMs: service.refreshMarginMs ?? REFRESH_MARGIN_MS,
+      grants: service.grants ?? new GrantRecorder(deps.db, { logger: deps.logger }),
     };
     accessByService.set(service, access);
   }
@@ -133,14 +137,15 @@ export async function usableCredential(
   return { connection, credential };
 }
 
+/** Counts the grant in memory (no database write here): it reaches credential_grants with the next flush. */
 export function recordGrant(
   access: AgentAccess,
   caller: Claims,
   connectionId: string,
   kind: 'token' | 'proxy',
   taskId?: string,
-): Promise<void> {
-  return grantStore.record(access.db, {
+): void {
+  access.grants.record({
     workspaceId: caller.workspace,
     connectionId,
     kind,
@@ -180,7 +185,7 @@ export function registerTokenRoute(registry: RouteRegistry, deps: ApiDependencie
     errors: [404, 409],
     async handler({ params, body, caller, res }) {
       const { credential } = await usableCredential(access, caller, params.id);
-      await recordGrant(access, caller, params.id, 'token', body?.taskId);
+      recordGrant(access, caller, params.id, 'token', body?.taskId);
       res.setHeader('cache-control', 'no-store');
       if (credential.authType === 'api_key') return { apiKey: credential.apiKey };
       return {

@@ -105,6 +105,7 @@ describe('/v1/connections/:id/proxy/*', () => {
     expect(provider.received).toHaveLength(1);
     expect(JSON.stringify(provider.received)).not.toContain(agent);
 
+    await api.flushGrants();
     const grant = await api
       .db('credential_grants')
       .where({ connection_id: oauthId, kind: 'proxy' })
@@ -115,8 +116,10 @@ describe('/v1/connections/:id/proxy/*', () => {
       role: 'agent',
       on_behalf_of: 'member-1',
       task_id: 'task-9',
+      grant_count: 1,
     });
-    expect((await api.db('connections').where({ id: oauthId }).first()).last_used_at).toBeInstanceOf(Date);
+    const shown = await api.call('GET', `/v1/connections/${oauthId}`, { token: admin });
+    expect(shown.body.connection.lastUsedAt).toBe(grant.last_granted_at.toISOString());
   });
 
   it('passes request and response bodies, methods and statuses through', async () => {

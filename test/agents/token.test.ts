@@ -1,8 +1,8 @@
 // The token route over the real stack: an agent gets the current access token (or the API key) of a
 // connection it may use, and nothing else: another user's personal connection and another workspace's
 // answer 404 like an unknown id; inactive and expired ones 409 `connection_not_active`. Every grant is
-// recorded; last_used_at moves at most once a minute; repeated reads ask KMS once, and a refresh is seen on
-// the next read.
+// recorded, as one row per caller and task per flush with its count, and the last use is read from them;
+// repeated reads ask KMS once, and a refresh is seen on the next read.
 import { randomUUID } from 'node:crypto';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startApiHarness, type ApiHarness, connectThroughApi } from '../support/api.js';
@@ -79,33 +79,47 @@ describe('POST /v1/connections/:id/token', () => {
     expect((await token(id, agent, { taskId: 'x', other: 1 })).status).toBe(400);
   });
 
-  it('records every grant and marks the connection used at most once a minute', async () => {
+  it('records every grant as one row per caller and task per flush, and shows the last use', async () => {
     const id = await connect(admin, 'workspace');
-    expect((await api.db('connections').where({ id }).first()).last_used_at).toBeNull();
-    expect((await token(id, agent, { taskId: 'task-7' })).status).toBe(200);
-    const used = (await api.db('connections').where({ id }).first()).last_used_at as Date;
-    expect(used).toBeInstanceOf(Date);
+    const lastUsed = async () =>
+      (await api.call('GET', `/v1/connections/${id}`, { token: admin })).body.connection.lastUsedAt;
+    const rows = () => api.db('credential_grants').where({ connection_id: id }).orderBy('id');
+    expect(await lastUsed()).toBeNull();
+
+    for (let i = 0; i < 5; i++) expect((await token(id, agent, { taskId: 'task-7' })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await token(id, agent, { taskId: 'task-8' })).status).toBe(200);
     expect((await token(id, agent)).status).toBe(200);
     expect((await token(id, admin)).status).toBe(200);
-    expect((await api.db('connections').where({ id }).first()).last_used_at).toEqual(used);
-    const grants = await api.db('credential_grants').where({ connection_id: id }).orderBy('id');
-    expect(grants.map((g) => [g.workspace_id, g.kind, g.caller, g.role, g.on_behalf_of, g.task_id])).toEqual([
-      [api.workspaceId, 'token', 'agent-1', 'agent', 'member-1', 'task-7'],
-      [api.workspaceId, 'token', 'agent-1', 'agent', 'member-1', null],
-      [api.workspaceId, 'token', 'admin-1', 'admin', null, null],
-    ]);
-    for (const grant of grants) expect(grant.granted_at).toBeInstanceOf(Date);
+    // Reads wrote nothing: neither a grant nor the connection's last use.
+    expect(await rows()).toEqual([]);
+    expect((await api.db('connections').where({ id }).first()).last_used_at).toBeNull();
 
-    // A minute later (moved back in time here), the next grant marks it again.
-    await api
-      .db('connections')
-      .where({ id })
-      .update({ last_used_at: new Date(Date.now() - 61_000) });
-    expect((await token(id, agent)).status).toBe(200);
-    const later = (await api.db('connections').where({ id }).first()).last_used_at as Date;
-    expect(later.getTime()).toBeGreaterThan(Date.now() - 10_000);
-    const shown = await api.call('GET', `/v1/connections/${id}`, { token: admin });
-    expect(shown.body.connection.lastUsedAt).toBe(later.toISOString());
+    await api.flushGrants();
+    const grants = await rows();
+    expect(
+      grants.map((g) => [g.workspace_id, g.kind, g.caller, g.role, g.on_behalf_of, g.task_id, g.grant_count]),
+    ).toEqual([
+      [api.workspaceId, 'token', 'agent-1', 'agent', 'member-1', 'task-7', 5],
+      [api.workspaceId, 'token', 'agent-1', 'agent', 'member-1', 'task-8', 2],
+      [api.workspaceId, 'token', 'agent-1', 'agent', 'member-1', null, 1],
+      [api.workspaceId, 'token', 'admin-1', 'admin', null, null, 1],
+    ]);
+    for (const grant of grants) {
+      expect(grant.granted_at).toBeInstanceOf(Date);
+      expect(grant.last_granted_at.getTime()).toBeGreaterThanOrEqual(grant.granted_at.getTime());
+    }
+    const latest = Math.max(...grants.map((g) => g.last_granted_at.getTime()));
+    expect(await lastUsed()).toBe(new Date(latest).toISOString());
+    // The connection's own row is still untouched: its last use is read from the grants.
+    expect((await api.db('connections').where({ id }).first()).last_used_at).toBeNull();
+
+    // The next interval's grants are the next rows, and move the last use on.
+    for (let i = 0; i < 3; i++) expect((await token(id, agent, { taskId: 'task-7' })).status).toBe(200);
+    await api.flushGrants();
+    const next = (await rows()).slice(grants.length);
+    expect(next.map((g) => [g.task_id, g.grant_count])).toEqual([['task-7', 3]]);
+    expect(Date.parse(await lastUsed())).toBe(next[0].last_granted_at.getTime());
+    expect(Date.parse(await lastUsed())).toBeGreaterThanOrEqual(latest);
   });
 
   it("gives agents the acting user's personal connection only, and nothing of another workspace", async () => {
@@ -113,6 +127,7 @@ describe('POST /v1/connections/:id/token', () => {
     const theirs = await connect(member2, 'user');
     const shared = await connect(admin, 'workspace');
     expect((await token(mine, agent)).status).toBe(200);
+    await api.flushGrants();
     const grantsBefore = await api.db('credential_grants').count({ n: '*' }).first();
 
     const other = await token(theirs, agent);
@@ -138,6 +153,7 @@ describe('POST /v1/connections/:id/token', () => {
         expect([id, answer.status, answer.body.error.code]).toEqual([id, 404, 'not_found']);
       }
     }
+    await api.flushGrants();
     expect(await api.db('credential_grants').count({ n: '*' }).first()).toEqual({
       n: String(Number((grantsBefore as { n: string }).n) + 1),
     });
@@ -167,6 +183,7 @@ describe('POST /v1/connections/:id/token', () => {
       code: 'connection_not_active',
       details: { status: 'expired' },
     });
+    await api.flushGrants();
     expect(await api.db('credential_grants').where({ connection_id: id }).count({ n: '*' }).first()).toEqual({
       n: '1',
     });

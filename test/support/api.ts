@@ -10,6 +10,7 @@ import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
 import type { Logger } from '../../logging/logger.js';
 import { ConnectionChangeListener } from '../../stores/connection-changes.js';
+import { GrantRecorder } from '../../stores/grant-recorder.js';
 import { listen } from './http.js';
 import { authorizeInBrowser } from './oidc-provider.js';
 import { testKeyProvider } from './env.js';
@@ -19,6 +20,10 @@ export interface ApiHarness extends LifecycleHarness {
   url: string;
   app: Express;
   changes: ConnectionChangeListener;
+  /** The API's grant recorder: its interval is an hour here, so tests write grants with flushGrants(). */
+  grants: GrantRecorder;
+  /** Writes every grant the API has gathered now (the service: once GRANT_FLUSH_SECONDS old). */
+  flushGrants(): Promise<void>;
   /** A bearer token for the caller (workspace defaults to the harness's own). */
   token(claims: Partial<Claims> & Pick<Claims, 'role'>): Promise<string>;
   /** fetch against the API with an optional bearer token and JSON body. */
@@ -33,6 +38,7 @@ export async function startApiHarness(
   options: Parameters<typeof startLifecycleHarness>[0] & {
     logger?: Logger;
     rateLimits?: RateLimitSettings;
+    grantFlushMs?: number;
   } = {},
 ): Promise<ApiHarness> {
   const lifecycle = await startLifecycleHarness(options);
@@ -40,6 +46,10 @@ export async function startApiHarness(
   const secret = await loadJwtSecret(auth);
   const changes = new ConnectionChangeListener(lifecycle.databaseUrl);
   await changes.start();
+  const grants = new GrantRecorder(lifecycle.db, {
+    flushIntervalMs: options.grantFlushMs ?? 3_600_000,
+    logger: options.logger ?? lifecycle.logger,
+  });
   const app = createApp({
     db: lifecycle.db,
     temporal: lifecycle.client,
@@ -52,6 +62,7 @@ export async function startApiHarness(
       publicUrl: 'http://127.0.0.1:9',
       allowInsecureProviderUrls: true,
       rateLimits: options.rateLimits,
+      grants,
       changes,
     },
   });
@@ -61,6 +72,10 @@ export async function startApiHarness(
     url: server.url,
     app,
     changes,
+    grants,
+    async flushGrants() {
+      if (!(await grants.flush())) throw new Error('the grants could not be written (see the log)');
+    },
     async token(claims) {
       const token = await mintToken(secret, {
         sub: `${claims.role}-1`,
@@ -92,6 +107,7 @@ export async function startApiHarness(
     },
     async stop() {
       await server.close();
+      await grants.stop();
       await changes.stop();
       await lifecycle.stop();
     },
