@@ -230,7 +230,12 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
           .returning('id');
         if (inserted.length === 0) return; // a retry of a transition already recorded
         transitionsTotal.inc({ from: record.from ?? 'none', to: record.to });
-        await publishConnectionChange(tx, { connectionId: connection.id, kind: 'status', status: record.to });
+        await publishConnectionChange(tx, {
+          connectionId: connection.id,
+          kind: 'status',
+          status: record.to,
+          ...(record.reason ? { reason: record.reason } : {}),
+        });
         await tx('connections')
           .where({ id: connection.id })
           .update({

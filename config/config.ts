@@ -26,6 +26,7 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.url().optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().optional(),
 
   KMS_KEY_ID: optionalString,
   KMS_ENDPOINT: optionalString.pipe(z.url().optional()),
@@ -35,8 +36,9 @@ const schema = z.object({
   TEMPORAL_CODEC_KEY: optionalString.pipe(z.base64().optional()),
 
   OAUTH_SETUP_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(900),
-  REFRESH_MARGIN_SECONDS: z.coerce.number().int().nonnegative().default(300),
-  REFRESH_JITTER_SECONDS: z.coerce.number().int().nonnegative().default(60),
+  // Fractions of a second are allowed (short-lived tokens in benchmarks and tests).
+  REFRESH_MARGIN_SECONDS: z.coerce.number().nonnegative().default(300),
+  REFRESH_JITTER_SECONDS: z.coerce.number().nonnegative().default(60),
   API_KEY_PROBE_INTERVAL_SECONDS: z.coerce.number().int().positive().default(86_400),
   API_KEY_ROTATION_DAYS: z.coerce.number().positive().default(90),
   API_KEY_UNUSED_DAYS: z.coerce.number().positive().default(30),
@@ -81,6 +83,8 @@ export interface Config {
   temporal: {
     namespace: string;
     taskQueue: 'connections';
+    /** Workflows the worker keeps in memory (sticky cache); the SDK's default (from its memory) when unset. */
+    maxCachedWorkflows?: number;
     /** AES-256 key of the payload codec: TEMPORAL_CODEC_KEY (base64), or a file in the data folder. */
     codecKey: { key: string } | { file: string };
   } & ({ address: string; uiUrl?: string } | { dev: { port: number; uiPort: number; dbFile: string } });
@@ -133,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     temporal: {
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: 'connections',
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
       codecKey: e.TEMPORAL_CODEC_KEY
         ? { key: e.TEMPORAL_CODEC_KEY }
         : { file: path.join(dataDir, 'temporal-codec.key') },
@@ -154,8 +159,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         },
     lifecycle: {
       setupTimeoutMs: e.OAUTH_SETUP_TIMEOUT_SECONDS * 1000,
-      refreshMarginMs: e.REFRESH_MARGIN_SECONDS * 1000,
-      refreshJitterMs: e.REFRESH_JITTER_SECONDS * 1000,
+      refreshMarginMs: Math.round(e.REFRESH_MARGIN_SECONDS * 1000),
+      refreshJitterMs: Math.round(e.REFRESH_JITTER_SECONDS * 1000),
       apiKeyProbeIntervalMs: e.API_KEY_PROBE_INTERVAL_SECONDS * 1000,
       keyRotationDueMs: e.API_KEY_ROTATION_DAYS * DAY_MS,
       keyUnusedMs: e.API_KEY_UNUSED_DAYS * DAY_MS,

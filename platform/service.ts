@@ -115,6 +115,7 @@ export async function startService(
           webhook: config.webhook,
         }),
         dataConverter: workerDataConverter(codec),
+        maxCachedWorkflows: config.temporal.maxCachedWorkflows,
         logger,
       });
       cleanups.push(() => workerConnection.close());
