@@ -15,7 +15,8 @@ import type { Claims, Role } from '../auth.js';
 import type { ConnectionCommands } from '../connection-commands.js';
 import { ApiError } from '../errors.js';
 import { idSchema, type RouteRegistry } from '../routes.js';
-import { visibleConnection } from '../connections/access.js';
+import { notFound, sees, visibilityOf } from '../connections/access.js';
+import type { SealedCredential } from '../../vault/index.js';
 
 /** A token expiring within this margin is refreshed (through the workflow) before it is handed out. */
 /** The default of REFRESH_MARGIN_SECONDS: a token expiring sooner is refreshed before it is handed out. */
@@ -67,13 +68,57 @@ export function agentAccess(deps: ApiDependencies): AgentAccess {
 const notActive = (status: string) =>
   new ApiError('connection_not_active', `the connection is ${status}`, { status });
 
-function requireActive(connection: ConnectionMetadata): void {
+/** What the read path needs of a connection: who may see it, whether it is usable, where it goes. */
+export type UsableConnection = Pick<
+  ConnectionMetadata,
+  'id' | 'integration' | 'scope' | 'ownerUserId' | 'authType' | 'status'
+>;
+
+function requireActive(connection: UsableConnection): void {
   if (connection.status !== 'active') throw notActive(connection.status);
 }
 
-async function readCredential(access: AgentAccess, connection: ConnectionMetadata, workspaceId: string) {
-  const purpose = connection.authType === 'oauth2' ? 'oauth_tokens' : 'api_key';
-  const sealed = await credentialStore.get(access.db, { workspaceId, connectionId: connection.id, purpose });
+const purposeOf = (connection: UsableConnection) =>
+  connection.authType === 'oauth2' ? ('oauth_tokens' as const) : ('api_key' as const);
+
+/**
+ * The connection the caller may see (404 otherwise) and its sealed credential, in one round trip to
+ * Postgres: the read path's only query.
+ */
+async function readForUse(
+  access: AgentAccess,
+  caller: Claims,
+  connectionId: string,
+): Promise<{ connection: UsableConnection; sealed?: SealedCredential }> {
+  const { rows } = await access.db.raw(
+    `select c.id, c.integration, c.scope, c.owner_user_id, c.auth_type, c.status, cr.envelope
+       from connections c
+       left join credentials cr
+         on cr.connection_id = c.id
+        and cr.purpose = case c.auth_type when 'oauth2' then 'oauth_tokens' else 'api_key' end
+      where c.id = ? and c.workspace_id = ?`,
+    [connectionId, caller.workspace],
+  );
+  const row = rows[0];
+  const connection: UsableConnection | undefined = row && {
+    id: row.id,
+    integration: row.integration,
+    scope: row.scope,
+    ownerUserId: row.owner_user_id ?? null,
+    authType: row.auth_type,
+    status: row.status,
+  };
+  if (!connection || !sees(visibilityOf(caller), connection)) throw notFound(connectionId);
+  return { connection, sealed: row.envelope ?? undefined };
+}
+
+async function openCredential(
+  access: AgentAccess,
+  connection: UsableConnection,
+  workspaceId: string,
+  sealed: SealedCredential | undefined,
+): Promise<UsableCredential> {
+  const purpose = purposeOf(connection);
   // Active without a credential: it was destroyed in between (a disconnect racing this read).
   if (!sealed) throw notActive('disconnected');
   const plaintext = await access.cache.openText(
@@ -96,7 +141,7 @@ async function refreshThroughWorkflow(
   access: AgentAccess,
   caller: Claims,
   connectionId: string,
-): Promise<ConnectionMetadata> {
+): Promise<UsableConnection> {
   let refused: unknown;
   try {
     const snapshot = await access.commands.refresh(connectionId, caller.sub);
@@ -122,17 +167,23 @@ export async function usableCredential(
   caller: Claims,
   connectionId: string,
   options: { refresh?: boolean } = {},
-): Promise<{ connection: ConnectionMetadata; credential: UsableCredential }> {
-  let connection = await visibleConnection(access.db, caller, connectionId);
+): Promise<{ connection: UsableConnection; credential: UsableCredential }> {
+  const read = await readForUse(access, caller, connectionId);
+  let connection = read.connection;
   requireActive(connection);
-  let credential: UsableCredential = await readCredential(access, connection, caller.workspace);
+  let credential = await openCredential(access, connection, caller.workspace, read.sealed);
   const expiring =
     credential.authType === 'oauth2' &&
     credential.expiresAt !== null &&
     credential.expiresAt - Date.now() <= access.refreshMarginMs;
   if (credential.authType === 'oauth2' && (options.refresh || expiring)) {
     connection = await refreshThroughWorkflow(access, caller, connectionId);
-    credential = await readCredential(access, connection, caller.workspace);
+    const sealed = await credentialStore.get(access.db, {
+      workspaceId: caller.workspace,
+      connectionId,
+      purpose: purposeOf(connection),
+    });
+    credential = await openCredential(access, connection, caller.workspace, sealed);
   }
   return { connection, credential };
 }

@@ -12,7 +12,10 @@ export function visibilityOf(caller: Claims): Visibility {
   return { all: false, userId: caller.role === 'member' ? caller.sub : caller.on_behalf_of };
 }
 
-function sees(visibility: Visibility, connection: ConnectionMetadata): boolean {
+export function sees(
+  visibility: Visibility,
+  connection: Pick<ConnectionMetadata, 'scope' | 'ownerUserId'>,
+): boolean {
   if (visibility.all || connection.scope === 'workspace') return true;
   return visibility.userId !== undefined && connection.ownerUserId === visibility.userId;
 }
