@@ -69,14 +69,31 @@ export async function createTokenVerifier(auth: Config['auth']): Promise<TokenVe
     audience: auth.audience,
     algorithms: auth.jwksUrl ? ['RS256', 'ES256', 'EdDSA', 'PS256'] : ['HS256'],
   };
+  // Agents send the same token with every call: a token that verified is trusted again, without the
+  // signature check, until it expires or for VERIFIED_TOKEN_TTL_MS, whichever comes first (so a key removed
+  // from the JWKS stops being honoured within that time). Bounded; the oldest entries go first.
+  const verified = new Map<string, { claims: Claims; until: number }>();
   return async (token) => {
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit && hit.until > now) return hit.claims;
+    if (hit) verified.delete(token);
+    let claims: Claims;
+    let expiresAt: number;
     try {
       const { payload } = await (key instanceof Uint8Array
         ? jwtVerify(token, key, options)
         : jwtVerify(token, key, options));
-      return claimsSchema.parse(payload);
+      claims = claimsSchema.parse(payload);
+      expiresAt = payload.exp === undefined ? Number.POSITIVE_INFINITY : payload.exp * 1000;
     } catch {
       throw new InvalidTokenError('the bearer token is invalid or expired');
     }
+    if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(token, { claims, until: Math.min(expiresAt, now + VERIFIED_TOKEN_TTL_MS) });
+    return claims;
   };
 }
+
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+const VERIFIED_TOKENS_MAX = 10_000;

@@ -54,6 +54,25 @@ describe('bearer tokens', () => {
     await expect(verify(superuser)).rejects.toThrow('the bearer token is invalid or expired');
   });
 
+  it('trusts a verified token again only until it expires', async () => {
+    const auth = await authConfig();
+    const verify = await createTokenVerifier(auth);
+    const secret = await loadJwtSecret(auth);
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = await new SignJWT({ workspace: 'w', role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('a')
+      .setExpirationTime(expiresAt)
+      .sign(secret);
+    await expect(verify(shortLived)).resolves.toMatchObject({ sub: 'a', role: 'admin' });
+    await expect(verify(shortLived)).resolves.toMatchObject({ sub: 'a' });
+    // A token changed in one character is checked again, and refused.
+    const tampered = shortLived.slice(0, -2) + (shortLived.endsWith('AA') ? 'BB' : 'AA');
+    await expect(verify(tampered)).rejects.toThrow('the bearer token is invalid or expired');
+    while (Date.now() < expiresAt * 1000 + 50) await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(verify(shortLived)).rejects.toThrow('the bearer token is invalid or expired');
+  });
+
   it('refuses to mint on_behalf_of for anyone but an agent', async () => {
     const secret = await loadJwtSecret(await authConfig());
     await expect(
