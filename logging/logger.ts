@@ -38,7 +38,10 @@ export function createLogger(level: string = 'info', destination?: pino.Destinat
       base: { service: 'connections' },
       redact: { paths: redactPaths, censor: '[redacted]' },
     },
-    destination,
+    // Standard output, written asynchronously: lines that arrive while a write is under way go out together
+    // with the next one, so a busy API does not make a blocking system call per request log line. Idle, a
+    // line is written at once; pino flushes what is pending when the process exits.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 
