@@ -60,6 +60,8 @@ export interface ApiDependencies {
 export function createApp(deps: ApiDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // No ETags: answers are per caller and mostly `no-store` (tokens), and hashing every body costs each request.
+  app.disable('etag');
   app.set('trust proxy', 'loopback');
   app.use(helmet());
   app.use(timeRequests);
