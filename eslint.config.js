@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // The benchmarks are a command-line report: printing is their output.
+    files: ['bench/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  {
     // Workflow code is replayed: it must stay deterministic, so no clocks, randomness or I/O of its own.
     files: ['workflows/**/*.ts'],
     rules: {
