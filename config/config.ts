@@ -26,6 +26,7 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.url().optional(),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('connections'),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().optional(),
 
   KMS_KEY_ID: optionalString,
@@ -82,7 +83,8 @@ export interface Config {
   database: { url: string } | { embedded: { port: number; dir: string } };
   temporal: {
     namespace: string;
-    taskQueue: 'connections';
+    /** TEMPORAL_TASK_QUEUE: where connection workflows run; API and worker must agree. */
+    taskQueue: string;
     /** Workflows the worker keeps in memory (sticky cache); the SDK's default (from its memory) when unset. */
     maxCachedWorkflows?: number;
     /** AES-256 key of the payload codec: TEMPORAL_CODEC_KEY (base64), or a file in the data folder. */
@@ -136,7 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : { embedded: { port: e.EMBEDDED_POSTGRES_PORT, dir: path.join(dataDir, 'postgres') } },
     temporal: {
       namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: 'connections',
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
       codecKey: e.TEMPORAL_CODEC_KEY
         ? { key: e.TEMPORAL_CODEC_KEY }

@@ -115,6 +115,7 @@ export async function startService(
           webhook: config.webhook,
         }),
         dataConverter: workerDataConverter(codec),
+        taskQueue: config.temporal.taskQueue,
         maxCachedWorkflows: config.temporal.maxCachedWorkflows,
         logger,
       });
@@ -143,6 +144,7 @@ export async function startService(
         vault,
         settings: config.lifecycle,
         redirectUri: `${config.publicUrl}/v1/oauth/callback`,
+        taskQueue: config.temporal.taskQueue,
       });
       // Stopped after the server (cleanups run in reverse), so the last requests' grants are written too.
       const grants = new GrantRecorder(db, { flushIntervalMs: config.grantFlushMs, logger });
