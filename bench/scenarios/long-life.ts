@@ -68,7 +68,13 @@ export const longLife: Scenario = async ({ stack, options, log }) => {
   const replays = options.repetitions;
   const integration = 'bench-long-life';
   const oauth = await startOAuthStandIn();
-  const serviceEnv = { REFRESH_MARGIN_SECONDS: String(MARGIN_SECONDS), REFRESH_JITTER_SECONDS: '0' };
+  // A task queue of its own: this scenario runs beside the others, whose workers must not take its tasks
+  // (nor its worker theirs).
+  const serviceEnv = {
+    REFRESH_MARGIN_SECONDS: String(MARGIN_SECONDS),
+    REFRESH_JITTER_SECONDS: '0',
+    TEMPORAL_TASK_QUEUE: 'connections-long-life',
+  };
   const worker = await stack.startWorker('long-life-worker', serviceEnv);
   const api = await stack.startApi('long-life-api', serviceEnv);
   let workflowId: string | undefined;
