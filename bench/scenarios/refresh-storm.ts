@@ -1,8 +1,9 @@
 // Refresh storm: N OAuth connections (1,000; quick 200) whose access tokens all expire in the same second, so
 // that with REFRESH_JITTER_SECONDS=0 (the worst case) every refresh comes due at once, against N workflows
-// (bench/baseline/workflows.ts timerThenNoop) whose timers fire at one instant and then run one no-op
-// activity, alternating A B A B … Each storm's tokens are issued (by the stand-in) to expire together at the
-// next storm's time, so one set of connections storms again and again, the same minute for all.
+// (bench/baseline/workflows.ts timerThenNoop) whose timers fire together and then run one no-op activity,
+// alternating A B A B … after one warm-up storm. Each storm's tokens are issued (by the stand-in) to expire
+// together at the next storm's time, so one set of connections storms again and again. REFRESH_MARGIN_SECONDS
+// is 60: a drain of 1,000 takes some 40 s on two cores, and a refresh must land before its token expires.
 //
 // The due instants of one storm spread over about a second (the provider's expires_in is whole seconds, so
 // each token's expiry rounds differently), and each baseline repetition's timers are spread the same way:
@@ -26,6 +27,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 const seconds = (ms: number) => ms / 1000;
 
 interface BaselineRun {
+  /** When the first timer fires (epoch ms). */
+  fireAt: number;
   /** Seconds from the first fireAt to the last workflow closed. */
   drain: number;
   /** Seconds it took to start all N workflows (before fireAt, or flagged). */
@@ -103,6 +106,7 @@ export const refreshStorm: Scenario = async ({ stack, options, log }) => {
       if (closed !== connections || !Number.isFinite(lastClose))
         throw new Error(`baseline ${label}: listed ${closed} workflows, close times ${lastClose}`);
       return {
+        fireAt,
         drain: seconds(lastClose - fireAt),
         start: seconds(startedAll - began),
         total: seconds(Date.now() - began),
