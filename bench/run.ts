@@ -90,9 +90,12 @@ try {
   // Long life is a thousand refreshes a second or more apart (Temporal fires no timer sooner than a second
   // after it is set): about one workflow task and one activity a second. It runs beside the others, which
   // it barely loads, instead of adding a quarter of an hour after them.
+  // It starts after credential read, which counts every row written and every KMS call in the database.
   const beside = only.length > 1 ? only.filter((name) => backgroundScenarios.has(name)) : [];
+  const inTurn = only.filter((name) => !beside.includes(name));
+  if (inTurn[0] === 'credential-read') await runScenario(inTurn.shift()!);
   const running = beside.map(runScenario);
-  for (const name of only.filter((name) => !beside.includes(name))) await runScenario(name);
+  for (const name of inTurn) await runScenario(name);
   await Promise.all(running);
 } finally {
   await stack.stop();
