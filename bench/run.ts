@@ -26,14 +26,7 @@ const scenarios: Record<string, Scenario> = {
 };
 
 const backgroundScenarios = new Set(['long-life']);
-const order = [
-  'credential read',
-  'connect',
-  'refresh storm',
-  'idle fleet',
-  'ready fan-out',
-  'long life',
-];
+const order = ['credential read', 'connect', 'refresh storm', 'idle fleet', 'ready fan-out', 'long life'];
 
 const { values } = parseArgs({
   options: {
@@ -73,6 +66,13 @@ log('starting Temporal dev server, Postgres and local-kms');
 const stack = await startBenchStack({
   profileDir: values.profile ? path.resolve(values.profile) : undefined,
 });
+// Ctrl-C (or a kill) stops every process the run started, not only this one.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping every process this run started`);
+    void stack.stop().finally(() => process.exit(130));
+  });
+}
 const results: ScenarioResult[] = [];
 const failures: Array<{ scenario: string; error: string }> = [];
 const runScenario = async (name: string) => {
