@@ -536,10 +536,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     const woken =
       next === undefined
         ? await condition(() => wake || isFinal() || timeToContinueAsNew())
-        : await condition(
-            () => wake || isFinal() || timeToContinueAsNew(),
-            Math.max(next - now, 1),
-          );
+        : await condition(() => wake || isFinal() || timeToContinueAsNew(), Math.max(next - now, 1));
     if (isFinal()) break;
 
     if (timeToContinueAsNew()) {
