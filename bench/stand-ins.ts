@@ -33,6 +33,23 @@ export interface OAuthStandIn {
 
 const b64url = (bytes: Buffer) => bytes.toString('base64url');
 
+/** Serves a stand-in on a free loopback port; stop() also ends kept-alive connections. */
+async function serve(app: express.Express): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  server.keepAliveTimeout = 60_000;
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 export async function startOAuthStandIn(): Promise<OAuthStandIn> {
   const lifetimes = new Map<string, Lifetime>();
   const codes = new Map<string, { clientId: string; challenge: string; redirectUri: string }>();
@@ -126,21 +143,13 @@ export async function startOAuthStandIn(): Promise<OAuthStandIn> {
   app.post('/revoke', (_req, res) => {
     res.status(200).end();
   });
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  server.keepAliveTimeout = 60_000;
-  const { port } = server.address() as { port: number };
+  const served = await serve(app);
   return {
-    issuer: `http://127.0.0.1:${port}`,
+    issuer: served.url,
     setLifetime: (clientId, lifetime) => lifetimes.set(clientId, lifetime),
     requests,
     clientSecret: secretOf,
-    stop: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: served.stop,
   };
 }
 
@@ -183,21 +192,13 @@ export async function startKeyApiStandIn(): Promise<KeyApiStandIn> {
     if (!/^Bearer bench-key-/.test(req.headers.authorization ?? '')) res.status(401).json({});
     else res.json({ id: 'account' });
   });
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  server.keepAliveTimeout = 60_000;
-  const { port } = server.address() as { port: number };
+  const served = await serve(app);
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: served.url,
     get verifications() {
       return stand.verifications;
     },
-    stop: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: served.stop,
   };
 }
 
