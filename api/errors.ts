@@ -7,6 +7,7 @@ const statusByCode = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   has_dependents: 409,
   conflict: 409,
   connection_not_active: 409,
@@ -17,6 +18,7 @@ const statusByCode = {
   rate_limited: 429,
   internal: 500,
   provider_unavailable: 502,
+  service_unavailable: 503,
 } as const;
 export type ErrorCode = keyof typeof statusByCode;
 
