@@ -1,8 +1,10 @@
 // The connection workflow's side effects: provider calls (authorization request, code exchange, refresh,
 // key verification, revocation), the credential vault, and the Postgres read model. Each activity that
 // obtains a credential seals and stores it itself and returns metadata only: this module never returns a
-// token, key, code or verifier to a workflow, and never logs one.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+// token, key, code or verifier to a workflow, and never logs one. No transaction is ever open across a
+// provider or KMS call: credentials are sealed before the transaction that stores them, and an authorization
+// state is claimed by one statement before the code exchange rather than locked during it.
+import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
@@ -15,6 +17,7 @@ import {
   refreshTokens,
   revokeToken,
   validateCallback,
+  type OAuthOptions,
   type TokenSet,
 } from '../providers/oauth-client.js';
 import type { ApiKeyProviderConfig, OAuthProviderConfig } from '../providers/provider-config.js';
@@ -23,6 +26,7 @@ import { publishConnectionChange } from '../stores/connection-changes.js';
 import { connectionStore } from '../stores/connection-store.js';
 import { credentialStore } from '../stores/credential-store.js';
 import { integrationStore } from '../stores/integration-store.js';
+import { parseStoredTokens, type StoredTokens } from '../stores/stored-tokens.js';
 import type {
   CredentialPurpose,
   CredentialVault,
@@ -30,6 +34,7 @@ import type {
   SealedCredential,
 } from '../vault/index.js';
 import type { ConnectionRef, ConnectionStatus } from '../workflows/messages.js';
+import { cancellableCall, classify, failure, providerFailure, withClassifiedFailures } from './failures.js';
 
 export interface ConnectionActivityDependencies {
   db: Knex;
@@ -37,6 +42,8 @@ export interface ConnectionActivityDependencies {
   logger: Logger;
   /** Allow http:// provider URLs (development and tests only). */
   allowInsecureProviderUrls?: boolean;
+  /** How long one provider request may take; 15 s by default. */
+  providerCallTimeoutMs?: number;
   /** Deliberate fault injection for tests of crash recovery; never set in production. */
   faults?: { afterCodeExchange?: () => void; afterTokensStored?: () => void };
 }
@@ -61,16 +68,10 @@ export interface ScheduleMetadata {
 
 export interface TokenMetadata {
   expiresAt?: number;
+  /** When the tokens were obtained; absent for tokens stored before it was recorded. */
+  obtainedAt?: number;
   scopes?: string[];
   hasRefreshToken: boolean;
-}
-
-interface StoredTokens {
-  accessToken: string;
-  tokenType: string;
-  refreshToken?: string;
-  expiresAt?: number;
-  scopes?: string[];
 }
 
 const toDate = (ms: number | null) => (ms === null ? null : new Date(ms));
@@ -83,35 +84,45 @@ function context(connection: ConnectionRef, purpose: CredentialPurpose): Encrypt
   return { workspace: connection.workspaceId, connection: connection.id, purpose };
 }
 
-/** Maps a provider's answer onto the workflow's vocabulary: permanent failures are not retried. */
-function providerFailure(error: unknown): ApplicationFailure {
-  if (!(error instanceof ProviderError)) {
-    return ApplicationFailure.create({ message: (error as Error).message, type: 'ProviderCallFailed' });
-  }
-  if (error.kind === 'invalid_grant')
-    return ApplicationFailure.nonRetryable(error.message, 'CredentialRejected');
-  if (error.kind === 'rejected') return ApplicationFailure.nonRetryable(error.message, 'ProviderRejected');
-  return ApplicationFailure.create({
-    message: error.message,
-    type: error.kind === 'rate_limited' ? 'ProviderRateLimited' : 'ProviderUnavailable',
-    nextRetryDelay: error.retryAfterMs,
-  });
+function refused(message: string) {
+  return failure('AuthorizationRefused', message);
 }
 
-function refused(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'AuthorizationRefused');
+/**
+ * Inside a transaction that stores a credential: locks the connection's row and refuses once its credentials
+ * have been destroyed, so that a command a disconnect cut short cannot leave an orphan credential behind.
+ */
+async function requireNotDestroyed(tx: Knex.Transaction, connectionId: string): Promise<void> {
+  const row = await tx('connections')
+    .where({ id: connectionId })
+    .forUpdate()
+    .first('credentials_destroyed_at');
+  if (!row || row.credentials_destroyed_at) {
+    throw failure('ConnectionRemoved', 'the connection was disconnected: nothing is stored for it');
+  }
+}
+
+/** An authorization request's row, as the code exchange needs it. */
+interface ClaimedState {
+  redirect_uri: string;
+  scopes: string[];
+  verifier_envelope: SealedCredential | null;
 }
 
 export function createConnectionActivities(deps: ConnectionActivityDependencies) {
-  const { db, vault, logger } = deps;
-  const oauthOptions = { allowInsecureRequests: deps.allowInsecureProviderUrls ?? false };
+  const { db, vault } = deps;
+  const timeoutMs = deps.providerCallTimeoutMs ?? 15_000;
+  const oauthOptions = (signal: AbortSignal): OAuthOptions => ({
+    allowInsecureRequests: deps.allowInsecureProviderUrls ?? false,
+    signal,
+  });
 
   async function oauthIntegration(connection: ConnectionRef) {
     const integration = await integrationStore.get(db, connection.workspaceId, connection.integration);
     if (!integration || integration.provider.authType !== 'oauth2' || !integration.clientId) {
-      throw ApplicationFailure.nonRetryable(
-        `integration ${connection.integration} is not configured for OAuth in this workspace`,
+      throw failure(
         'IntegrationUnavailable',
+        `integration ${connection.integration} is not configured for OAuth in this workspace`,
       );
     }
     const clientSecret = await integrationStore.openClientSecret(
@@ -130,22 +141,31 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
   async function apiKeyProvider(connection: ConnectionRef): Promise<ApiKeyProviderConfig> {
     const integration = await integrationStore.get(db, connection.workspaceId, connection.integration);
     if (!integration || integration.provider.authType !== 'api_key') {
-      throw ApplicationFailure.nonRetryable(
-        `integration ${connection.integration} is not configured for API keys in this workspace`,
+      throw failure(
         'IntegrationUnavailable',
+        `integration ${connection.integration} is not configured for API keys in this workspace`,
       );
     }
     return integration.provider;
   }
 
-  async function storeTokens(tx: Knex.Transaction | Knex, connection: ConnectionRef, tokens: StoredTokens) {
+  /** Stores sealed tokens, announcing the change; `more` runs in the same transaction. */
+  async function storeTokens(
+    connection: ConnectionRef,
+    tokens: StoredTokens,
+    more?: (tx: Knex.Transaction) => Promise<void>,
+  ): Promise<void> {
     const sealed = await vault.seal(context(connection, 'oauth_tokens'), JSON.stringify(tokens));
-    await publishConnectionChange(tx, { connectionId: connection.id, kind: 'credential' });
-    await credentialStore.put(
-      tx,
-      { workspaceId: connection.workspaceId, connectionId: connection.id, purpose: 'oauth_tokens' },
-      sealed,
-    );
+    await db.transaction(async (tx) => {
+      await requireNotDestroyed(tx, connection.id);
+      await credentialStore.put(
+        tx,
+        { workspaceId: connection.workspaceId, connectionId: connection.id, purpose: 'oauth_tokens' },
+        sealed,
+      );
+      await publishConnectionChange(tx, { connectionId: connection.id, kind: 'credential' });
+      await more?.(tx);
+    });
   }
 
   async function loadTokens(connection: ConnectionRef): Promise<StoredTokens | undefined> {
@@ -155,42 +175,55 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       purpose: 'oauth_tokens',
     });
     if (!sealed) return undefined;
-    return JSON.parse(await vault.openText(context(connection, 'oauth_tokens'), sealed)) as StoredTokens;
+    return parseStoredTokens(await vault.openText(context(connection, 'oauth_tokens'), sealed));
   }
 
   function metadataOf(tokens: StoredTokens): TokenMetadata {
     return {
       expiresAt: tokens.expiresAt,
+      obtainedAt: tokens.obtainedAt,
       scopes: tokens.scopes,
       hasRefreshToken: Boolean(tokens.refreshToken),
     };
   }
 
-  /** The authorization request row for a callback's state, checked to belong to this setup. */
-  async function authorizationState(
-    tx: Knex.Transaction,
+  /**
+   * Claims a callback's authorization state for one code exchange (`claim`: its workflow run and activity, so
+   * that the activity's own retries may claim it again), in one statement: no lock is held while the
+   * provider is called. Refuses a state that does not belong to this setup, was used, or expired.
+   */
+  async function claimState(
     connection: ConnectionRef,
-    setupId: string,
-    state: string,
-  ) {
-    const row = await tx('oauth_states')
-      .where({ state_hash: hashState(state) })
-      .forUpdate()
-      .first();
-    if (!row || row.connection_id !== connection.id || row.setup_id !== setupId) {
+    input: { setupId: string; state: string },
+    claim: string | null,
+  ): Promise<ClaimedState | { alreadyStored: TokenMetadata }> {
+    const stateHash = hashState(input.state);
+    const claimed: ClaimedState[] = await db('oauth_states')
+      .where({ state_hash: stateHash, connection_id: connection.id, setup_id: input.setupId })
+      .whereNull('used_at')
+      .where('expires_at', '>', db.fn.now())
+      .andWhere((q) => {
+        q.whereNull('claimed_by');
+        if (claim) q.orWhere({ claimed_by: claim });
+      })
+      .update({ claimed_by: claim ?? 'error-callback' })
+      .returning(['redirect_uri', 'scopes', 'verifier_envelope']);
+    if (claimed[0]) return claimed[0];
+    const row = await db('oauth_states').where({ state_hash: stateHash }).first();
+    if (!row || row.connection_id !== connection.id || row.setup_id !== input.setupId) {
       throw refused('the authorization state does not belong to this connection');
     }
-    return row as {
-      issuer: string;
-      redirect_uri: string;
-      scopes: string[];
-      verifier_envelope: SealedCredential | null;
-      expires_at: Date;
-      used_at: Date | null;
-    };
+    if (row.used_at && claim && row.claimed_by === claim) {
+      // A retry of an exchange that stored the tokens but died before reporting: answer from the store.
+      const current = await db('connections').where({ id: connection.id }).first('setup_id');
+      const tokens = current?.setup_id === input.setupId ? await loadTokens(connection) : undefined;
+      if (tokens) return { alreadyStored: metadataOf(tokens) };
+    }
+    if (row.used_at || row.claimed_by) throw refused('this authorization link was already used');
+    throw refused('this authorization link has expired');
   }
 
-  return {
+  const activities = {
     /** Records a transition (or a notice, when from equals to) once, and mirrors it onto the connection row. */
     async recordTransition(record: TransitionRecord): Promise<void> {
       const { connection } = record;
@@ -293,9 +326,10 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
     },
 
     /**
-     * Completes an authorization: checks the callback (state known, of this setup, unused, unexpired; iss),
-     * exchanges the code with the PKCE verifier, and stores the tokens, all or nothing. A retry after a
-     * crash that already stored them answers from the store; one that crashed before finds the code spent.
+     * Completes an authorization: claims the callback's state (known, of this setup, unused, unexpired),
+     * checks the callback (iss), exchanges the code with the PKCE verifier, then stores the tokens and spends
+     * the state in one transaction. A retry after a crash that already stored them answers from the store;
+     * one that crashed before finds the code spent at the provider.
      */
     async exchangeAuthorizationCode(input: {
       connection: ConnectionRef;
@@ -306,56 +340,53 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
     }): Promise<TokenMetadata> {
       const { connection } = input;
       const { provider, credentials } = await oauthIntegration(connection);
-      const result = await db.transaction(async (tx) => {
-        const row = await authorizationState(tx, connection, input.setupId, input.state);
-        if (row.used_at) {
-          const current = await tx('connections').where({ id: connection.id }).first('setup_id');
-          const tokens = current?.setup_id === input.setupId ? await loadTokens(connection) : undefined;
-          if (tokens) return metadataOf(tokens);
-          throw refused('this authorization link was already used');
+      const info = Context.current().info;
+      const claim = `${info.workflowExecution?.runId ?? info.workflowType}:${info.activityId}`;
+      const claimed = await claimState(connection, input, claim);
+      if ('alreadyStored' in claimed) return claimed.alreadyStored;
+      // A callback refused before any token was obtained changes nothing: the state is released again.
+      const refuseAndRelease = async (message: string) => {
+        await db('oauth_states')
+          .where({ state_hash: hashState(input.state), claimed_by: claim })
+          .whereNull('used_at')
+          .update({ claimed_by: null });
+        return refused(message);
+      };
+      if (!input.sealedCode || !claimed.verifier_envelope) {
+        throw await refuseAndRelease('the callback carries no authorization code');
+      }
+      let callback: URLSearchParams;
+      try {
+        const code = await vault.openText(context(connection, 'authorization_code'), input.sealedCode);
+        callback = validateCallback(
+          provider,
+          credentials.clientId,
+          { code, state: input.state, iss: input.iss },
+          input.state,
+        );
+      } catch (error) {
+        throw await refuseAndRelease(
+          error instanceof ProviderError ? error.message : 'the callback could not be checked',
+        );
+      }
+      const verifier = await vault.openText(context(connection, 'pkce_verifier'), claimed.verifier_envelope);
+      let tokens: TokenSet;
+      try {
+        tokens = await cancellableCall(timeoutMs, (signal) =>
+          exchangeCode(provider, credentials, callback, claimed.redirect_uri, verifier, oauthOptions(signal)),
+        );
+      } catch (error) {
+        // On a first attempt a refused code is someone else's or a forged one: the setup goes on waiting.
+        // On a retry it is most likely our own, spent by an attempt that died before storing the tokens.
+        if (error instanceof ProviderError && error.kind === 'invalid_grant' && info.attempt === 1) {
+          throw await refuseAndRelease('the provider refused the authorization code');
         }
-        if (row.expires_at.getTime() <= Date.now()) throw refused('this authorization link has expired');
-        if (!input.sealedCode || !row.verifier_envelope)
-          throw refused('the callback carries no authorization code');
-        let callback: URLSearchParams;
-        try {
-          const code = await vault.openText(context(connection, 'authorization_code'), input.sealedCode);
-          callback = validateCallback(
-            provider,
-            credentials.clientId,
-            { code, state: input.state, iss: input.iss },
-            input.state,
-          );
-        } catch (error) {
-          throw refused((error as Error).message);
-        }
-        const verifier = await vault.openText(context(connection, 'pkce_verifier'), row.verifier_envelope);
-        let tokens: TokenSet;
-        try {
-          tokens = await exchangeCode(
-            provider,
-            credentials,
-            callback,
-            row.redirect_uri,
-            verifier,
-            oauthOptions,
-          );
-        } catch (error) {
-          // On a first attempt a refused code is someone else's or a forged one: the setup goes on waiting.
-          // On a retry it is most likely our own, spent by an attempt that died before storing the tokens.
-          if (
-            error instanceof ProviderError &&
-            error.kind === 'invalid_grant' &&
-            Context.current().info.attempt === 1
-          ) {
-            throw refused('the provider refused the authorization code');
-          }
-          throw providerFailure(error);
-        }
-        deps.faults?.afterCodeExchange?.();
-        // Without a `scope` in the answer, the provider granted what was asked (RFC 6749, 5.1).
-        const stored: StoredTokens = { ...tokens, scopes: tokens.scopes ?? row.scopes };
-        await storeTokens(tx, connection, stored);
+        throw classify(error, 'exchangeAuthorizationCode');
+      }
+      deps.faults?.afterCodeExchange?.();
+      // Without a `scope` in the answer, the provider granted what was asked (RFC 6749, 5.1).
+      const stored: StoredTokens = { ...tokens, scopes: tokens.scopes ?? claimed.scopes };
+      await storeTokens(connection, stored, async (tx) => {
         await tx('oauth_states')
           .where({ state_hash: hashState(input.state) })
           .update({ used_at: new Date(), verifier_envelope: null });
@@ -367,10 +398,9 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
             has_refresh_token: Boolean(stored.refreshToken),
             token_expires_at: toDate(stored.expiresAt ?? null),
           });
-        return metadataOf(stored);
       });
       deps.faults?.afterTokensStored?.();
-      return result;
+      return metadataOf(stored);
     },
 
     /** Spends a state without a code (the provider answered with an error such as access_denied). */
@@ -379,35 +409,33 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       setupId: string;
       state: string;
     }): Promise<void> {
-      await db.transaction(async (tx) => {
-        const row = await authorizationState(tx, input.connection, input.setupId, input.state);
-        if (row.used_at) throw refused('this authorization link was already used');
-        if (row.expires_at.getTime() <= Date.now()) throw refused('this authorization link has expired');
-        await tx('oauth_states')
-          .where({ state_hash: hashState(input.state) })
-          .update({ used_at: new Date(), verifier_envelope: null });
-      });
+      const claimed = await claimState(input.connection, input, null);
+      if ('alreadyStored' in claimed) return;
+      await db('oauth_states')
+        .where({ state_hash: hashState(input.state) })
+        .update({ used_at: new Date(), verifier_envelope: null });
     },
 
     /** Refreshes the access token; a rotated refresh token replaces the old one in the same write. */
     async refreshAccessToken(input: { connection: ConnectionRef }): Promise<TokenMetadata> {
       const { connection } = input;
       const current = await loadTokens(connection);
-      if (!current?.refreshToken)
-        throw ApplicationFailure.nonRetryable('no refresh token is stored', 'CredentialMissing');
+      if (!current?.refreshToken) throw failure('CredentialMissing', 'no refresh token is stored');
       const { provider, credentials } = await oauthIntegration(connection);
       let fresh: TokenSet;
       try {
-        fresh = await refreshTokens(provider, credentials, current.refreshToken, oauthOptions);
+        fresh = await cancellableCall(timeoutMs, (signal) =>
+          refreshTokens(provider, credentials, current.refreshToken!, oauthOptions(signal)),
+        );
       } catch (error) {
-        logger.warn({ connectionId: connection.id, err: (error as Error).message }, 'refresh failed');
-        const failure = providerFailure(error);
+        const classified = classify(error, 'refreshAccessToken');
         const outcome: Record<string, string> = {
           CredentialRejected: 'rejected',
           ProviderRejected: 'failed',
         };
-        refreshesTotal.inc({ outcome: outcome[failure.type ?? ''] ?? 'retried' });
-        throw failure;
+        refreshesTotal.inc({ outcome: outcome[classified.type ?? ''] ?? 'retried' });
+        deps.logger.warn({ connectionId: connection.id, type: classified.type }, 'refresh failed');
+        throw classified;
       }
       refreshesTotal.inc({ outcome: 'refreshed' });
       const next: StoredTokens = {
@@ -415,9 +443,10 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
         tokenType: fresh.tokenType,
         refreshToken: fresh.refreshToken ?? current.refreshToken,
         expiresAt: fresh.expiresAt,
+        obtainedAt: fresh.obtainedAt,
         scopes: fresh.scopes ?? current.scopes,
       };
-      await storeTokens(db, connection, next);
+      await storeTokens(connection, next);
       return metadataOf(next);
     },
 
@@ -430,13 +459,14 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       const provider = await apiKeyProvider(connection);
       const key = await vault.openText(context(connection, 'api_key_submission'), input.sealedKey);
       try {
-        await verifyApiKey(provider, key);
+        await cancellableCall(timeoutMs, (signal) => verifyApiKey(provider, key, { signal }));
       } catch (error) {
-        throw providerFailure(error);
+        throw classify(error, 'storeApiKey');
       }
       const sealed = await vault.seal(context(connection, 'api_key'), key);
       const keyCreatedAt = Date.now();
       await db.transaction(async (tx) => {
+        await requireNotDestroyed(tx, connection.id);
         await credentialStore.put(
           tx,
           { workspaceId: connection.workspaceId, connectionId: connection.id, purpose: 'api_key' },
@@ -459,17 +489,15 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
         connectionId: connection.id,
         purpose: 'api_key',
       });
-      if (!sealed) throw ApplicationFailure.nonRetryable('no API key is stored', 'CredentialMissing');
+      if (!sealed) throw failure('CredentialMissing', 'no API key is stored');
+      const key = await vault.openText(context(connection, 'api_key'), sealed);
       try {
         return {
-          verified: await verifyApiKey(
-            provider,
-            await vault.openText(context(connection, 'api_key'), sealed),
-          ),
+          verified: await cancellableCall(timeoutMs, (signal) => verifyApiKey(provider, key, { signal })),
         };
       } catch (error) {
         if (error instanceof ProviderError && error.retryable) return { verified: false };
-        throw providerFailure(error);
+        throw error instanceof ProviderError ? providerFailure(error) : classify(error, 'probeApiKey');
       }
     },
 
@@ -479,8 +507,9 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
     },
 
     /**
-     * Destroys every credential of the connection at once, then revokes the grant at the provider (RFC 7009)
-     * from memory, retrying a provider outage a few times. The ciphertext is gone whatever the provider says.
+     * Destroys every credential of the connection at once (and marks them destroyed, so that nothing is stored
+     * after), then revokes the grant at the provider (RFC 7009) from memory, retrying a provider outage a few
+     * times. The ciphertext is gone whatever the provider says.
      */
     async destroyCredentials(input: {
       connection: ConnectionRef;
@@ -490,6 +519,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       const tokens =
         connection.authType === 'oauth2' ? await loadTokens(connection).catch(() => undefined) : undefined;
       await db.transaction(async (tx) => {
+        await tx('connections').where({ id: connection.id }).update({ credentials_destroyed_at: new Date() });
         await credentialStore.destroyForConnection(tx, connection.id);
         await publishConnectionChange(tx, { connectionId: connection.id, kind: 'credential' });
         await tx('oauth_states').where({ connection_id: connection.id }).delete();
@@ -499,12 +529,16 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       const token = tokens.refreshToken ?? tokens.accessToken;
       for (let attempt = 1; ; attempt++) {
         try {
-          return { revoked: await revokeToken(provider, credentials, token, oauthOptions) };
+          return {
+            revoked: await cancellableCall(timeoutMs, (signal) =>
+              revokeToken(provider, credentials, token, oauthOptions(signal)),
+            ),
+          };
         } catch (error) {
           const retryable = error instanceof ProviderError && error.retryable;
-          if (!retryable || attempt >= 5) {
-            logger.warn(
-              { connectionId: connection.id, err: (error as Error).message },
+          if (!retryable || attempt >= 5 || Context.current().cancellationSignal.aborted) {
+            deps.logger.warn(
+              { connectionId: connection.id, type: classify(error, 'revocation').type },
               'revocation at the provider failed',
             );
             return { revoked: false };
@@ -516,6 +550,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       }
     },
   };
+  return withClassifiedFailures(activities, deps.logger);
 }
 
 export type ConnectionActivities = ReturnType<typeof createConnectionActivities>;

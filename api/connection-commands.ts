@@ -8,6 +8,8 @@
 // update has an id derived from the connection, so Temporal runs it once and answers every retry, even a
 // concurrent one, with its result.
 import {
+  isGrpcDeadlineError,
+  isGrpcServiceError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -54,7 +56,12 @@ export interface ConnectionCommandDependencies {
   /** The exact redirect URI registered with providers: `${PUBLIC_URL}/v1/oauth/callback`. */
   redirectUri: string;
   taskQueue?: string;
+  /** COMMAND_TIMEOUT_SECONDS: how long a caller waits for the workflow's answer before a 503. */
+  commandTimeoutMs?: number;
 }
+
+/** The default of COMMAND_TIMEOUT_SECONDS. */
+export const COMMAND_TIMEOUT_MS = 60_000;
 
 export interface NewConnection {
   workspaceId: string;
@@ -248,30 +255,48 @@ export class ConnectionCommands {
     reason: string,
   ): Promise<void> {
     const occurredAt = new Date().toISOString();
-    await Promise.all(
-      dependents.map((dependent) =>
-        this.deps.temporal.workflow.start<typeof notifyDependent>('notifyDependent', {
-          taskQueue: this.deps.taskQueue ?? CONNECTIONS_TASK_QUEUE,
-          workflowId: `dependent-notice-${ref.id}-${dependent.kind}-${dependent.id}`,
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          args: [
-            {
-              type: 'connection.disconnected',
-              workspaceId: ref.workspaceId,
-              connectionId: ref.id,
-              dependent,
-              reason,
-              occurredAt,
-            },
-          ],
-          typedSearchAttributes: [{ key: WorkspaceId, value: ref.workspaceId }],
-        }),
+    await this.withDeadline(() =>
+      Promise.all(
+        dependents.map((dependent) =>
+          this.deps.temporal.workflow.start<typeof notifyDependent>('notifyDependent', {
+            taskQueue: this.deps.taskQueue ?? CONNECTIONS_TASK_QUEUE,
+            workflowId: `dependent-notice-${ref.id}-${dependent.kind}-${dependent.id}`,
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            args: [
+              {
+                type: 'connection.disconnected',
+                workspaceId: ref.workspaceId,
+                connectionId: ref.id,
+                dependent,
+                reason,
+                occurredAt,
+              },
+            ],
+            typedSearchAttributes: [{ key: WorkspaceId, value: ref.workspaceId }],
+          }),
+        ),
       ),
     );
   }
 
   async describe(connectionId: string): Promise<ConnectionSnapshot> {
-    return this.deps.temporal.workflow.getHandle(connectionWorkflowId(connectionId)).query(getConnection);
+    return this.withDeadline(() =>
+      this.deps.temporal.workflow.getHandle(connectionWorkflowId(connectionId)).query(getConnection),
+    );
+  }
+
+  /**
+   * Runs Temporal calls under the command deadline: a workflow that cannot answer in time (its worker is down,
+   * Temporal is unreachable) is a 503 for the caller, never a request that hangs. The command itself may still
+   * complete; the read model shows whether it did.
+   */
+  private async withDeadline<T>(call: () => Promise<T>): Promise<T> {
+    const timeoutMs = this.deps.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    try {
+      return await this.deps.temporal.withDeadline(Date.now() + timeoutMs, call);
+    } catch (error) {
+      throw translate(error, timeoutMs);
+    }
   }
 
   private async requireIntegration(input: NewConnection, authType: ConnectionRef['authType']): Promise<void> {
@@ -401,15 +426,13 @@ export class ConnectionCommands {
         ],
       },
     );
-    try {
-      return await this.deps.temporal.workflow.executeUpdateWithStart(update, {
+    return this.withDeadline(() =>
+      this.deps.temporal.workflow.executeUpdateWithStart(update, {
         args: [arg] as unknown as Args,
         startWorkflowOperation,
         ...(updateId ? { updateId } : {}),
-      });
-    } catch (error) {
-      throw translate(error);
-    }
+      }),
+    );
   }
 
   private async update<Ret, Args extends [unknown]>(
@@ -417,18 +440,17 @@ export class ConnectionCommands {
     update: UpdateDefinition<Ret, Args>,
     arg: Args[0],
   ): Promise<Ret> {
-    try {
-      return await this.deps.temporal.workflow
+    return this.withDeadline(() =>
+      this.deps.temporal.workflow
         .getHandle(connectionWorkflowId(connectionId))
-        .executeUpdate(update, { args: [arg] as unknown as Args });
-    } catch (error) {
-      throw translate(error);
-    }
+        .executeUpdate(update, { args: [arg] as unknown as Args }),
+    );
   }
 }
 
 /** What the workflow refused, as the API's error vocabulary. Unexpected errors pass through unchanged. */
-function translate(error: unknown): unknown {
+function translate(error: unknown, timeoutMs: number): unknown {
+  if (error instanceof ApiError || error instanceof WorkflowExecutionAlreadyStartedError) return error;
   if (error instanceof WorkflowNotFoundError) {
     return new ApiError('conflict', 'the connection has no running lifecycle (it is disconnected or failed)');
   }
@@ -437,6 +459,17 @@ function translate(error: unknown): unknown {
     if (failure.type === 'AuthorizationRefused') return new ApiError('invalid_request', failure.message);
     if (failure.type === 'ProviderRejected') return new ApiError('provider_rejected', failure.message);
     return new ApiError('conflict', failure.message);
+  }
+  if (isGrpcDeadlineError(error)) {
+    return new ApiError(
+      'service_unavailable',
+      `the connection did not answer within ${Math.round(timeoutMs / 1000)} s; the command may still ` +
+        'complete: read the connection to see how it stands',
+    );
+  }
+  if (isGrpcServiceError(error)) {
+    // The server's own words can name internals; the caller learns only that it is unavailable.
+    return new ApiError('service_unavailable', 'the workflow service is unavailable; try again shortly');
   }
   return error;
 }

@@ -40,10 +40,13 @@ const schema = z.object({
   // Fractions of a second are allowed (short-lived tokens in benchmarks and tests).
   REFRESH_MARGIN_SECONDS: z.coerce.number().nonnegative().default(300),
   REFRESH_JITTER_SECONDS: z.coerce.number().nonnegative().default(60),
+  REFRESH_MIN_INTERVAL_SECONDS: z.coerce.number().nonnegative().default(30),
   API_KEY_PROBE_INTERVAL_SECONDS: z.coerce.number().int().positive().default(86_400),
   API_KEY_ROTATION_DAYS: z.coerce.number().positive().default(90),
   API_KEY_UNUSED_DAYS: z.coerce.number().positive().default(30),
   PROVIDER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
+  COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(60),
+  IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().positive().default(24),
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
   GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(120),
 
@@ -98,6 +101,10 @@ export interface Config {
   allowInsecureProviderUrls: boolean;
   /** GRANT_FLUSH_SECONDS: how old the credential grants the API gathers are when it writes them. */
   grantFlushMs: number;
+  /** COMMAND_TIMEOUT_SECONDS: how long the API waits for a connection's workflow to answer a command. */
+  commandTimeoutMs: number;
+  /** IDEMPOTENCY_KEY_TTL_HOURS: how long an Idempotency-Key of a create is remembered. */
+  idempotencyKeyTtlMs: number;
   /** Origins (besides PUBLIC_URL's) an OAuth callback may send the browser back to. */
   returnToOrigins: string[];
   /** Where notices about dependents of removed connections are POSTed, signed with the secret. */
@@ -163,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       setupTimeoutMs: e.OAUTH_SETUP_TIMEOUT_SECONDS * 1000,
       refreshMarginMs: Math.round(e.REFRESH_MARGIN_SECONDS * 1000),
       refreshJitterMs: Math.round(e.REFRESH_JITTER_SECONDS * 1000),
+      refreshFloorMs: Math.round(e.REFRESH_MIN_INTERVAL_SECONDS * 1000),
       apiKeyProbeIntervalMs: e.API_KEY_PROBE_INTERVAL_SECONDS * 1000,
       keyRotationDueMs: e.API_KEY_ROTATION_DAYS * DAY_MS,
       keyUnusedMs: e.API_KEY_UNUSED_DAYS * DAY_MS,
@@ -170,6 +178,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     allowInsecureProviderUrls: e.ALLOW_INSECURE_PROVIDER_URLS,
     grantFlushMs: e.GRANT_FLUSH_SECONDS * 1000,
+    commandTimeoutMs: Math.round(e.COMMAND_TIMEOUT_SECONDS * 1000),
+    idempotencyKeyTtlMs: Math.round(e.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000),
     returnToOrigins: e.RETURN_TO_ORIGINS.map((origin) => new URL(origin).origin),
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET },
     rateLimits: {

@@ -7,6 +7,7 @@ import * as dependents from './20261127000001_dependents.js';
 import * as agentAccess from './20261127000002_agent_access.js';
 import * as idempotentCreates from './20261128000001_idempotent_creates.js';
 import * as grantAggregates from './20261128000002_grant_aggregates.js';
+import * as hardening from './20261201000001_hardening.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -20,6 +21,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261127000002_agent_access', agentAccess],
   ['20261128000001_idempotent_creates', idempotentCreates],
   ['20261128000002_grant_aggregates', grantAggregates],
+  ['20261201000001_hardening', hardening],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -145,6 +145,7 @@ export async function startService(
         settings: config.lifecycle,
         redirectUri: `${config.publicUrl}/v1/oauth/callback`,
         taskQueue: config.temporal.taskQueue,
+        commandTimeoutMs: config.commandTimeoutMs,
       });
       // Stopped after the server (cleanups run in reverse), so the last requests' grants are written too.
       const grants = new GrantRecorder(db, { flushIntervalMs: config.grantFlushMs, logger });

@@ -3,10 +3,20 @@
 import type { ApiKeyProviderConfig } from './provider-config.js';
 import { ProviderError, temporaryFailure } from './provider-error.js';
 
+/** Visible ASCII and spaces: what an HTTP field value may carry without being refused or split. */
+const headerSafe = /^[\x20-\x7e]*$/;
+
 export function applyApiKey(provider: ApiKeyProviderConfig, key: string, url: URL, headers: Headers): void {
   const value = provider.injection.prefix + key;
-  if (provider.injection.in === 'header') headers.set(provider.injection.name, value);
-  else url.searchParams.set(provider.injection.name, value);
+  if (provider.injection.in === 'query') {
+    url.searchParams.set(provider.injection.name, value);
+    return;
+  }
+  // Headers.set would throw a TypeError quoting the value: the key itself.
+  if (!headerSafe.test(value)) {
+    throw new ProviderError('rejected', 'the API key has characters an HTTP header cannot carry');
+  }
+  headers.set(provider.injection.name, value);
 }
 
 /**
@@ -16,7 +26,7 @@ export function applyApiKey(provider: ApiKeyProviderConfig, key: string, url: UR
 export async function verifyApiKey(
   provider: ApiKeyProviderConfig,
   key: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<boolean> {
   if (!provider.verification) return false;
   const url = new URL(
@@ -31,7 +41,7 @@ export async function verifyApiKey(
       method: provider.verification.method,
       headers,
       redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+      signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });
   } catch (error) {
     throw new ProviderError(

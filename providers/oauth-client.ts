@@ -3,6 +3,7 @@
 // becomes a ProviderError that says whether it is permanent or worth retrying. Tokens are returned to the
 // caller (an activity that seals them at once) and never logged.
 import * as oauth from 'oauth4webapi';
+import { lifetimeMs } from '../workflows/refresh-policy.js';
 import type { OAuthProviderConfig } from './provider-config.js';
 import { ProviderError, temporaryFailure } from './provider-error.js';
 
@@ -17,6 +18,8 @@ export interface TokenSet {
   refreshToken?: string;
   /** Epoch ms; absent when the provider gives no lifetime. */
   expiresAt?: number;
+  /** When the token endpoint answered (epoch ms). */
+  obtainedAt: number;
   scopes?: string[];
 }
 
@@ -24,6 +27,8 @@ export interface OAuthOptions {
   /** Allow http:// provider URLs (development and tests only). */
   allowInsecureRequests?: boolean;
   timeoutMs?: number;
+  /** Aborts the request (the activity was cancelled); a timeout of `timeoutMs` applies otherwise. */
+  signal?: AbortSignal;
 }
 
 function authorizationServer(provider: OAuthProviderConfig): oauth.AuthorizationServer {
@@ -55,7 +60,7 @@ function requireSecret(credentials: OAuthClientCredentials): string {
 function requestOptions(options: OAuthOptions) {
   return {
     [oauth.allowInsecureRequests]: options.allowInsecureRequests ?? false,
-    signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+    signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 15_000),
   };
 }
 
@@ -207,15 +212,28 @@ async function processTokens(
   } catch (error) {
     throw classify(what, error);
   }
+  const obtainedAt = Date.now();
+  // Whatever the provider sent (a string, a negative, an absurd number): a bounded lifetime, or none.
+  const lifetime = lifetimeMs(tokens.expires_in);
   return {
     accessToken: tokens.access_token,
     tokenType: tokens.token_type,
     refreshToken: tokens.refresh_token,
-    expiresAt: typeof tokens.expires_in === 'number' ? Date.now() + tokens.expires_in * 1000 : undefined,
+    expiresAt: lifetime === undefined ? undefined : obtainedAt + lifetime,
+    obtainedAt,
     scopes: typeof tokens.scope === 'string' ? tokens.scope.split(' ').filter(Boolean) : undefined,
   };
 }
 
+/** A provider's error code as it may be repeated: lower-case words only, or a fixed stand-in. */
+export function safeErrorCode(code: unknown): string {
+  return typeof code === 'string' && /^[a-z0-9_.-]{1,64}$/.test(code) ? code : 'unrecognised_error';
+}
+
+/**
+ * A provider's answer as a ProviderError whose message holds fixed words and codes only: the provider's body
+ * (and oauth4webapi's description of it) may echo what was sent.
+ */
 function classify(what: string, error: unknown): ProviderError {
   if (error instanceof ProviderError) return error;
   if (error instanceof oauth.ResponseBodyError) {
@@ -226,7 +244,12 @@ function classify(what: string, error: unknown): ProviderError {
         error.status,
       );
     }
-    return new ProviderError('rejected', `${what}: the provider refused (${error.error})`, error.status);
+    return new ProviderError(
+      'rejected',
+      `${what}: the provider refused (${safeErrorCode(error.error)})`,
+      error.status,
+    );
   }
-  return new ProviderError('rejected', `${what}: unexpected provider response (${(error as Error).message})`);
+  const code = safeErrorCode((error as { code?: unknown } | null)?.code?.toString().toLowerCase());
+  return new ProviderError('rejected', `${what}: unexpected provider response (${code})`);
 }

@@ -29,6 +29,11 @@ export interface LifecycleSettings {
   setupTimeoutMs: number;
   refreshMarginMs: number;
   refreshJitterMs: number;
+  /**
+   * REFRESH_MIN_INTERVAL_SECONDS: the least time between two refresh attempts (doubled per failure in a row).
+   * Optional: connections started before it existed use the workflow's default.
+   */
+  refreshFloorMs?: number;
   apiKeyProbeIntervalMs: number;
   keyRotationDueMs: number;
   keyUnusedMs: number;
@@ -66,6 +71,13 @@ export interface CarriedState {
   waiters: Waiter[];
   authorization?: PendingAuthorization;
   lastRefreshAt?: number;
+  /** When the provider was last asked for a refresh, and how many attempts in a row have failed. */
+  lastRefreshAttemptAt?: number;
+  refreshFailures?: number;
+  /** When the current tokens were obtained (their lifetime bounds the refresh margin). */
+  tokenObtainedAt?: number;
+  /** The provider's tokens live too briefly to be kept ahead of expiry; noted once per streak. */
+  lifetimeTooShort?: boolean;
   lastProbeAt?: number;
   keyNotices: KeyNotice[];
 }

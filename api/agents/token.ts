@@ -17,22 +17,26 @@ import { ApiError } from '../errors.js';
 import { idSchema, type RouteRegistry } from '../routes.js';
 import { notFound, sees, visibilityOf } from '../connections/access.js';
 import type { SealedCredential } from '../../vault/index.js';
+import { parseStoredTokens } from '../../stores/stored-tokens.js';
+import { dueForRefresh } from '../../workflows/refresh-policy.js';
 
-/** A token expiring within this margin is refreshed (through the workflow) before it is handed out. */
-/** The default of REFRESH_MARGIN_SECONDS: a token expiring sooner is refreshed before it is handed out. */
+/**
+ * The default of REFRESH_MARGIN_SECONDS: a token expiring sooner (or within half its lifetime, for a short-lived
+ * one: workflows/refresh-policy.ts) is refreshed before it is handed out.
+ */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 
 export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
 
 export type UsableCredential =
-  | { authType: 'oauth2'; accessToken: string; tokenType: string; expiresAt: number | null }
+  | {
+      authType: 'oauth2';
+      accessToken: string;
+      tokenType: string;
+      expiresAt: number | null;
+      obtainedAt: number | null;
+    }
   | { authType: 'api_key'; apiKey: string };
-
-interface StoredTokens {
-  accessToken: string;
-  tokenType: string;
-  expiresAt?: number;
-}
 
 export interface AgentAccess {
   db: Knex;
@@ -126,13 +130,14 @@ async function openCredential(
     sealed,
   );
   if (connection.authType === 'api_key') return { authType: 'api_key', apiKey: plaintext } as const;
-  const tokens = JSON.parse(plaintext) as StoredTokens;
+  const tokens = parseStoredTokens(plaintext);
   return {
     authType: 'oauth2',
     accessToken: tokens.accessToken,
     // Token types are case-insensitive (RFC 6749 5.1) but some APIs accept only the canonical `Bearer`.
     tokenType: !tokens.tokenType || /^bearer$/i.test(tokens.tokenType) ? 'Bearer' : tokens.tokenType,
     expiresAt: tokens.expiresAt ?? null,
+    obtainedAt: tokens.obtainedAt ?? null,
   } as const;
 }
 
@@ -172,10 +177,15 @@ export async function usableCredential(
   let connection = read.connection;
   requireActive(connection);
   let credential = await openCredential(access, connection, caller.workspace, read.sealed);
+  // Due by the workflow's own rule, so that a token whose whole lifetime is shorter than the margin is not
+  // refreshed on every read.
   const expiring =
     credential.authType === 'oauth2' &&
-    credential.expiresAt !== null &&
-    credential.expiresAt - Date.now() <= access.refreshMarginMs;
+    dueForRefresh(
+      { expiresAt: credential.expiresAt ?? undefined, obtainedAt: credential.obtainedAt ?? undefined },
+      Date.now(),
+      access.refreshMarginMs,
+    );
   if (credential.authType === 'oauth2' && (options.refresh || expiring)) {
     connection = await refreshThroughWorkflow(access, caller, connectionId);
     const sealed = await credentialStore.get(access.db, {
@@ -227,7 +237,8 @@ export function registerTokenRoute(registry: RouteRegistry, deps: ApiDependencie
     path: '/v1/connections/:id/token',
     summary:
       'Short-lived access for an active connection: the current access token (refreshed first when it ' +
-      'expires within 5 minutes) or the API key; every grant is recorded',
+      'expires within the refresh margin, or half its lifetime if that is shorter) or the API key; every ' +
+      'grant is recorded',
     tags: ['agents'],
     roles: agentAccessRoles,
     params: z.strictObject({ id: idSchema }),

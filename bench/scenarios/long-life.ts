@@ -1,6 +1,6 @@
 // Long life: one OAuth connection through 1,000 refresh cycles (quick: 200) with three-second tokens, on an
-// API and worker of its own (REFRESH_MARGIN_SECONDS=2, no jitter: a refresh one second after each token
-// arrives, two before it expires). Why not shorter: Temporal's timer queue fires no timer sooner than
+// API and worker of its own (REFRESH_MARGIN_SECONDS=2, no jitter; the margin is capped at half the lifetime:
+// a refresh 1.5 s after each token arrives, 1.5 s before it expires). Why not shorter: Temporal's timer queue fires no timer sooner than
 // history.timerProcessorMaxTimeShift (1 s by default) after it is set, so a refresh timer 0.1 s after a
 // one-second token (margin 0.9 s) fires after ~1 s, when that token has already expired. A cycle cannot take
 // less than about a second either way; the longer token only leaves room for a slow cycle.
@@ -73,6 +73,8 @@ export const longLife: Scenario = async ({ stack, options, log }) => {
   const serviceEnv = {
     REFRESH_MARGIN_SECONDS: String(MARGIN_SECONDS),
     REFRESH_JITTER_SECONDS: '0',
+    // A refresh every 1.5 s (half the lifetime): under the default floor of 30 s between refreshes.
+    REFRESH_MIN_INTERVAL_SECONDS: '0.5',
     TEMPORAL_TASK_QUEUE: 'connections-long-life',
   };
   const worker = await stack.startWorker('long-life-worker', serviceEnv);

@@ -204,12 +204,16 @@ describe('POST /v1/connections/:id/token', () => {
 describe('POST /v1/connections/:id/token, near expiry', () => {
   let api: ApiHarness;
   beforeAll(async () => {
-    // Access tokens live 2 minutes: always within the route's 5-minute refresh margin.
-    api = await startApiHarness({ oidc: { accessTokenTtlSeconds: 120 } });
+    // Three-second tokens, and a workflow that would only refresh them at expiry (no margin, no jitter): the
+    // route's own margin (the default five minutes, capped at half the lifetime: 1.5 s) decides alone.
+    api = await startApiHarness({
+      oidc: { accessTokenTtlSeconds: 3 },
+      settings: { refreshMarginMs: 0, refreshJitterMs: 0 },
+    });
   });
   afterAll(async () => api?.stop());
 
-  it('refreshes through the workflow first, then hands out the new token', async () => {
+  it('hands out a fresh token as it is, and refreshes through the workflow once it is within its margin', async () => {
     const admin = await api.token({ role: 'admin' });
     const agent = await api.token({ role: 'agent' });
     const created = await api.call('POST', '/v1/connections', {
@@ -219,13 +223,32 @@ describe('POST /v1/connections/:id/token, near expiry', () => {
     const callback = await authorizeInBrowser(created.body.authorizationUrl);
     expect((await api.call('GET', `/v1/oauth/callback${callback.search}`)).status).toBe(200);
     const id: string = created.body.connection.id;
-    const stored = (await api.db('connections').where({ id }).first()).token_expires_at as Date;
+    const read = async () => {
+      const answer = await api.call('POST', `/v1/connections/${id}/token`, { token: agent });
+      expect(answer.status).toBe(200);
+      api.addSecret(answer.body.accessToken);
+      return answer.body as { accessToken: string; expiresAt: string };
+    };
 
     const refreshes = api.oidc.tokenRequests('refresh_token');
-    const answer = await api.call('POST', `/v1/connections/${id}/token`, { token: agent });
-    expect(answer.status).toBe(200);
-    api.addSecret(answer.body.accessToken);
+    // A five-minute margin covers the whole of a three-second token: read at once, it is not refreshed.
+    const first = await read();
+    expect(api.oidc.tokenRequests('refresh_token')).toBe(refreshes);
+
+    let reads = 1;
+    const renewed = await eventually(
+      async () => {
+        reads++;
+        return read();
+      },
+      (answer) => answer.accessToken !== first.accessToken,
+      { attempts: 100, intervalMs: 100 },
+    );
+    expect(renewed.accessToken).not.toBe(first.accessToken);
+    expect(Date.parse(renewed.expiresAt)).toBeGreaterThan(Date.parse(first.expiresAt));
+    // Many reads, one refresh: only the reads within the last half of the lifetime asked for one, and the
+    // first of those got it.
+    expect(reads).toBeGreaterThan(2);
     expect(api.oidc.tokenRequests('refresh_token')).toBe(refreshes + 1);
-    expect(Date.parse(answer.body.expiresAt)).toBeGreaterThan(stored.getTime());
   });
 });

@@ -28,6 +28,8 @@ export const fastSettings: LifecycleSettings = {
   setupTimeoutMs: 60_000,
   refreshMarginMs: 1_000,
   refreshJitterMs: 200,
+  // No floor between refreshes unless a test asks for one: many tests refresh twice in a row on purpose.
+  refreshFloorMs: 0,
   apiKeyProbeIntervalMs: 86_400_000,
   keyRotationDueMs: 90 * 86_400_000,
   keyUnusedMs: 30 * 86_400_000,

@@ -16,10 +16,16 @@ export interface TestAuthorizationServer {
   clientSecret: string;
   /** POST requests that reached the token endpoint (faulted ones included), all or of one grant type. */
   tokenRequests(grantType?: string): number;
+  /** When each of them arrived (epoch ms), in order. */
+  tokenRequestTimes(grantType?: string): number[];
+  /** Requests held right now by a `holdUntil` fault. */
+  heldRequests(): number;
   /** One entry per revocation request received (faulted ones included): its token_type_hint, or '' if none. */
   revocations(): string[];
   /** Deliberate fault injection: the next `times` requests to the endpoint get this answer instead. */
   injectFault(fault: InjectedFault): void;
+  /** Ends every injected fault not yet used up. */
+  clearFaults(): void;
   /** Destroys every grant and its tokens, as a user removing the app at the provider; returns how many. */
   revokeAllGrants(): Promise<number>;
   /** The same for the grants of one account (the login name given to authorizeInBrowser). */
@@ -27,14 +33,21 @@ export interface TestAuthorizationServer {
   stop(): Promise<void>;
 }
 
-export interface InjectedFault {
+export type InjectedFault = {
   endpoint: 'token' | 'revocation';
-  status: number;
   times: number;
-  headers?: Record<string, string>;
-  /** Sent as JSON; without it the answer has no body. */
-  body?: object;
-}
+} & (
+  | {
+      status: number;
+      headers?: Record<string, string>;
+      /** Sent as JSON; without it the answer has no body. */
+      body?: object;
+    }
+  | {
+      /** A stalling endpoint: each request is held until this settles, then answered as usual. */
+      holdUntil: Promise<unknown>;
+    }
+);
 
 export interface OidcProviderOptions {
   /** A new refresh token on every refresh, the old one then refused (reuse revokes the grant). Default true. */
@@ -145,12 +158,16 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
 
   const endpoints = { token: '/token', revocation: '/token/revocation' } as const;
   const grantTypes: Array<string | undefined> = [];
+  const grantTimes: number[] = [];
+  let held = 0;
   const revocationHints: string[] = [];
   const faults: Record<InjectedFault['endpoint'], InjectedFault[]> = { token: [], revocation: [] };
   const record = (endpoint: InjectedFault['endpoint'], form: Record<string, unknown> | undefined) => {
     const field = (name: string) => (typeof form?.[name] === 'string' ? (form[name] as string) : undefined);
-    if (endpoint === 'token') grantTypes.push(field('grant_type'));
-    else revocationHints.push(field('token_type_hint') ?? '');
+    if (endpoint === 'token') {
+      grantTypes.push(field('grant_type'));
+      grantTimes.push(Date.now());
+    } else revocationHints.push(field('token_type_hint') ?? '');
   };
 
   provider.use(async (ctx, next) => {
@@ -163,8 +180,16 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       await next();
       return record(endpoint, ctx.oidc?.body);
     }
-    // Deliberate fault injection: answered here, before oidc-provider sees the request.
     if (--fault.times <= 0) faults[endpoint].shift();
+    if ('holdUntil' in fault) {
+      // Deliberate fault injection: a provider that stalls, then answers.
+      held++;
+      await fault.holdUntil.catch(() => undefined);
+      held--;
+      await next();
+      return record(endpoint, ctx.oidc?.body);
+    }
+    // Deliberate fault injection: answered here, before oidc-provider sees the request.
     record(endpoint, Object.fromEntries(new URLSearchParams(await readBody(ctx.req))));
     ctx.status = fault.status;
     ctx.set(fault.headers ?? {});
@@ -199,9 +224,16 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
     clientSecret,
     tokenRequests: (grantType) =>
       grantType === undefined ? grantTypes.length : grantTypes.filter((type) => type === grantType).length,
+    heldRequests: () => held,
+    tokenRequestTimes: (grantType) =>
+      grantTimes.filter((_, i) => grantType === undefined || grantTypes[i] === grantType),
     revocations: () => [...revocationHints],
     injectFault: (fault) => {
       if (fault.times > 0) faults[fault.endpoint].push({ ...fault });
+    },
+    clearFaults: () => {
+      faults.token.length = 0;
+      faults.revocation.length = 0;
     },
     revokeAllGrants: () => revokeGrants(() => true),
     revokeGrant: (accountId) => revokeGrants((grant) => grant.accountId === accountId),

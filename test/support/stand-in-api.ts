@@ -15,6 +15,10 @@ export interface StandInApi {
   received: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }>;
   /** Deliberate fault injection: the next `times` requests get `status`. */
   injectFault(status: number, times: number): void;
+  /** Deliberate fault injection, a stalling provider: the next `times` requests wait for `until`, then go on. */
+  injectStall(until: Promise<unknown>, times: number): void;
+  /** Requests held by a stall right now. */
+  heldRequests(): number;
   stop(): Promise<void>;
 }
 
@@ -22,15 +26,21 @@ export async function startStandInApi(): Promise<StandInApi> {
   const validKeys = new Set<string>();
   const requests: StandInApi['requests'] = [];
   const received: StandInApi['received'] = [];
-  const faults: number[] = [];
+  const faults: Array<number | Promise<unknown>> = [];
+  let held = 0;
   const app = express();
-  app.use((req, res, next) => {
+  app.use(async (req, res, next) => {
     requests.push({ method: req.method, path: req.path, authorization: req.headers.authorization });
     received.push({ method: req.method, url: req.originalUrl, headers: { ...req.headers } });
     const fault = faults.shift();
-    if (fault !== undefined) {
+    if (typeof fault === 'number') {
       res.status(fault).json({ error: 'injected fault' });
       return;
+    }
+    if (fault) {
+      held++;
+      await fault.catch(() => undefined);
+      held--;
     }
     next();
   });
@@ -76,6 +86,10 @@ export async function startStandInApi(): Promise<StandInApi> {
     injectFault(status, times) {
       for (let i = 0; i < times; i++) faults.push(status);
     },
+    injectStall(until, times) {
+      for (let i = 0; i < times; i++) faults.push(until);
+    },
+    heldRequests: () => held,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

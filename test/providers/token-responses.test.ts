@@ -1,0 +1,76 @@
+// What the service makes of a token endpoint's answer, whatever the provider sends: a lifetime as a number or
+// a string, missing, negative or absurd, always becomes a bounded expiry (or none); an error body becomes a
+// message of fixed words and a sanitised code, never the provider's text.
+import express from 'express';
+import { refreshTokens } from '../../providers/oauth-client.js';
+import { ProviderError } from '../../providers/provider-error.js';
+import { MAX_TOKEN_LIFETIME_MS } from '../../workflows/refresh-policy.js';
+import { listen } from '../support/http.js';
+
+describe('token endpoint answers', () => {
+  let answer: { status: number; body: Record<string, unknown> } = { status: 200, body: {} };
+  let server: Awaited<ReturnType<typeof listen>>;
+  const provider = () => ({
+    authType: 'oauth2' as const,
+    issuer: server.url,
+    authorizationEndpoint: `${server.url}/authorize`,
+    tokenEndpoint: `${server.url}/token`,
+    issParameterSupported: false,
+    scopes: [],
+    scopeSeparator: ' ',
+    pkce: true,
+    tokenEndpointAuthMethod: 'client_secret_post' as const,
+    authorizationParams: {},
+  });
+  const refresh = () =>
+    refreshTokens(provider(), { clientId: 'c', clientSecret: 's' }, 'refresh-1', {
+      allowInsecureRequests: true,
+    });
+
+  beforeAll(async () => {
+    const app = express();
+    app.post('/token', (_req, res) => {
+      res.status(answer.status).type('application/json').send(JSON.stringify(answer.body));
+    });
+    server = await listen(app);
+  });
+  afterAll(async () => server?.close());
+
+  it.each([
+    ['a number', 3600, 3_600_000],
+    ['a string', '3600', 3_600_000],
+    ['zero', 0, 0],
+    ['absurdly large', 1e308, MAX_TOKEN_LIFETIME_MS],
+  ])('takes expires_in given as %s as a bounded lifetime', async (_what, expiresIn, lifetime) => {
+    answer = {
+      status: 200,
+      body: { access_token: 'at-1', token_type: 'Bearer', expires_in: expiresIn },
+    };
+    const tokens = await refresh();
+    expect(tokens.expiresAt! - tokens.obtainedAt).toBe(lifetime);
+  });
+
+  it('gives no expiry when the provider sends no lifetime', async () => {
+    answer = { status: 200, body: { access_token: 'at-1', token_type: 'Bearer' } };
+    const tokens = await refresh();
+    expect(tokens.expiresAt).toBeUndefined();
+  });
+
+  it('refuses a negative lifetime as an invalid answer, without repeating it', async () => {
+    answer = { status: 200, body: { access_token: 'at-secret-1', token_type: 'Bearer', expires_in: -5 } };
+    const failure = await refresh().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProviderError);
+    expect((failure as ProviderError).message).not.toContain('at-secret-1');
+  });
+
+  it("repeats a provider's error code only when it looks like one", async () => {
+    answer = { status: 400, body: { error: 'invalid_scope', error_description: 'echo: rt-secret-9' } };
+    const plain = (await refresh().catch((error: unknown) => error)) as ProviderError;
+    expect(plain.message).toBe('refresh: the provider refused (invalid_scope)');
+
+    answer = { status: 400, body: { error: 'Bearer rt-secret-9\r\nX-Injected: 1' } };
+    const odd = (await refresh().catch((error: unknown) => error)) as ProviderError;
+    expect(odd.kind).toBe('rejected');
+    expect(odd.message).toBe('refresh: the provider refused (unrecognised_error)');
+  });
+});

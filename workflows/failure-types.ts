@@ -1,0 +1,42 @@
+// The failure types activities raise and the workflow reads, defined once. A permanent one is never retried
+// (retrying cannot change the answer); a temporary one is retried within the command's bounds. Every failure
+// also carries a safe message built from fixed words, names and codes: never an input or a provider's body.
+export const permanentFailureTypes = [
+  /** The provider refused the grant or the key (invalid_grant, 401/403 on verification). */
+  'CredentialRejected',
+  /** The provider refused for another reason, or the configuration cannot work (no client secret). */
+  'ProviderRejected',
+  /** A callback that does not belong, was used, or expired: it changes nothing. */
+  'AuthorizationRefused',
+  'CredentialMissing',
+  'IntegrationUnavailable',
+  /** A stored ciphertext that cannot be opened for its context. */
+  'CredentialUnreadable',
+  /** The connection's credentials were destroyed (disconnect): nothing may be stored for it any more. */
+  'ConnectionRemoved',
+  /** Data the database refuses (a constraint, an invalid value). */
+  'InvalidData',
+  /** A programming or input error inside the activity (a TypeError, say): the same input fails again. */
+  'InternalError',
+] as const;
+
+export const temporaryFailureTypes = [
+  'ProviderUnavailable',
+  'ProviderRateLimited',
+  'ProviderCallFailed',
+  'DatabaseUnavailable',
+  'KeyServiceUnavailable',
+] as const;
+
+export type PermanentFailureType = (typeof permanentFailureTypes)[number];
+export type TemporaryFailureType = (typeof temporaryFailureTypes)[number];
+export type FailureType = PermanentFailureType | TemporaryFailureType;
+
+/** A command cancelled because a disconnect or deactivation took precedence over it. */
+export const SUPERSEDED = 'Superseded';
+/** A command the connection's state does not allow (validators and handlers). */
+export const INVALID_STATE = 'InvalidState';
+
+export function isTemporaryFailureType(type: string | undefined | null): boolean {
+  return (temporaryFailureTypes as readonly string[]).includes(type ?? '');
+}
