@@ -18,6 +18,7 @@ import { connectDatabase, migrateToLatest } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
 import { createKeyProvider, CredentialVault, type KeyProvider } from '../vault/index.js';
 import { createWorker } from '../worker/create-worker.js';
+import { startMaintenance } from '../worker/maintenance.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { ensureSearchAttributes, startTemporalDevServer } from './temporal.js';
 
@@ -126,6 +127,8 @@ export async function startService(
         await running;
       });
       void running.catch((error) => logger.fatal({ err: error }, 'the worker stopped'));
+      const maintenance = startMaintenance(db, logger, { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs });
+      cleanups.push(() => maintenance.stop());
       logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
     }
 

@@ -73,7 +73,7 @@ export const BOUNDED_WAITERS_PATCH = 'bounded-waiters';
 export const MAX_WAITERS = 1_000;
 
 /** How long a non-local activity may go without a heartbeat (they beat every second) before it is retried. */
-const HEARTBEAT_TIMEOUT_MS = 10_000;
+const HEARTBEAT_TIMEOUT_MS = 5_000;
 /** Before a background step that failed (its records could not be written) is tried again. */
 const BACKGROUND_RETRY = '1 minute';
 

@@ -2,6 +2,7 @@
 // workflows (connectionReady, connectionUnavailable), against the real server and authorization server.
 import path from 'node:path';
 import { projectRoot } from '../../platform/process.js';
+import { registerWaiter } from '../../workflows/messages.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import {
   connectThroughProvider,
@@ -120,6 +121,44 @@ describe('waiting workflows', () => {
       ready: false,
       status: 'disconnected',
       reason: 'removed_by_admin',
+    });
+  });
+
+  it('registers each waiting workflow once, at most a thousand, and tells the next one to come back later', async () => {
+    const register = async (connectionId: string, workflowIds: string[]) => {
+      const handle = harness.client.workflow.getHandle(`connection-${connectionId}`);
+      for (let i = 0; i < workflowIds.length; i += 50) {
+        await Promise.all(
+          workflowIds.slice(i, i + 50).map((workflowId) => handle.signal(registerWaiter, { workflowId })),
+        );
+      }
+    };
+    const pending = () =>
+      harness.commands.createOAuth({
+        workspaceId: harness.workspaceId,
+        integration: harness.integration,
+        scope: 'workspace',
+        actor: 'admin-1',
+      });
+    const others = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, i) => `${prefix}-absent-waiter-${i}`);
+
+    // 50 registrations of one workflow count once: with 998 others, the agent task is the thousandth.
+    const first = await pending();
+    await register(first.connectionId, [...Array(50).fill('one-waiter-twice'), ...others('a', 998)]);
+    const accepted = await startWaiter(first.connectionId);
+    const callback = await authorizeInBrowser(first.authorizationUrl);
+    await harness.commands.completeCallback(callbackParams(callback));
+    await expect(accepted.result()).resolves.toEqual({ ready: true });
+
+    // A thousand waiting already: the next one is told at once, and may come back later.
+    const second = await pending();
+    await register(second.connectionId, others('b', 1_000));
+    const refused = await startWaiter(second.connectionId);
+    await expect(refused.result()).resolves.toEqual({
+      ready: false,
+      status: 'pending',
+      reason: 'too_many_waiters',
     });
   });
 });
