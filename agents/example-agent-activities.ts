@@ -70,7 +70,9 @@ async function readBody(response: Response): Promise<unknown> {
 
 /** 4xx answers other than 408/429 will not change on retry; anything else is retried by Temporal. */
 function failure(what: string, status: number, body: unknown): ApplicationFailure {
-  const code = (body as { error?: { code?: string } } | undefined)?.error?.code ?? `http_${status}`;
+  // A provider's body passed back through the proxy can say anything: only a code-shaped word is repeated.
+  const given = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
+  const code = typeof given === 'string' && /^[a-z_]{1,64}$/.test(given) ? given : `http_${status}`;
   const message = `${what} answered ${status} ${code}`;
   return status >= 400 && status < 500 && status !== 408 && status !== 429
     ? ApplicationFailure.nonRetryable(message, code)
