@@ -17,6 +17,7 @@ import {
   validateCallback,
   type TokenSet,
 } from '../providers/oauth-client.js';
+import { createOutboundGuard, type OutboundGuard } from '../providers/outbound-guard.js';
 import type { ApiKeyProviderConfig, OAuthProviderConfig } from '../providers/provider-config.js';
 import { ProviderError } from '../providers/provider-error.js';
 import { publishConnectionChange } from '../stores/connection-changes.js';
@@ -37,6 +38,8 @@ export interface ConnectionActivityDependencies {
   logger: Logger;
   /** Allow http:// provider URLs (development and tests only). */
   allowInsecureProviderUrls?: boolean;
+  /** The way out to providers; by default one that checks addresses unless insecure URLs are allowed. */
+  outbound?: OutboundGuard;
   /** Deliberate fault injection for tests of crash recovery; never set in production. */
   faults?: { afterCodeExchange?: () => void; afterTokensStored?: () => void };
 }
@@ -104,7 +107,8 @@ function refused(message: string): ApplicationFailure {
 
 export function createConnectionActivities(deps: ConnectionActivityDependencies) {
   const { db, vault, logger } = deps;
-  const oauthOptions = { allowInsecureRequests: deps.allowInsecureProviderUrls ?? false };
+  const outbound = deps.outbound ?? createOutboundGuard({ checkAddresses: !deps.allowInsecureProviderUrls });
+  const oauthOptions = { allowInsecureRequests: deps.allowInsecureProviderUrls ?? false, outbound };
 
   async function oauthIntegration(connection: ConnectionRef) {
     const integration = await integrationStore.get(db, connection.workspaceId, connection.integration);
@@ -430,7 +434,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       const provider = await apiKeyProvider(connection);
       const key = await vault.openText(context(connection, 'api_key_submission'), input.sealedKey);
       try {
-        await verifyApiKey(provider, key);
+        await verifyApiKey(provider, key, { outbound });
       } catch (error) {
         throw providerFailure(error);
       }
@@ -465,6 +469,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
           verified: await verifyApiKey(
             provider,
             await vault.openText(context(connection, 'api_key'), sealed),
+            { outbound },
           ),
         };
       } catch (error) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createApp } from '../../api/app.js';
 import { createTokenVerifier, loadJwtSecret, mintToken } from '../../api/auth.js';
 import { createLogger } from '../../logging/logger.js';
+import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { integrationStore } from '../../stores/integration-store.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { testKeyProvider } from '../support/env.js';
@@ -304,6 +305,7 @@ describe('when insecure provider URLs are not allowed', () => {
         verifyToken: await createTokenVerifier(auth),
         publicUrl: 'https://connections.example',
         allowInsecureProviderUrls: false,
+        outbound: createOutboundGuard({ checkAddresses: true }),
         changes: harness.changes,
       },
     });
