@@ -53,6 +53,24 @@ export async function startStandInApi(): Promise<StandInApi> {
       body: Buffer.concat(chunks).toString('utf8'),
     });
   });
+  // Answers with every kind of response header a provider might send: the proxy passes back only some.
+  app.get('/response-headers', (_req, res) => {
+    res.setHeader('set-cookie', 'provider-session=abc; Path=/');
+    res.setHeader('www-authenticate', 'Bearer realm="provider"');
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('content-security-policy', 'default-src * provider-csp');
+    res.setHeader('strict-transport-security', 'max-age=1');
+    res.setHeader('x-frame-options', 'ALLOWALL');
+    res.setHeader('server', 'stand-in/1.0');
+    res.setHeader('x-internal-debug', 'upstream-10.0.0.7');
+    res.setHeader('x-stand-in-result', '{"ok":true}');
+    res.setHeader('etag', '"v1"');
+    res.setHeader('link', '<https://provider.example/items?page=2>; rel="next"');
+    res.setHeader('x-ratelimit-remaining', '41');
+    res.setHeader('retry-after', '3');
+    res.setHeader('x-request-id', 'req-123');
+    res.json({ ok: true });
+  });
   // A body sent in `count` chunks, `delay` ms apart, so that a reader can see it arrive piece by piece.
   app.get('/stream', async (req, res) => {
     const count = Number(req.query.count ?? 3);
