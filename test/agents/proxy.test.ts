@@ -5,9 +5,11 @@
 // provider is answered by one refresh through the workflow and one retry; targets outside the API base URL
 // and methods outside the list are refused before anything is sent.
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { REPLAYABLE_BODY_LIMIT } from '../../api/agents/proxy.js';
 import { integrationStore } from '../../stores/integration-store.js';
 import type { OAuthProviderConfig } from '../../providers/provider-config.js';
+import { eventually } from '../support/lifecycle.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
@@ -342,6 +344,32 @@ describe('/v1/connections/:id/proxy/*', () => {
       method: 'POST',
     });
     expect(JSON.parse(empty.body).headers['content-length']).toBe('0');
+  });
+
+  it('cancels the provider request of a caller that stops short of its declared length', async () => {
+    const declared = REPLAYABLE_BODY_LIMIT * 4;
+    const socket = connect(Number(new URL(api.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /v1/connections/${oauthId}/proxy/echo/cut-short HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        `Authorization: Bearer ${agent}\r\nContent-Length: ${declared}\r\n\r\n`,
+    );
+    socket.write('z'.repeat(REPLAYABLE_BODY_LIMIT * 2));
+    // Once the provider has the request's head, the caller goes away halfway through its body.
+    const arrived = await eventually(
+      async () => provider.received.some((r) => r.url === '/echo/cut-short'),
+      (seen) => seen,
+    );
+    expect(arrived).toBe(true);
+    socket.destroy();
+    const cut = await eventually(
+      async () => provider.bodies.cutShort.includes('/echo/cut-short'),
+      (seen) => seen,
+    );
+    expect(cut).toBe(true);
+    expect(provider.bodies.complete.filter((body) => body.url === '/echo/cut-short')).toEqual([]);
+    const head = provider.received.find((r) => r.url === '/echo/cut-short')!;
+    expect(head.headers['content-length']).toBe(String(declared));
   });
 
   it('forwards only allow-listed and declared request headers: never overrides, origins or credentials', async () => {

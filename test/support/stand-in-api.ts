@@ -13,6 +13,8 @@ export interface StandInApi {
   requests: Array<{ method: string; path: string; authorization?: string }>;
   /** The same requests in full: method, raw URL and every header as received. */
   received: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }>;
+  /** Bodies read to their end by /echo (URL and length), and those whose sender stopped short (URL). */
+  bodies: { complete: Array<{ url: string; length: number }>; cutShort: string[] };
   /** Deliberate fault injection: the next `times` requests get `status`. */
   injectFault(status: number, times: number): void;
   stop(): Promise<void>;
@@ -23,6 +25,7 @@ export async function startStandInApi(): Promise<StandInApi> {
   const requests: StandInApi['requests'] = [];
   const received: StandInApi['received'] = [];
   const faults: number[] = [];
+  const bodies: StandInApi['bodies'] = { complete: [], cutShort: [] };
   const app = express();
   app.use((req, res, next) => {
     requests.push({ method: req.method, path: req.path, authorization: req.headers.authorization });
@@ -45,7 +48,13 @@ export async function startStandInApi(): Promise<StandInApi> {
   // Any method under /echo: answers with what arrived (method, URL, headers, body as text).
   app.all('/echo{/*rest}', async (req, res) => {
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      bodies.cutShort.push(req.originalUrl);
+      return;
+    }
+    bodies.complete.push({ url: req.originalUrl, length: Buffer.concat(chunks).length });
     res.json({
       method: req.method,
       url: req.originalUrl,
@@ -91,6 +100,7 @@ export async function startStandInApi(): Promise<StandInApi> {
     validKeys,
     requests,
     received,
+    bodies,
     injectFault(status, times) {
       for (let i = 0; i < times; i++) faults.push(status);
     },
