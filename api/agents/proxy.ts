@@ -76,6 +76,8 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
       }
       const { rawPath, rawQuery } = splitTarget(req.url);
       checkPath(rawPath);
+      // Before the credential is opened or a grant recorded: a refused body costs neither.
+      const body = await requestBody(req);
       let { connection, credential } = await usableCredential(access, caller, id.data);
       const integration = await integrationStore.get(access.db, caller.workspace, connection.integration);
       const apiBaseUrl = integration?.provider.apiBaseUrl;
@@ -86,7 +88,6 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
       const taskId = headerValue(req.headers[TASK_ID_HEADER]);
       recordGrant(access, caller, connection.id, 'proxy', taskId?.slice(0, 200));
 
-      const body = await requestBody(req);
       const declared = integration.provider.proxy;
       const send = (credential: UsableCredential) => {
         const url = new URL(target);
@@ -120,7 +121,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
         res.destroy();
         return;
       }
-      // A body left unread must not be taken for the next request on this connection.
+      // A body left unread is not drained: the connection closes after this answer.
       if (!req.complete) res.setHeader('connection', 'close');
       const refusal = addressRefusal(error);
       if (refusal) {
