@@ -20,6 +20,7 @@ import {
   type OAuthOptions,
   type TokenSet,
 } from '../providers/oauth-client.js';
+import { createOutboundGuard, type OutboundGuard } from '../providers/outbound-guard.js';
 import type { ApiKeyProviderConfig, OAuthProviderConfig } from '../providers/provider-config.js';
 import { ProviderError } from '../providers/provider-error.js';
 import { publishConnectionChange } from '../stores/connection-changes.js';
@@ -44,6 +45,8 @@ export interface ConnectionActivityDependencies {
   allowInsecureProviderUrls?: boolean;
   /** How long one provider request may take; 15 s by default. */
   providerCallTimeoutMs?: number;
+  /** The way out to providers; by default one that checks addresses unless insecure URLs are allowed. */
+  outbound?: OutboundGuard;
   /** Deliberate fault injection for tests of crash recovery; never set in production. */
   faults?: { afterCodeExchange?: () => void; afterTokensStored?: () => void };
 }
@@ -112,8 +115,10 @@ interface ClaimedState {
 export function createConnectionActivities(deps: ConnectionActivityDependencies) {
   const { db, vault } = deps;
   const timeoutMs = deps.providerCallTimeoutMs ?? 15_000;
+  const outbound = deps.outbound ?? createOutboundGuard({ checkAddresses: !deps.allowInsecureProviderUrls });
   const oauthOptions = (signal: AbortSignal): OAuthOptions => ({
     allowInsecureRequests: deps.allowInsecureProviderUrls ?? false,
+    outbound,
     signal,
   });
 
@@ -459,7 +464,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       const provider = await apiKeyProvider(connection);
       const key = await vault.openText(context(connection, 'api_key_submission'), input.sealedKey);
       try {
-        await cancellableCall(timeoutMs, (signal) => verifyApiKey(provider, key, { signal }));
+        await cancellableCall(timeoutMs, (signal) => verifyApiKey(provider, key, { signal, outbound }));
       } catch (error) {
         throw classify(error, 'storeApiKey');
       }
@@ -493,7 +498,9 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       const key = await vault.openText(context(connection, 'api_key'), sealed);
       try {
         return {
-          verified: await cancellableCall(timeoutMs, (signal) => verifyApiKey(provider, key, { signal })),
+          verified: await cancellableCall(timeoutMs, (signal) =>
+            verifyApiKey(provider, key, { signal, outbound }),
+          ),
         };
       } catch (error) {
         if (error instanceof ProviderError && error.retryable) return { verified: false };

@@ -6,6 +6,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
+import type { OutboundGuard } from '../providers/outbound-guard.js';
 import type { ConnectionChangeListener } from '../stores/connection-changes.js';
 import type { GrantRecorder } from '../stores/grant-recorder.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
@@ -39,6 +40,8 @@ export interface ApiDependencies {
     publicUrl: string;
     /** http:// and private-network provider URLs, for development and tests only. */
     allowInsecureProviderUrls: boolean;
+    /** The way out to providers (the proxy, and the address check of custom providers' URLs). */
+    outbound: OutboundGuard;
     rateLimits?: RateLimitSettings;
     /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
     returnToOrigins?: string[];

@@ -47,6 +47,12 @@ export const catalogueData = [
     pkce: true,
     tokenEndpointAuthMethod: 'client_secret_post',
     apiBaseUrl: 'https://graph.microsoft.com',
+    // ConsistencyLevel: eventual is required for Graph's advanced directory queries; client-request-id
+    // correlates a call with Microsoft's logs.
+    proxy: {
+      requestHeaders: ['ConsistencyLevel', 'client-request-id'],
+      responseHeaders: ['client-request-id'],
+    },
   },
   {
     key: 'github',
@@ -63,6 +69,7 @@ export const catalogueData = [
     pkce: true,
     tokenEndpointAuthMethod: 'client_secret_post',
     apiBaseUrl: 'https://api.github.com',
+    proxy: { requestHeaders: ['X-GitHub-Api-Version'], responseHeaders: ['X-GitHub-Request-Id'] },
   },
   {
     key: 'slack',
@@ -129,6 +136,8 @@ export const catalogueData = [
     tokenEndpointAuthMethod: 'client_secret_basic',
     authorizationParams: { owner: 'user' },
     apiBaseUrl: 'https://api.notion.com',
+    // Required on every request.
+    proxy: { requestHeaders: ['Notion-Version'] },
   },
   {
     key: 'atlassian',
@@ -195,6 +204,12 @@ export const catalogueData = [
     tokenEndpointAuthMethod: 'client_secret_basic',
     authorizationParams: { token_access_type: 'offline' },
     apiBaseUrl: 'https://api.dropboxapi.com',
+    // Arguments travel in Dropbox-API-Arg and results come back in Dropbox-API-Result where the body is
+    // file content; the other two pick the team member and the namespace a call acts in.
+    proxy: {
+      requestHeaders: ['Dropbox-API-Arg', 'Dropbox-API-Path-Root', 'Dropbox-API-Select-User'],
+      responseHeaders: ['Dropbox-API-Result'],
+    },
   },
   {
     key: 'asana',
@@ -220,6 +235,10 @@ export const catalogueData = [
     apiBaseUrl: 'https://api.openai.com',
     injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
     verification: { method: 'GET', path: '/v1/models' },
+    proxy: {
+      requestHeaders: ['OpenAI-Organization', 'OpenAI-Project'],
+      responseHeaders: ['OpenAI-Organization', 'OpenAI-Processing-Ms', 'OpenAI-Version'],
+    },
   },
   {
     key: 'stripe',
@@ -229,6 +248,8 @@ export const catalogueData = [
     apiBaseUrl: 'https://api.stripe.com',
     injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
     verification: { method: 'GET', path: '/v1/balance' },
+    // Stripe-Account makes a call on behalf of a connected account (Connect).
+    proxy: { requestHeaders: ['Stripe-Version', 'Stripe-Account'] },
   },
   {
     key: 'sendgrid',

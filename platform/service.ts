@@ -16,6 +16,7 @@ import { createApp } from '../api/app.js';
 import type { Config } from '../config/config.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
+import { createOutboundGuard } from '../providers/outbound-guard.js';
 import { createKeyProvider, CredentialVault, type KeyProvider } from '../vault/index.js';
 import { createWorker } from '../worker/create-worker.js';
 import { startMaintenance } from '../worker/maintenance.js';
@@ -93,6 +94,8 @@ export async function startService(
 
     const keys = await createKeyProvider(config.keys, logger);
     const vault = new CredentialVault(keys);
+    const outbound = createOutboundGuard({ checkAddresses: !config.allowInsecureProviderUrls });
+    cleanups.push(() => outbound.close());
 
     const codec = new AesGcmPayloadCodec(await loadCodecKey(config.temporal.codecKey, logger));
     const connection = await Connection.connect({ address: temporalAddress });
@@ -113,6 +116,7 @@ export async function startService(
           vault,
           logger,
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
+          outbound,
           webhook: config.webhook,
         }),
         dataConverter: workerDataConverter(codec),
@@ -164,6 +168,7 @@ export async function startService(
           verifyToken,
           publicUrl: config.publicUrl,
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
+          outbound,
           rateLimits: config.rateLimits,
           refreshMarginMs: config.lifecycle.refreshMarginMs,
           grants,

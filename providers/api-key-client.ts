@@ -1,5 +1,6 @@
-// API keys with a provider: where the key goes on a request, and the catalogue's verification request.
-// The key is never logged, and error messages carry only the HTTP status.
+// API keys with a provider: where the key goes on a request, and the catalogue's verification request
+// (sent through the outbound guard). The key is never logged, and error messages carry only the HTTP status.
+import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
 import type { ApiKeyProviderConfig } from './provider-config.js';
 import { ProviderError, temporaryFailure } from './provider-error.js';
 
@@ -26,7 +27,7 @@ export function applyApiKey(provider: ApiKeyProviderConfig, key: string, url: UR
 export async function verifyApiKey(
   provider: ApiKeyProviderConfig,
   key: string,
-  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { outbound: OutboundGuard; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<boolean> {
   if (!provider.verification) return false;
   const url = new URL(
@@ -37,13 +38,15 @@ export async function verifyApiKey(
   applyApiKey(provider, key, url, headers);
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await options.outbound.fetch(url, {
       method: provider.verification.method,
       headers,
       redirect: 'manual',
       signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });
   } catch (error) {
+    const refusal = addressRefusal(error);
+    if (refusal) throw new ProviderError('rejected', `key verification: ${refusal.message}`);
     throw new ProviderError(
       'unavailable',
       `key verification: the provider could not be reached (${(error as Error).name})`,

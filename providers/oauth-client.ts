@@ -1,9 +1,10 @@
 // OAuth 2.0 with a provider, through oauth4webapi: the authorization URL (PKCE S256, state), the callback's
-// validation (state, RFC 9207 iss), the code exchange, refresh, and RFC 7009 revocation. Every failure
-// becomes a ProviderError that says whether it is permanent or worth retrying. Tokens are returned to the
-// caller (an activity that seals them at once) and never logged.
+// validation (state, RFC 9207 iss), the code exchange, refresh, and RFC 7009 revocation. Every request goes
+// out through the outbound guard. Every failure becomes a ProviderError that says whether it is permanent or
+// worth retrying. Tokens are returned to the caller (an activity that seals them at once) and never logged.
 import * as oauth from 'oauth4webapi';
 import { lifetimeMs } from '../workflows/refresh-policy.js';
+import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
 import type { OAuthProviderConfig } from './provider-config.js';
 import { ProviderError, temporaryFailure } from './provider-error.js';
 
@@ -24,6 +25,8 @@ export interface TokenSet {
 }
 
 export interface OAuthOptions {
+  /** The way out to the provider: connections only to checked addresses. */
+  outbound: OutboundGuard;
   /** Allow http:// provider URLs (development and tests only). */
   allowInsecureRequests?: boolean;
   timeoutMs?: number;
@@ -60,6 +63,7 @@ function requireSecret(credentials: OAuthClientCredentials): string {
 function requestOptions(options: OAuthOptions) {
   return {
     [oauth.allowInsecureRequests]: options.allowInsecureRequests ?? false,
+    [oauth.customFetch]: options.outbound.fetch,
     signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 15_000),
   };
 }
@@ -118,7 +122,7 @@ export async function exchangeCode(
   callback: URLSearchParams,
   redirectUri: string,
   codeVerifier: string,
-  options: OAuthOptions = {},
+  options: OAuthOptions,
 ): Promise<TokenSet> {
   const as = authorizationServer(provider);
   const client = { client_id: credentials.clientId };
@@ -141,7 +145,7 @@ export async function refreshTokens(
   provider: OAuthProviderConfig,
   credentials: OAuthClientCredentials,
   refreshToken: string,
-  options: OAuthOptions = {},
+  options: OAuthOptions,
 ): Promise<TokenSet> {
   const as = authorizationServer(provider);
   const client = { client_id: credentials.clientId };
@@ -162,7 +166,7 @@ export async function revokeToken(
   provider: OAuthProviderConfig,
   credentials: OAuthClientCredentials,
   token: string,
-  options: OAuthOptions = {},
+  options: OAuthOptions,
 ): Promise<boolean> {
   if (!provider.revocationEndpoint) return false;
   const as = authorizationServer(provider);
@@ -189,6 +193,8 @@ async function tokenRequest(what: string, send: () => Promise<Response>): Promis
     response = await send();
   } catch (error) {
     if (error instanceof ProviderError) throw error;
+    const refusal = addressRefusal(error);
+    if (refusal) throw new ProviderError('rejected', `${what}: ${refusal.message}`);
     throw new ProviderError(
       'unavailable',
       `${what}: the provider could not be reached (${(error as Error).name})`,

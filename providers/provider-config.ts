@@ -2,6 +2,7 @@
 // (catalogue/providers.ts). Validated on the way in and on the way out of Postgres, so activities can trust
 // its shape.
 import { z } from 'zod';
+import { isDeclarableRequestHeader, isDeclarableResponseHeader } from './proxy-headers.js';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL' });
@@ -17,6 +18,24 @@ export const scopeSchema = z
   .min(1)
   .max(200)
   .regex(/^[^\s,]+$/, 'must not contain whitespace or commas');
+
+/** An HTTP field name (RFC 9110 5.1), any case. */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'must be an HTTP header name');
+
+/**
+ * Headers of the provider's own that the proxy carries beyond its allow-lists (providers/proxy-headers.ts),
+ * such as Notion-Version; never one of the names the proxy refuses whatever is declared.
+ */
+export const proxyHeadersSchema = z.strictObject({
+  requestHeaders: z
+    .array(headerName.refine(isDeclarableRequestHeader, 'is never forwarded to a provider'))
+    .max(50)
+    .optional(),
+  responseHeaders: z
+    .array(headerName.refine(isDeclarableResponseHeader, 'is never passed back from a provider'))
+    .max(50)
+    .optional(),
+});
 
 // Shown to people; optional so that configurations stored before they existed keep parsing.
 const presentation = {
@@ -43,6 +62,7 @@ export const oauthProviderSchema = z.strictObject({
   /** Extra authorization parameters the provider needs, e.g. Google's `access_type=offline`. */
   authorizationParams: z.record(z.string(), z.string()).default({}),
   apiBaseUrl: httpUrl.optional(),
+  proxy: proxyHeadersSchema.optional(),
   ...presentation,
 });
 
@@ -62,6 +82,7 @@ export const apiKeyProviderSchema = z.strictObject({
       path: z.string().startsWith('/'),
     })
     .optional(),
+  proxy: proxyHeadersSchema.optional(),
   ...presentation,
 });
 
@@ -74,6 +95,7 @@ export type OAuthProviderConfig = z.infer<typeof oauthProviderSchema>;
 export type ApiKeyProviderConfig = z.infer<typeof apiKeyProviderSchema>;
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
 export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
+export type ProxyHeaders = z.infer<typeof proxyHeadersSchema>;
 
 // A catalogue entry: a provider configuration whose URLs are all https, with its key, display name and
 // whether it is a personal tool. Configuring it for a workspace stores the entry without its key.

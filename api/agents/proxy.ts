@@ -1,14 +1,20 @@
-// The provider proxy: `/v1/connections/{id}/proxy/{path}`, every method. It forwards to the integration's
-// API base URL with the connection's credential injected as the provider configuration says, and streams
-// bodies both ways (node:http, no buffering), so large uploads and downloads pass through. The caller's own
-// Authorization header, its cookies and hop-by-hop headers never reach the provider; a target outside the
-// base URL (dot segments, encoded or not, an absolute URL, another host) is refused with 400.
-// Mounted before the JSON body parser: it needs the raw request stream.
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+// The provider proxy: `/v1/connections/{id}/proxy/{path}`. It forwards to the integration's API base URL
+// with the connection's credential injected as the provider configuration says, and streams bodies both
+// ways (node:http), so large uploads and downloads pass through. Only the methods of an HTTP API are
+// carried (405 otherwise); every request body is framed explicitly, never passed on as bytes the provider
+// could read as a second request: GET and HEAD carry none (400), DELETE and OPTIONS are buffered and sent
+// with their Content-Length (413 past the limit), POST, PUT and PATCH are buffered when small, otherwise
+// streamed with their declared Content-Length or chunked. Headers go each way through allow-lists
+// (providers/proxy-headers.ts); connections go only to checked addresses (providers/outbound-guard.ts). A
+// target outside the base URL (dot segments, encoded or not, an absolute URL, another host) is refused with
+// 400. Mounted before the JSON body parser: it needs the raw request stream.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { applyApiKey } from '../../providers/api-key-client.js';
+import { addressRefusal, type OutboundGuard } from '../../providers/outbound-guard.js';
+import { forwardedRequestHeaders, forwardedResponseHeaders } from '../../providers/proxy-headers.js';
 import { integrationStore } from '../../stores/integration-store.js';
 import type { ApiDependencies } from '../app.js';
 import type { Claims } from '../auth.js';
@@ -24,26 +30,19 @@ import {
 
 /**
  * A request body up to this size (declared by Content-Length) is buffered so that it can be sent again
- * after a refresh; a bodyless request is always retried. A larger or chunked body is streamed through as it
- * arrives and cannot be replayed: a 401 to it is passed back to the caller as the provider sent it.
+ * after a refresh; a bodyless request is always retried. A larger or chunked POST, PUT or PATCH body is
+ * streamed through as it arrives and cannot be replayed: a 401 to it is passed back to the caller as the
+ * provider sent it. DELETE and OPTIONS bodies are always buffered, up to this size.
  */
 export const REPLAYABLE_BODY_LIMIT = 64 * 1024;
 const UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
 
-/** Headers of one hop only (RFC 9110 7.6.1), never forwarded either way. */
-const hopByHop = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-/** The caller's own: its credentials, the host it called, where it came from, its task id. */
-const callerOnly = new Set(['authorization', 'cookie', 'host', 'forwarded', 'x-task-id', 'expect']);
+/** The methods of an HTTP API; anything else (TRACE, CONNECT, WebDAV's) answers 405. */
+export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const methodsWithoutBody = new Set(['GET', 'HEAD']);
+const methodsWithBufferedBody = new Set(['DELETE', 'OPTIONS']);
+/** A bodyless request of these methods says so with Content-Length: 0 (RFC 9110 8.6). */
+const methodsExpectingBody = new Set(['POST', 'PUT', 'PATCH']);
 
 /** The task a proxied call is made for, recorded with the grant and not forwarded. */
 export const TASK_ID_HEADER = 'x-task-id';
@@ -52,6 +51,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
   const service = deps.service;
   if (!service) throw new Error('the proxy needs the service dependencies');
   const access = agentAccess(deps);
+  const outbound = service.outbound;
 
   async function authorize(req: Request): Promise<Claims> {
     const caller = await authenticate(req, service!.verifyToken);
@@ -63,6 +63,10 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
 
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
+      if (!(PROXY_METHODS as readonly string[]).includes(req.method)) {
+        res.setHeader('allow', PROXY_METHODS.join(', '));
+        throw new ApiError('method_not_allowed', `the proxy does not carry ${req.method} requests`);
+      }
       const caller = await authorize(req);
       const id = idSchema.safeParse(req.params.id);
       if (!id.success) {
@@ -72,6 +76,8 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
       }
       const { rawPath, rawQuery } = splitTarget(req.url);
       checkPath(rawPath);
+      // Before the credential is opened or a grant recorded: a refused body costs neither.
+      const body = await requestBody(req);
       let { connection, credential } = await usableCredential(access, caller, id.data);
       const integration = await integrationStore.get(access.db, caller.workspace, connection.integration);
       const apiBaseUrl = integration?.provider.apiBaseUrl;
@@ -82,20 +88,20 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
       const taskId = headerValue(req.headers[TASK_ID_HEADER]);
       recordGrant(access, caller, connection.id, 'proxy', taskId?.slice(0, 200));
 
-      const body = await replayableBody(req);
+      const declared = integration.provider.proxy;
       const send = (credential: UsableCredential) => {
         const url = new URL(target);
-        const headers = forwardedRequestHeaders(req.headers);
+        const headers = forwardedRequestHeaders(req.headers, declared);
         if (credential.authType === 'oauth2') {
           headers.set('authorization', `${credential.tokenType} ${credential.accessToken}`);
         } else if (integration.provider.authType === 'api_key') {
           applyApiKey(integration.provider, credential.apiKey, url, headers);
         }
-        return forward(req, url, headers, body);
+        return forward(outbound, req, url, headers, body);
       };
 
       let upstream = await send(credential);
-      if (upstream.statusCode === 401 && credential.authType === 'oauth2' && body.replayable) {
+      if (upstream.statusCode === 401 && credential.authType === 'oauth2' && body.kind !== 'streamed') {
         upstream.resume();
         ({ connection, credential } = await usableCredential(access, caller, connection.id, {
           refresh: true,
@@ -103,7 +109,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
         upstream = await send(credential);
       }
       res.status(upstream.statusCode ?? 502);
-      for (const [name, value] of Object.entries(forwardedResponseHeaders(upstream.headers))) {
+      for (const [name, value] of Object.entries(forwardedResponseHeaders(upstream.headers, declared))) {
         res.setHeader(name, value);
       }
       res.once('close', () => {
@@ -113,6 +119,13 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
     } catch (error) {
       if (res.headersSent) {
         res.destroy();
+        return;
+      }
+      // A body left unread is not drained: the connection closes after this answer.
+      if (!req.complete) res.setHeader('connection', 'close');
+      const refusal = addressRefusal(error);
+      if (refusal) {
+        next(new ApiError('provider_unavailable', refusal.message));
         return;
       }
       if (error instanceof UpstreamError) {
@@ -186,73 +199,93 @@ export function targetUrl(apiBaseUrl: string, rawPath: string, rawQuery: string)
   return target;
 }
 
-function forwardedRequestHeaders(incoming: IncomingHttpHeaders): Headers {
-  const named = connectionTokens(incoming.connection);
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || hopByHop.has(name) || callerOnly.has(name) || named.has(name)) continue;
-    if (name.startsWith('x-forwarded-')) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+/**
+ * How a request body goes on: none, buffered (sent with its Content-Length, and again after a refresh), or
+ * streamed with the framing it arrived with (its declared Content-Length, or chunked).
+ */
+type RequestBody =
+  { kind: 'none' } | { kind: 'buffered'; buffer: Buffer } | { kind: 'streamed'; contentLength?: number };
+
+/** Decides, and reads when it buffers, how the caller's body is framed toward the provider. */
+async function requestBody(req: Request): Promise<RequestBody> {
+  const transferEncoding = req.headers['transfer-encoding'];
+  const declaredHeader = req.headers['content-length'];
+  const declared = declaredHeader === undefined ? undefined : Number(declaredHeader);
+  const hasBody = transferEncoding !== undefined || (declared !== undefined && declared > 0);
+  if (transferEncoding !== undefined && transferEncoding.trim().toLowerCase() !== 'chunked') {
+    throw new ApiError('invalid_request', 'only the chunked transfer coding is accepted');
   }
-  return headers;
+  if (!hasBody) return { kind: 'none' };
+  if (methodsWithoutBody.has(req.method)) {
+    throw new ApiError('invalid_request', `a ${req.method} request must not have a body`);
+  }
+  const buffered = methodsWithBufferedBody.has(req.method);
+  if (declared !== undefined && declared > REPLAYABLE_BODY_LIMIT) {
+    if (buffered) throw tooLarge(req.method);
+    return { kind: 'streamed', contentLength: declared };
+  }
+  if (transferEncoding !== undefined && !buffered) return { kind: 'streamed' };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > REPLAYABLE_BODY_LIMIT) throw tooLarge(req.method);
+    chunks.push(chunk as Buffer);
+  }
+  return { kind: 'buffered', buffer: Buffer.concat(chunks) };
 }
 
-function forwardedResponseHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[]> {
-  const named = connectionTokens(incoming.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || hopByHop.has(name) || named.has(name) || name === 'set-cookie') continue;
-    out[name] = value;
-  }
-  return out;
-}
-
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
-  return new Set(
-    joined
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter(Boolean),
+function tooLarge(method: string): ApiError {
+  return new ApiError(
+    'payload_too_large',
+    `a ${method} body through the proxy is limited to ${REPLAYABLE_BODY_LIMIT} bytes`,
   );
 }
 
-type RequestBody = { replayable: true; buffer?: Buffer } | { replayable: false };
-
-/** Reads a small declared body into memory (see REPLAYABLE_BODY_LIMIT); leaves others to stream. */
-async function replayableBody(req: Request): Promise<RequestBody> {
-  const declared = req.headers['content-length'];
-  const chunked = req.headers['transfer-encoding'] !== undefined;
-  if (!chunked && (declared === undefined || Number(declared) === 0)) return { replayable: true };
-  if (chunked || Number(declared) > REPLAYABLE_BODY_LIMIT) return { replayable: false };
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return { replayable: true, buffer: Buffer.concat(chunks) };
-}
-
 /** One request to the provider; resolves with its response as soon as the headers arrive. */
-function forward(req: Request, url: URL, headers: Headers, body: RequestBody): Promise<IncomingMessage> {
-  const outgoing: Record<string, string | string[]> = {};
+function forward(
+  outbound: OutboundGuard,
+  req: Request,
+  url: URL,
+  headers: Headers,
+  body: RequestBody,
+): Promise<IncomingMessage> {
+  const outgoing: Record<string, string> = {};
   headers.forEach((value, name) => {
-    outgoing[name] = name === 'set-cookie' ? headers.getSetCookie() : value;
+    outgoing[name] = value;
   });
-  if (body.replayable) {
-    delete outgoing['content-length'];
-    if (body.buffer) outgoing['content-length'] = String(body.buffer.length);
-  }
+  if (body.kind === 'buffered') outgoing['content-length'] = String(body.buffer.length);
+  else if (body.kind === 'streamed') {
+    if (body.contentLength === undefined) outgoing['transfer-encoding'] = 'chunked';
+    else outgoing['content-length'] = String(body.contentLength);
+  } else if (methodsExpectingBody.has(req.method)) outgoing['content-length'] = '0';
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const upstream = request(url, { method: req.method, headers: outgoing }, resolve);
+    const fail = (error: unknown) => {
+      const refusal = addressRefusal(error);
+      reject(
+        refusal ??
+          (error instanceof UpstreamError ? error : new UpstreamError('the provider could not be reached')),
+      );
+    };
+    let agent;
+    try {
+      agent = outbound.agentFor(url);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    const upstream = request(url, { method: req.method, headers: outgoing, agent }, resolve);
     upstream.setTimeout(UPSTREAM_IDLE_TIMEOUT_MS, () =>
       upstream.destroy(new UpstreamError('the provider did not answer in time')),
     );
-    upstream.once('error', (error) =>
-      reject(error instanceof UpstreamError ? error : new UpstreamError('the provider could not be reached')),
-    );
-    if (!body.replayable) {
+    upstream.once('error', fail);
+    if (body.kind === 'streamed') {
+      // node's parser hands over exactly the declared length, or fails when the caller stops short; then
+      // the upstream connection is destroyed, so an incomplete body never ends as if it were whole.
       pipeline(req, upstream).catch((error: unknown) => upstream.destroy(error as Error));
     } else {
-      upstream.end(body.buffer);
+      upstream.end(body.kind === 'buffered' ? body.buffer : undefined);
     }
   });
 }

@@ -215,7 +215,10 @@ export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDepe
               apiBaseUrl: body.apiBaseUrl,
             }
           : { apiBaseUrl: body.apiBaseUrl };
-      const problems = await checkProviderUrls(urls, { allowInsecure: service.allowInsecureProviderUrls });
+      const problems = await checkProviderUrls(urls, {
+        allowInsecure: service.allowInsecureProviderUrls,
+        outbound: service.outbound,
+      });
       if (problems.length) {
         throw new ApiError(
           'invalid_request',

@@ -1,16 +1,29 @@
 // The provider proxy over the real stack: calls reach the stand-in API with the connection's credential
 // (OAuth token or API key, as the provider configuration says) and never with the caller's own bearer
-// token or cookies; bodies stream both ways; a 401 from the provider is answered by one refresh through
-// the workflow and one retry; targets outside the API base URL are refused with 400 before anything is sent.
-import { request } from 'node:http';
+// token or cookies; bodies stream both ways, always framed (a GET body, which the provider could read as a
+// second request, is refused); only allow-listed and declared headers pass, either way; a 401 from the
+// provider is answered by one refresh through the workflow and one retry; targets outside the API base URL
+// and methods outside the list are refused before anything is sent.
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { REPLAYABLE_BODY_LIMIT } from '../../api/agents/proxy.js';
 import { integrationStore } from '../../stores/integration-store.js';
 import type { OAuthProviderConfig } from '../../providers/provider-config.js';
+import { eventually } from '../support/lifecycle.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
-/** A request with its path sent exactly as written (fetch would normalise dot segments away). */
-function rawRequest(base: string, path: string, token: string): Promise<{ status: number; body: string }> {
+/**
+ * A request sent exactly as written: the path as is (fetch would normalise dot segments away), any method,
+ * any headers, and a body written in the given chunks (chunked unless a Content-Length header is given).
+ */
+function rawRequest(
+  base: string,
+  path: string,
+  token: string,
+  options: { method?: string; headers?: Record<string, string>; chunks?: string[] } = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const url = new URL(base);
     const req = request(
@@ -18,17 +31,18 @@ function rawRequest(base: string, path: string, token: string): Promise<{ status
         host: url.hostname,
         port: url.port,
         path,
-        method: 'GET',
-        headers: { authorization: `Bearer ${token}` },
+        method: options.method ?? 'GET',
+        headers: { authorization: `Bearer ${token}`, ...options.headers },
       },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
       },
     );
     req.on('error', reject);
+    for (const chunk of options.chunks ?? []) req.write(chunk);
     req.end();
   });
 }
@@ -49,7 +63,11 @@ describe('/v1/connections/:id/proxy/*', () => {
     await integrationStore.configure(api.db, api.vault, {
       workspaceId: api.workspaceId,
       key: api.integration,
-      provider: { ...(oidc.provider as OAuthProviderConfig), apiBaseUrl: provider.baseUrl },
+      provider: {
+        ...(oidc.provider as OAuthProviderConfig),
+        apiBaseUrl: provider.baseUrl,
+        proxy: { requestHeaders: ['X-Stand-In-Version'], responseHeaders: ['X-Stand-In-Result'] },
+      },
       clientId: oidc.clientId,
     });
     await integrationStore.configure(api.db, api.vault, {
@@ -233,6 +251,206 @@ describe('/v1/connections/:id/proxy/*', () => {
       ]);
     }
     expect(provider.requests).toEqual([]);
+  });
+
+  it('refuses a GET or HEAD body, and nothing reaches the provider: no request, no smuggled second one', async () => {
+    const smuggled = 'GET /echo/smuggled HTTP/1.1\r\nHost: provider\r\n\r\n';
+    provider.received.length = 0;
+    for (const method of ['GET', 'HEAD']) {
+      const chunked = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/x`, agent, {
+        method,
+        headers: { 'transfer-encoding': 'chunked' },
+        chunks: [smuggled],
+      });
+      expect([method, chunked.status]).toEqual([method, 400]);
+      if (method === 'GET') {
+        expect(JSON.parse(chunked.body).error).toEqual({
+          code: 'invalid_request',
+          message: 'a GET request must not have a body',
+        });
+      }
+      const declared = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/x`, agent, {
+        method,
+        headers: { 'content-length': String(smuggled.length) },
+        chunks: [smuggled],
+      });
+      expect([method, declared.status]).toEqual([method, 400]);
+    }
+    // A call that is let through, made afterwards: it is the only one that ever reached the provider.
+    const marker = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/marker`, agent, {
+      headers: { 'content-length': '0' },
+    });
+    expect(marker.status).toBe(200);
+    expect(provider.received.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /echo/marker']);
+  });
+
+  it('sends DELETE and OPTIONS bodies framed with their length, and refuses them past the limit', async () => {
+    for (const method of ['DELETE', 'OPTIONS']) {
+      const answer = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/gone`, agent, {
+        method,
+        headers: { 'transfer-encoding': 'chunked', 'content-type': 'application/json' },
+        chunks: ['{"reason":', '"no longer needed"}'],
+      });
+      expect([method, answer.status]).toEqual([method, 200]);
+      const echoed = JSON.parse(answer.body);
+      expect(echoed.method).toBe(method);
+      expect(echoed.body).toBe('{"reason":"no longer needed"}');
+      expect(echoed.headers['content-length']).toBe(String(echoed.body.length));
+      expect(echoed.headers['transfer-encoding']).toBeUndefined();
+    }
+
+    provider.received.length = 0;
+    const big = 'x'.repeat(REPLAYABLE_BODY_LIMIT + 1);
+    const declared = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/gone`, agent, {
+      method: 'DELETE',
+      headers: { 'content-length': String(big.length) },
+      chunks: [big],
+    });
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body).error.code).toBe('payload_too_large');
+    const chunked = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/gone`, agent, {
+      method: 'OPTIONS',
+      headers: { 'transfer-encoding': 'chunked' },
+      chunks: [big.slice(0, 40_000), big.slice(40_000)],
+    });
+    expect(chunked.status).toBe(413);
+    expect(provider.received).toEqual([]);
+  });
+
+  it('streams a large POST with its declared length, a chunked one chunked, and an empty one with length 0', async () => {
+    const big = 'y'.repeat(REPLAYABLE_BODY_LIMIT * 2);
+    const declared = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/upload`, agent, {
+      method: 'PUT',
+      headers: { 'content-length': String(big.length), 'content-type': 'text/plain' },
+      chunks: [big.slice(0, 1000), big.slice(1000)],
+    });
+    expect(declared.status).toBe(200);
+    const declaredEcho = JSON.parse(declared.body);
+    expect(declaredEcho.body).toBe(big);
+    expect(declaredEcho.headers['content-length']).toBe(String(big.length));
+    expect(declaredEcho.headers['transfer-encoding']).toBeUndefined();
+
+    const chunked = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/upload`, agent, {
+      method: 'POST',
+      headers: { 'transfer-encoding': 'chunked' },
+      chunks: ['first,', 'second'],
+    });
+    const chunkedEcho = JSON.parse(chunked.body);
+    expect(chunkedEcho.body).toBe('first,second');
+    expect(chunkedEcho.headers['transfer-encoding']).toBe('chunked');
+    expect(chunkedEcho.headers['content-length']).toBeUndefined();
+
+    const empty = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/upload`, agent, {
+      method: 'POST',
+    });
+    expect(JSON.parse(empty.body).headers['content-length']).toBe('0');
+  });
+
+  it('cancels the provider request of a caller that stops short of its declared length', async () => {
+    const declared = REPLAYABLE_BODY_LIMIT * 4;
+    const socket = connect(Number(new URL(api.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /v1/connections/${oauthId}/proxy/echo/cut-short HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        `Authorization: Bearer ${agent}\r\nContent-Length: ${declared}\r\n\r\n`,
+    );
+    socket.write('z'.repeat(REPLAYABLE_BODY_LIMIT * 2));
+    // Once the provider has the request's head, the caller goes away halfway through its body.
+    const arrived = await eventually(
+      async () => provider.received.some((r) => r.url === '/echo/cut-short'),
+      (seen) => seen,
+    );
+    expect(arrived).toBe(true);
+    socket.destroy();
+    const cut = await eventually(
+      async () => provider.bodies.cutShort.includes('/echo/cut-short'),
+      (seen) => seen,
+    );
+    expect(cut).toBe(true);
+    expect(provider.bodies.complete.filter((body) => body.url === '/echo/cut-short')).toEqual([]);
+    const head = provider.received.find((r) => r.url === '/echo/cut-short')!;
+    expect(head.headers['content-length']).toBe(String(declared));
+  });
+
+  it('forwards only allow-listed and declared request headers: never overrides, origins or credentials', async () => {
+    const raw = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/headers`, agent, {
+      headers: {
+        accept: 'application/json',
+        'accept-language': 'fr',
+        'if-none-match': '"v1"',
+        range: 'bytes=0-99',
+        'user-agent': 'agent-task/1.0',
+        'idempotency-key': 'key-1',
+        'x-stand-in-version': '2024-01-01',
+        'x-original-url': '/admin',
+        'x-rewrite-url': '/admin',
+        'x-http-method-override': 'DELETE',
+        'x-method-override': 'DELETE',
+        'x-forwarded-for': '10.0.0.1',
+        'x-forwarded-host': 'internal.example',
+        'x-forwarded-proto': 'http',
+        forwarded: 'for=10.0.0.1',
+        'x-real-ip': '10.0.0.1',
+        'proxy-authorization': 'Basic c2VjcmV0',
+        cookie: 'session=abc',
+        'x-internal-debug': '1',
+        'x-api-key': 'caller-supplied',
+      },
+    });
+    const answer = { status: raw.status, body: JSON.parse(raw.body) };
+    expect(answer.status).toBe(200);
+    const arrived = Object.keys(answer.body.headers).sort();
+    expect(arrived).toEqual(
+      [
+        'accept',
+        'accept-language',
+        'authorization',
+        'connection',
+        'host',
+        'idempotency-key',
+        'if-none-match',
+        'range',
+        'user-agent',
+        'x-stand-in-version',
+      ].sort(),
+    );
+    expect(answer.body.headers['x-stand-in-version']).toBe('2024-01-01');
+    expect(answer.body.headers.authorization).toMatch(/^Bearer /);
+    expect(answer.body.headers.authorization).not.toContain(agent);
+  });
+
+  it('passes back only allow-listed and declared response headers: never cookies, challenges, CORS or CSP', async () => {
+    const answer = await api.call('GET', `/v1/connections/${oauthId}/proxy/response-headers`, {
+      token: agent,
+    });
+    expect(answer.status).toBe(200);
+    const headers = answer.headers;
+    expect(headers.get('etag')).toBe('"v1"');
+    expect(headers.get('link')).toBe('<https://provider.example/items?page=2>; rel="next"');
+    expect(headers.get('x-ratelimit-remaining')).toBe('41');
+    expect(headers.get('retry-after')).toBe('3');
+    expect(headers.get('x-request-id')).toBe('req-123');
+    expect(headers.get('x-stand-in-result')).toBe('{"ok":true}');
+    expect(headers.get('content-type')).toMatch(/^application\/json/);
+    for (const name of ['set-cookie', 'www-authenticate', 'access-control-allow-origin', 'server']) {
+      expect([name, headers.get(name)]).toEqual([name, null]);
+    }
+    expect(headers.get('x-internal-debug')).toBeNull();
+    // The API's own security headers stay its own.
+    expect(headers.get('content-security-policy')).not.toContain('provider-csp');
+    expect(headers.get('strict-transport-security')).not.toBe('max-age=1');
+    expect(headers.get('x-frame-options')).not.toBe('ALLOWALL');
+  });
+
+  it('answers 405 to a method outside the list, with Allow, and sends nothing', async () => {
+    provider.received.length = 0;
+    for (const method of ['TRACE', 'PROPFIND', 'PURGE', 'LINK']) {
+      const answer = await rawRequest(api.url, `/v1/connections/${oauthId}/proxy/echo/x`, agent, { method });
+      expect([method, answer.status]).toEqual([method, 405]);
+      expect(JSON.parse(answer.body).error.code).toBe('method_not_allowed');
+      expect(answer.headers.allow).toBe('GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    }
+    expect(provider.received).toEqual([]);
   });
 
   it('answers like the token route for callers and connections it may not use', async () => {

@@ -1,5 +1,6 @@
 import { catalogueData, catalogueEntry, providerCatalogue } from '../../catalogue/providers.js';
 import { catalogueEntrySchema, providerConfigSchema } from '../../providers/provider-config.js';
+import { forwardedRequestHeaders, forwardedResponseHeaders } from '../../providers/proxy-headers.js';
 
 const required = [
   'google',
@@ -63,5 +64,22 @@ describe('provider catalogue', () => {
     ).toBe(false);
     expect(catalogueEntrySchema.safeParse({ ...google, clientSecret: 'x' }).success).toBe(false);
     expect(catalogueEntrySchema.safeParse({ ...google, key: 'Google!' }).success).toBe(false);
+  });
+
+  it.each([
+    ['notion', { 'notion-version': '2022-06-28' }, {}],
+    ['github', { 'x-github-api-version': '2022-11-28' }, { 'x-github-request-id': 'A1:B2' }],
+    ['dropbox', { 'dropbox-api-arg': '{"path":"/a"}' }, { 'dropbox-api-result': '{"name":"a"}' }],
+    ['stripe', { 'stripe-version': '2024-06-20', 'stripe-account': 'acct_1' }, {}],
+    ['openai', { 'openai-organization': 'org-1' }, { 'openai-processing-ms': '12' }],
+    ['microsoft', { consistencylevel: 'eventual' }, { 'client-request-id': 'c-1' }],
+  ])('%s declares the headers its API needs, and the proxy carries them', (key, request, response) => {
+    const declared = catalogueEntry(key)!.proxy;
+    expect(Object.fromEntries(forwardedRequestHeaders(request, declared))).toEqual(request);
+    expect(forwardedResponseHeaders(response, declared)).toEqual(response);
+    // Another provider's own headers are not carried for this one.
+    expect(
+      Object.fromEntries(forwardedRequestHeaders({ 'notion-version': 'x' }, catalogueEntry('stripe')!.proxy)),
+    ).toEqual({});
   });
 });

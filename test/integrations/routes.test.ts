@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createApp } from '../../api/app.js';
 import { createTokenVerifier, loadJwtSecret, mintToken } from '../../api/auth.js';
 import { createLogger } from '../../logging/logger.js';
+import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { integrationStore } from '../../stores/integration-store.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { testKeyProvider } from '../support/env.js';
@@ -235,6 +236,37 @@ describe('POST /v1/integrations', () => {
     );
   });
 
+  it('keeps the proxy headers a provider declares, and refuses a declaration of one the proxy never carries', async () => {
+    const declared = await call('POST', '/v1/integrations', {
+      token: tokens.admin,
+      body: {
+        ...customOAuth('acme-declared', 'http://127.0.0.1:4999'),
+        proxy: { requestHeaders: ['Acme-Version'], responseHeaders: ['Acme-Result'] },
+      },
+    });
+    expect(declared.status).toBe(201);
+    expect(declared.body.provider.proxy).toEqual({
+      requestHeaders: ['Acme-Version'],
+      responseHeaders: ['Acme-Result'],
+    });
+    for (const [proxy, path] of [
+      [{ requestHeaders: ['X-Forwarded-For'] }, 'body.proxy.requestHeaders.0'],
+      [{ requestHeaders: ['Authorization'] }, 'body.proxy.requestHeaders.0'],
+      [{ requestHeaders: ['X-HTTP-Method-Override'] }, 'body.proxy.requestHeaders.0'],
+      [{ responseHeaders: ['ok-header', 'Set-Cookie'] }, 'body.proxy.responseHeaders.1'],
+      [{ responseHeaders: ['Access-Control-Allow-Origin'] }, 'body.proxy.responseHeaders.0'],
+      [{ responseHeaders: ['not a header'] }, 'body.proxy.responseHeaders.0'],
+    ] as const) {
+      const refused = await call('POST', '/v1/integrations', {
+        token: tokens.admin,
+        body: { ...customOAuth('acme-undeclarable', 'http://127.0.0.1:4999'), proxy },
+      });
+      expect([path, refused.status]).toEqual([path, 400]);
+      expect(refused.body.error.details.map((detail: { path: string }) => detail.path)).toEqual([path]);
+    }
+    expect(await integrationStore.get(harness.db, harness.workspaceId, 'acme-undeclarable')).toBeUndefined();
+  });
+
   it('refuses a duplicate (409), a catalogue key, a malformed key, unknown fields and a missing secret', async () => {
     const duplicate = await call('POST', '/v1/integrations', {
       token: tokens.admin,
@@ -304,6 +336,7 @@ describe('when insecure provider URLs are not allowed', () => {
         verifyToken: await createTokenVerifier(auth),
         publicUrl: 'https://connections.example',
         allowInsecureProviderUrls: false,
+        outbound: createOutboundGuard({ checkAddresses: true }),
         changes: harness.changes,
       },
     });

@@ -3,6 +3,7 @@
 // message of fixed words and a sanitised code, never the provider's text.
 import express from 'express';
 import { refreshTokens } from '../../providers/oauth-client.js';
+import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { ProviderError } from '../../providers/provider-error.js';
 import { MAX_TOKEN_LIFETIME_MS } from '../../workflows/refresh-policy.js';
 import { listen } from '../support/http.js';
@@ -10,6 +11,8 @@ import { listen } from '../support/http.js';
 describe('token endpoint answers', () => {
   let answer: { status: number; body: Record<string, unknown> } = { status: 200, body: {} };
   let server: Awaited<ReturnType<typeof listen>>;
+  // The token endpoint is on loopback: the guard lets it through, as it does in development.
+  const outbound = createOutboundGuard({ checkAddresses: false });
   const provider = () => ({
     authType: 'oauth2' as const,
     issuer: server.url,
@@ -25,6 +28,7 @@ describe('token endpoint answers', () => {
   const refresh = () =>
     refreshTokens(provider(), { clientId: 'c', clientSecret: 's' }, 'refresh-1', {
       allowInsecureRequests: true,
+      outbound,
     });
 
   beforeAll(async () => {
@@ -34,7 +38,10 @@ describe('token endpoint answers', () => {
     });
     server = await listen(app);
   });
-  afterAll(async () => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    await outbound.close();
+  });
 
   it.each([
     ['a number', 3600, 3_600_000],

@@ -9,6 +9,7 @@ import { createApp } from '../../api/app.js';
 import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
 import type { Logger } from '../../logging/logger.js';
+import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { ConnectionChangeListener } from '../../stores/connection-changes.js';
 import { GrantRecorder } from '../../stores/grant-recorder.js';
 import { listen } from './http.js';
@@ -42,6 +43,7 @@ export async function startApiHarness(
   } = {},
 ): Promise<ApiHarness> {
   const lifecycle = await startLifecycleHarness(options);
+  const outbound = options.outbound ?? createOutboundGuard({ checkAddresses: false });
   const auth = { jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'api-auth-')), 'jwt-secret') };
   const secret = await loadJwtSecret(auth);
   const changes = new ConnectionChangeListener(lifecycle.databaseUrl);
@@ -61,6 +63,7 @@ export async function startApiHarness(
       verifyToken: await createTokenVerifier(auth),
       publicUrl: 'http://127.0.0.1:9',
       allowInsecureProviderUrls: true,
+      outbound,
       rateLimits: options.rateLimits,
       grants,
       changes,
@@ -110,6 +113,7 @@ export async function startApiHarness(
       await grants.stop();
       await changes.stop();
       await lifecycle.stop();
+      if (!options.outbound) await outbound.close();
     },
   };
 }

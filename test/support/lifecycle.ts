@@ -9,6 +9,7 @@ import { createActivities, type ActivityDependencies } from '../../activities/in
 import { ConnectionCommands } from '../../api/connection-commands.js';
 import { migrateToLatest } from '../../db/database.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
+import type { OutboundGuard } from '../../providers/outbound-guard.js';
 import { clientDataConverter, workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../stores/integration-store.js';
@@ -73,6 +74,8 @@ export async function startLifecycleHarness(
     workflowsPath?: string;
     /** The payload codec's key; random unless a test needs histories it can replay later. */
     codecKey?: Buffer;
+    /** The default worker's way out to providers (one that checks no address unless given). */
+    outbound?: OutboundGuard;
   } = {},
 ): Promise<LifecycleHarness> {
   const database = await createTestDatabase();
@@ -134,7 +137,7 @@ export async function startLifecycleHarness(
     workers.push(stop);
     return { worker, stop };
   }
-  if (options.worker !== false) await startWorker({}, options.workflowsPath);
+  if (options.worker !== false) await startWorker({ outbound: options.outbound }, options.workflowsPath);
 
   const commandsWith = (settings: Partial<LifecycleSettings>) =>
     new ConnectionCommands({

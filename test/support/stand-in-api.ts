@@ -13,6 +13,8 @@ export interface StandInApi {
   requests: Array<{ method: string; path: string; authorization?: string }>;
   /** The same requests in full: method, raw URL and every header as received. */
   received: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }>;
+  /** Bodies read to their end by /echo (URL and length), and those whose sender stopped short (URL). */
+  bodies: { complete: Array<{ url: string; length: number }>; cutShort: string[] };
   /** Deliberate fault injection: the next `times` requests get `status`. */
   injectFault(status: number, times: number): void;
   /** Deliberate fault injection, a stalling provider: the next `times` requests wait for `until`, then go on. */
@@ -28,6 +30,7 @@ export async function startStandInApi(): Promise<StandInApi> {
   const received: StandInApi['received'] = [];
   const faults: Array<number | Promise<unknown>> = [];
   let held = 0;
+  const bodies: StandInApi['bodies'] = { complete: [], cutShort: [] };
   const app = express();
   app.use(async (req, res, next) => {
     requests.push({ method: req.method, path: req.path, authorization: req.headers.authorization });
@@ -55,13 +58,37 @@ export async function startStandInApi(): Promise<StandInApi> {
   // Any method under /echo: answers with what arrived (method, URL, headers, body as text).
   app.all('/echo{/*rest}', async (req, res) => {
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      bodies.cutShort.push(req.originalUrl);
+      return;
+    }
+    bodies.complete.push({ url: req.originalUrl, length: Buffer.concat(chunks).length });
     res.json({
       method: req.method,
       url: req.originalUrl,
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
     });
+  });
+  // Answers with every kind of response header a provider might send: the proxy passes back only some.
+  app.get('/response-headers', (_req, res) => {
+    res.setHeader('set-cookie', 'provider-session=abc; Path=/');
+    res.setHeader('www-authenticate', 'Bearer realm="provider"');
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('content-security-policy', 'default-src * provider-csp');
+    res.setHeader('strict-transport-security', 'max-age=1');
+    res.setHeader('x-frame-options', 'ALLOWALL');
+    res.setHeader('server', 'stand-in/1.0');
+    res.setHeader('x-internal-debug', 'upstream-10.0.0.7');
+    res.setHeader('x-stand-in-result', '{"ok":true}');
+    res.setHeader('etag', '"v1"');
+    res.setHeader('link', '<https://provider.example/items?page=2>; rel="next"');
+    res.setHeader('x-ratelimit-remaining', '41');
+    res.setHeader('retry-after', '3');
+    res.setHeader('x-request-id', 'req-123');
+    res.json({ ok: true });
   });
   // A body sent in `count` chunks, `delay` ms apart, so that a reader can see it arrive piece by piece.
   app.get('/stream', async (req, res) => {
@@ -83,6 +110,7 @@ export async function startStandInApi(): Promise<StandInApi> {
     validKeys,
     requests,
     received,
+    bodies,
     injectFault(status, times) {
       for (let i = 0; i < times; i++) faults.push(status);
     },
