@@ -33,9 +33,13 @@ export function startProcess(
 ): ManagedProcess {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
+  // A log that cannot be written must not bring the service down with it.
+  log.on('error', () => undefined);
   const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
+  // Both streams write into one log, which ends once both are drained (on `close`), not when either ends.
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  child.once('close', () => log.end());
   const exit = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => resolve(signal ?? `exit code ${code}`));
     child.once('error', (error) => resolve(`failed to start: ${error.message}`));
@@ -51,7 +55,6 @@ export function startProcess(
         await exit;
         clearTimeout(timer);
       }
-      log.end();
     },
   };
 }

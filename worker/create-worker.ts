@@ -13,6 +13,7 @@ import type { DataConverter } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logging/logger.js';
+import type { SupervisedPart } from '../platform/supervisor.js';
 
 export const TASK_QUEUE = 'connections';
 export const defaultWorkflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -86,4 +87,24 @@ export async function createWorker(
     await connection.close();
     throw error;
   }
+}
+
+/**
+ * Creates the worker and runs it: the running worker as a part the supervisor watches (platform/supervisor.ts).
+ * It ends when `run()` settles, and stopping it shuts the worker down before closing its connection.
+ */
+export async function startWorker(options: WorkerOptions): Promise<SupervisedPart> {
+  const { worker, connection } = await createWorker(options);
+  const running = worker.run();
+  return {
+    exited: running.then(
+      () => 'stopped by itself',
+      (error: Error) => `failed: ${error.message}`,
+    ),
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
 }

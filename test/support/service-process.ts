@@ -1,7 +1,7 @@
 // The service as its users run it, as a separate process (`npm start`, or the compiled
 // `node dist/scripts/serve.js api|worker`), in a process group of its own so that a test can find every
 // process it started; and the API calls those tests make against it, as a client would.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { waitUntilReady } from '../../platform/process.js';
 import type { StandInApi } from './stand-in-api.js';
 
@@ -13,6 +13,8 @@ export interface ServiceProcess {
   readonly exited: Promise<number | string>;
   /** Waits (bounded) until its output matches; fails with the output if it exits first. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Waits (bounded) for it to exit by itself: its exit code or signal name. */
+  waitForExit(timeoutMs?: number): Promise<number | string>;
   /** Sends the signal (SIGTERM by default) and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -47,6 +49,22 @@ export function spawnService(
         }
         if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async waitForExit(timeoutMs = 120_000) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          exited,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`still running after ${timeoutMs} ms:\n${output}`)),
+              timeoutMs,
+            );
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
       }
     },
     async stop(signal = 'SIGTERM') {
@@ -116,4 +134,16 @@ export async function connectApiKey(
     throw new Error(`creating a connection answered ${created.status}: ${JSON.stringify(created.body)}`);
   }
   return created.body.connection.id;
+}
+
+/** The live processes of a process group (a service started by spawnService leads its own). */
+export function processGroup(pgid: number): Array<{ pid: number; args: string }> {
+  return execSync(`ps -eo pid=,pgid=,stat=,args= | awk '$2 == ${pgid} && $3 !~ /^Z/'`)
+    .toString()
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      const [pid, , , ...args] = line.trim().split(/\s+/);
+      return { pid: Number(pid), args: args.join(' ') };
+    });
 }
