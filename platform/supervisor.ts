@@ -16,6 +16,9 @@ export interface Supervisor {
   stop(): Promise<void>;
 }
 
+/** How long one restart may take: one still starting then has failed (and is stopped if it ever starts). */
+const RESTART_TIMEOUT_MS = 90_000;
+
 /** Restarts after 0.5 s, 1 s, 2 s, 4 s and 8 s; a sixth failure within two minutes gives up. */
 export const partRestartPolicy: RestartPolicy = {
   maxAttempts: 5,
@@ -80,7 +83,7 @@ export function supervise(options: {
       wakeFromDelay = undefined;
       if (stopping) return;
       try {
-        const part = await options.restart();
+        const part = await withinDeadline(options.restart());
         if (stopping) {
           await part.stop();
           return;
@@ -105,4 +108,23 @@ export function supervise(options: {
       current = undefined;
     },
   };
+}
+
+async function withinDeadline(starting: Promise<SupervisedPart>): Promise<SupervisedPart> {
+  let timer: NodeJS.Timeout | undefined;
+  let late = false;
+  try {
+    return await Promise.race([
+      starting,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          late = true;
+          reject(new Error(`not started within ${RESTART_TIMEOUT_MS / 1000} s`));
+        }, RESTART_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (late) void starting.then((part) => part.stop()).catch(() => undefined);
+  }
 }

@@ -1,6 +1,7 @@
 // Builds the worker that runs connection workflows and activities on task queue `connections`. Compiled
-// (`npm run build`), it loads the workflow bundle the build made and never runs webpack; from source (tsx, jest)
-// it bundles the workflows from TypeScript, the `.js` → `.ts` alias letting the bundler follow NodeNext paths.
+// (`npm run build`), it loads the workflow bundle the build made and never runs webpack; from source (tsx,
+// jest) it bundles the workflows from TypeScript, the `.js` → `.ts` alias letting webpack follow NodeNext
+// import paths.
 import {
   DefaultLogger,
   NativeConnection,
@@ -90,7 +91,7 @@ export async function createWorker(
 }
 
 /**
- * Creates the worker and runs it: the running worker as a part the supervisor watches (platform/supervisor.ts).
+ * Creates the worker and runs it: the running worker, as a part for the supervisor (platform/supervisor.ts).
  * It ends when `run()` settles, and stopping it shuts the worker down before closing its connection.
  */
 export async function startWorker(options: WorkerOptions): Promise<SupervisedPart> {
