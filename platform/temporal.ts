@@ -22,6 +22,8 @@ export interface DevServer {
   address: string;
   uiUrl?: string;
   process: ManagedProcess;
+  /** Settles when the server process ends, with its exit code or signal. */
+  exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     address,
     uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : undefined,
     process: child,
+    exited: child.exit,
     stop: () => child.stop(),
   };
 }

@@ -6,7 +6,7 @@ import { startService, stopOnSignals } from '../platform/service.js';
 
 const part = process.argv[2];
 if (part !== 'api' && part !== 'worker') {
-  console.error('usage: tsx scripts/serve.ts api|worker');
+  console.error('usage: npm run api|worker (node dist/scripts/serve.js api|worker)');
   process.exit(2);
 }
 const config = loadConfig();

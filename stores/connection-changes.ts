@@ -1,11 +1,12 @@
 // Change notices between the worker and the API, through Postgres LISTEN/NOTIFY: the worker announces a
 // transition or a credential change in the same transaction that makes it; every API process listens, so a
 // long-poll wakes at the transition and a credential cache drops what changed. Notices carry ids, status
-// and reason words only.
+// and reason words only. The listener reconnects when its connection drops, within a bound.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
+import { RestartBudget, type RestartPolicy } from '../platform/restart-budget.js';
 
 export const CHANNEL = 'connection_changes';
 
@@ -23,21 +24,46 @@ export async function publishConnectionChange(db: Db, change: ConnectionChange):
   await db.raw('select pg_notify(?, ?)', [CHANNEL, JSON.stringify(change)]);
 }
 
-/** One LISTEN connection per process, re-established when it drops; emits `change` events by connection id. */
+/** Reconnects after 0.5 s, 1 s, 2 s … up to 30 s; a 21st attempt within ten minutes gives up. */
+export const listenerRestartPolicy: RestartPolicy = {
+  maxAttempts: 20,
+  windowMs: 600_000,
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+};
+
+/**
+ * One LISTEN connection per process, re-established with backoff when it drops; emits `change` events by
+ * connection id, `resync` after a reconnection (anything may have changed while deaf), and `failed` once
+ * when it could not reconnect within its budget (the service then stops: see platform/service.ts).
+ */
 export class ConnectionChangeListener extends EventEmitter {
   private client?: pg.Client;
   private stopped = false;
+  private wake?: () => void;
+  private readonly budget: RestartBudget;
 
   constructor(
     private readonly databaseUrl: string,
     private readonly logger?: Logger,
+    options: { policy?: RestartPolicy } = {},
   ) {
     super();
     this.setMaxListeners(0);
+    this.budget = new RestartBudget(options.policy ?? listenerRestartPolicy);
   }
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl });
+    this.client = await this.connect();
+  }
+
+  private async connect(): Promise<pg.Client> {
+    // Keep-alive probes notice a connection that died without a word (a dropped network path).
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
       try {
@@ -48,32 +74,64 @@ export class ConnectionChangeListener extends EventEmitter {
         this.logger?.warn('ignored a malformed connection change notice');
       }
     });
-    client.on('error', (error) => {
-      this.logger?.warn({ err: error.message }, 'connection change listener lost its database connection');
-      void this.restart();
-    });
-    await client.connect();
-    await client.query(`listen ${CHANNEL}`);
-    this.client = client;
+    client.on('error', (error) => this.lost(client, error.message));
+    client.on('end', () => this.lost(client, 'the connection ended'));
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    return client;
   }
 
-  private async restart(): Promise<void> {
-    await this.client?.end().catch(() => undefined);
+  private lost(client: pg.Client, why: string): void {
+    if (this.stopped || client !== this.client) return;
     this.client = undefined;
-    while (!this.stopped) {
+    this.logger?.warn({ err: why }, 'connection change listener lost its database connection');
+    void client.end().catch(() => undefined);
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    let failure = 'not tried';
+    for (;;) {
+      const delay = this.budget.next();
+      if (delay === undefined) {
+        this.emit(
+          'failed',
+          new Error(
+            `the connection change listener could not reconnect to Postgres: ${this.budget.describe()} spent; ` +
+              `the last attempt failed: ${failure}`,
+          ),
+        );
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, delay).unref();
+      });
+      this.wake = undefined;
+      if (this.stopped) return;
       try {
-        await this.start();
-        // Anything may have changed while deaf: tell listeners to re-read.
+        this.client = await this.connect();
+        if (this.stopped) {
+          await this.client.end().catch(() => undefined);
+          return;
+        }
+        this.logger?.info('connection change listener reconnected');
         this.emit('resync');
         return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      } catch (error) {
+        failure = (error as Error).message;
       }
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     await this.client?.end().catch(() => undefined);
   }
 }

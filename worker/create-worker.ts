@@ -1,13 +1,26 @@
-// Builds the worker that runs connection workflows and activities on task queue `connections`. Workflows are
-// bundled from TypeScript source; the `.js` → `.ts` alias lets the bundler follow NodeNext import paths.
-import { DefaultLogger, NativeConnection, Runtime, Worker, type BundleOptions } from '@temporalio/worker';
+// Builds the worker that runs connection workflows and activities on task queue `connections`. Compiled
+// (`npm run build`), it loads the workflow bundle the build made and never runs webpack; from source (tsx,
+// jest) it bundles the workflows from TypeScript, the `.js` → `.ts` alias letting webpack follow NodeNext
+// import paths.
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type BundleOptions,
+  type WorkerOptions as SdkWorkerOptions,
+} from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logging/logger.js';
-import { projectRoot } from '../platform/process.js';
+import type { SupervisedPart } from '../platform/supervisor.js';
 
 export const TASK_QUEUE = 'connections';
-export const defaultWorkflowsPath = path.join(projectRoot, 'workflows/index.ts');
+export const defaultWorkflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Where `npm run build` writes the prebuilt workflow bundle, relative to the build's root (dist/). */
+export const WORKFLOW_BUNDLE = 'workflows/workflow-bundle.js';
+const compiled = import.meta.url.endsWith('.js');
 
 export const bundlerOptions: Pick<BundleOptions, 'webpackConfigHook'> = {
   webpackConfigHook: (config) => ({
@@ -33,6 +46,14 @@ export function installTemporalRuntime(logger?: Logger): void {
   });
 }
 
+/** The service's own workflows: the prebuilt bundle when running compiled, else bundled from source. */
+function defaultWorkflows(): Pick<SdkWorkerOptions, 'workflowsPath' | 'workflowBundle' | 'bundlerOptions'> {
+  if (!compiled) return { workflowsPath: defaultWorkflowsPath, bundlerOptions };
+  const codePath = fileURLToPath(new URL(`../${WORKFLOW_BUNDLE}`, import.meta.url));
+  if (!existsSync(codePath)) throw new Error(`the workflow bundle ${codePath} is missing: run npm run build`);
+  return { workflowBundle: { codePath } };
+}
+
 export interface WorkerOptions {
   address: string;
   namespace: string;
@@ -55,9 +76,10 @@ export async function createWorker(
       connection,
       namespace: options.namespace,
       taskQueue: options.taskQueue ?? TASK_QUEUE,
-      workflowsPath: options.workflowsPath ?? defaultWorkflowsPath,
+      ...(options.workflowsPath
+        ? { workflowsPath: options.workflowsPath, bundlerOptions }
+        : defaultWorkflows()),
       activities: options.activities,
-      bundlerOptions,
       maxCachedWorkflows: options.maxCachedWorkflows,
       dataConverter: options.dataConverter,
     });
@@ -66,4 +88,24 @@ export async function createWorker(
     await connection.close();
     throw error;
   }
+}
+
+/**
+ * Creates the worker and runs it: the running worker, as a part for the supervisor (platform/supervisor.ts).
+ * It ends when `run()` settles, and stopping it shuts the worker down before closing its connection.
+ */
+export async function startWorker(options: WorkerOptions): Promise<SupervisedPart> {
+  const { worker, connection } = await createWorker(options);
+  const running = worker.run();
+  return {
+    exited: running.then(
+      () => 'stopped by itself',
+      (error: Error) => `failed: ${error.message}`,
+    ),
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
 }

@@ -1,4 +1,6 @@
-// Change notices through Postgres LISTEN/NOTIFY: delivered on commit, not on rollback.
+// Change notices through Postgres LISTEN/NOTIFY: delivered on commit, not on rollback; the listener
+// reconnects when Postgres ends its connection, and gives up (once, saying why) when it cannot, instead of
+// retrying for ever.
 import { once } from 'node:events';
 import { migrateToLatest } from '../../db/database.js';
 import {
@@ -38,4 +40,48 @@ describe('connection change notices', () => {
       await database.drop();
     }
   });
+
+  it('reconnects when Postgres ends its connection, asks listeners to re-read, and hears notices again', async () => {
+    const database = await createTestDatabase();
+    await migrateToLatest(database.db);
+    const listener = new ConnectionChangeListener(database.url, undefined, { policy: quickPolicy });
+    await listener.start();
+    try {
+      const resynced = once(listener, 'resync');
+      // A real fault: the server ends the listening session (as it does for its own restart or failover).
+      const { rows } = await database.db.raw(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query like 'listen %'",
+      );
+      expect(rows).toEqual([{ pg_terminate_backend: true }]);
+      await resynced;
+      const arrived = once(listener, 'change:c-2');
+      await publishConnectionChange(database.db, { connectionId: 'c-2', kind: 'status', status: 'inactive' });
+      expect(await arrived).toEqual([{ connectionId: 'c-2', kind: 'status', status: 'inactive' }]);
+    } finally {
+      await listener.stop();
+      await database.drop();
+    }
+  });
+
+  it('gives up, once and saying why, when its database does not come back', async () => {
+    const database = await createTestDatabase();
+    const listener = new ConnectionChangeListener(database.url, undefined, { policy: quickPolicy });
+    await listener.start();
+    try {
+      const failed = once(listener, 'failed');
+      let resynced = 0;
+      listener.on('resync', () => resynced++);
+      // The database goes away for good: its sessions are ended and every reconnection is refused.
+      await database.drop();
+      const [error] = (await failed) as [Error];
+      expect(error.message).toMatch(
+        /could not reconnect to Postgres: 3 attempts within 60 s spent; the last attempt failed: .*does not exist/,
+      );
+      expect(resynced).toBe(0);
+    } finally {
+      await listener.stop();
+    }
+  });
 });
+
+const quickPolicy = { maxAttempts: 3, windowMs: 60_000, initialDelayMs: 50, maxDelayMs: 200 };

@@ -1,5 +1,6 @@
 // Every migration, up and down, on real Postgres.
 import type { Knex } from 'knex';
+import { connectDatabase, migrateToLatest } from '../../db/database.js';
 import { migrations } from '../../migrations/index.js';
 import { createTestDatabase } from '../support/env.js';
 
@@ -72,6 +73,21 @@ describe('migrations', () => {
       ).rejects.toThrow(/check constraint/);
     } finally {
       await drop();
+    }
+  });
+});
+
+describe('migrateToLatest', () => {
+  it('lets processes that start at once (the API and the worker) migrate the same database together', async () => {
+    const database = await createTestDatabase();
+    const processes = [0, 1, 2].map(() => connectDatabase(database.url));
+    try {
+      const applied = await Promise.all(processes.map((db) => migrateToLatest(db)));
+      expect(applied.flat().sort()).toEqual(migrations.map(([name]) => name).sort());
+      expect((await tables(database.db)).sort()).toEqual([...expectedTables].sort());
+    } finally {
+      await Promise.all(processes.map((db) => db.destroy()));
+      await database.drop();
     }
   });
 });

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startEmbeddedPostgres } from '../../platform/postgres.js';
-import { freePort, goTool, startProcess, waitUntilReady } from '../../platform/process.js';
+import {
+  freePort,
+  goTool,
+  startProcess,
+  waitUntilReady,
+  type ManagedProcess,
+} from '../../platform/process.js';
 import { ensureSearchAttributes, startTemporalDevServer } from '../../platform/temporal.js';
 
 export const TEST_KMS_KEY_ID = '6a6d3f1e-2c4b-4e8a-9d6f-0b1c2d3e4f50';
@@ -18,6 +24,47 @@ export interface TestServices {
 export interface TestServiceOptions {
   /** Temporal dynamic configuration; the tests' default makes histories continue as new after 200 events. */
   dynamicConfig?: Record<string, string | number>;
+}
+
+/**
+ * local-kms on the port, seeded with the test key, keeping its data in `dir` (so that one started again on
+ * the same folder and port is the same KMS); ready when it answers.
+ */
+export async function startLocalKms(options: { port: number; dir: string }): Promise<ManagedProcess> {
+  const seed = path.join(options.dir, 'kms-seed.yaml');
+  await writeFile(
+    seed,
+    [
+      'Keys:',
+      '  Symmetric:',
+      '    Aes:',
+      '      - Metadata:',
+      `          KeyId: ${TEST_KMS_KEY_ID}`,
+      '        BackingKeys:',
+      '          - 5cdaead27fe7da2de47945d73cd6d79e36494e73802f3cd3869f1d2cb0b5d7a9',
+      '',
+    ].join('\n'),
+  );
+  const logFile = path.join(options.dir, 'local-kms.log');
+  const kms = startProcess('local-kms', await goTool('local-kms'), [], {
+    logFile,
+    env: {
+      ...process.env,
+      PORT: String(options.port),
+      KMS_SEED_PATH: seed,
+      KMS_DATA_PATH: path.join(options.dir, 'kms'),
+    },
+  });
+  try {
+    await waitUntilReady('local-kms', () => fetch(`http://127.0.0.1:${options.port}/`), {
+      process: kms,
+      logFile,
+    });
+  } catch (error) {
+    await kms.stop();
+    throw error;
+  }
+  return kms;
 }
 
 export async function startTestServices(options: TestServiceOptions = {}): Promise<TestServices> {
@@ -33,35 +80,8 @@ export async function startTestServices(options: TestServiceOptions = {}): Promi
     const [temporalPort, postgresPort, kmsPort] = await Promise.all([freePort(), freePort(), freePort()]);
 
     const kmsStarted = (async () => {
-      const seed = path.join(root, 'kms-seed.yaml');
-      await writeFile(
-        seed,
-        [
-          'Keys:',
-          '  Symmetric:',
-          '    Aes:',
-          '      - Metadata:',
-          `          KeyId: ${TEST_KMS_KEY_ID}`,
-          '        BackingKeys:',
-          '          - 5cdaead27fe7da2de47945d73cd6d79e36494e73802f3cd3869f1d2cb0b5d7a9',
-          '',
-        ].join('\n'),
-      );
-      const logFile = path.join(root, 'local-kms.log');
-      const kms = startProcess('local-kms', await goTool('local-kms'), [], {
-        logFile,
-        env: {
-          ...process.env,
-          PORT: String(kmsPort),
-          KMS_SEED_PATH: seed,
-          KMS_DATA_PATH: path.join(root, 'kms'),
-        },
-      });
+      const kms = await startLocalKms({ port: kmsPort, dir: root });
       stops.push(() => kms.stop());
-      await waitUntilReady('local-kms', () => fetch(`http://127.0.0.1:${kmsPort}/`), {
-        process: kms,
-        logFile,
-      });
     })();
 
     const temporalStarted = (async () => {
