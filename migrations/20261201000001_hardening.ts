@@ -8,7 +8,9 @@ export async function up(db: Knex): Promise<void> {
   await db.schema.alterTable('oauth_states', (t) => {
     t.text('claimed_by')
       .nullable()
-      .comment('the code exchange (workflow run and activity) that holds this state; its retries may reuse it');
+      .comment(
+        'the code exchange (workflow run and activity) that holds this state; its retries may reuse it',
+      );
     t.index(['expires_at']);
   });
   await db.schema.alterTable('connections', (t) => {
