@@ -1,10 +1,14 @@
-// One way to declare a route: its method, path, who may call it and the zod schemas of its inputs and
-// answer. The same declaration validates every request (unknown fields rejected, one error shape) and
-// produces the OpenAPI document at /openapi.json, so the two cannot drift apart.
+// One way to declare a route: its method, path, who may call it, the zod schemas of its inputs and answer,
+// and the rate limit it spends. The same declaration validates every request (unknown fields rejected, one
+// error shape) and produces the OpenAPI document at /openapi.json, answers included: the statuses the
+// registry itself can answer (401 and 403 by role, 400 for inputs, 413 for bodies, 429 for limits, 405 with
+// Allow for other methods) are documented from the declaration, so the document and the service cannot drift
+// apart. Bodies are parsed only on routes that take one, after the caller is authenticated.
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { Claims, Role, TokenVerifier } from './auth.js';
-import { ApiError } from './errors.js';
+import { roles as allRoles, type Claims, type Role, type TokenVerifier } from './auth.js';
+import { ApiError, codesOf } from './errors.js';
+import { addressKey, callerKey, type RateLimitName, type RateLimits } from './rate-limits.js';
 
 export interface RouteContext<P, Q, B> {
   params: P;
@@ -32,11 +36,23 @@ export interface RouteDefinition<
   params?: P;
   query?: Q;
   body?: B;
-  /** The success answer's schema and status (default 200). */
+  /** The success answer's schema (JSON unless `contentType` says otherwise). */
   response?: R;
-  status?: number;
-  /** Other answers worth documenting, by status. */
+  /**
+   * The success status (default 200, or 204 without a response); with several, the first is what a returned
+   * value answers and the handler sets the others itself, all with the same body.
+   */
+  status?: number | readonly number[];
+  /** The success body's media type when it is not JSON; the handler writes it. */
+  contentType?: string;
+  /** Error statuses the handler itself may answer (those of the registry are added: see the module's top). */
   errors?: number[];
+  /** Statuses at which the handler sends a text/html page of its own. */
+  pages?: number[];
+  /** A redirect the handler may answer, with Location. */
+  redirect?: number;
+  /** The rate limit every request spends (api/rate-limits.ts): by caller, or by address on public routes. */
+  rateLimit?: RateLimitName;
   handler: (
     ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>,
   ) => Promise<z.infer<R> | void> | z.infer<R> | void;
@@ -75,10 +91,33 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   return result.data;
 }
 
+const jsonBody = express.json({ limit: '64kb' });
+
+/** The registry's own answers for a route, besides what its handler declares. */
+function registryStatuses(route: AnyRoute): number[] {
+  const statuses = new Set<number>(route.errors ?? []);
+  if (route.roles !== 'public') {
+    statuses.add(401);
+    // A route open to every role answers 403 only when its handler says so (in `errors`).
+    if (allRoles.some((role) => !(route.roles as readonly Role[]).includes(role))) statuses.add(403);
+  }
+  if (route.params || route.query || route.body) statuses.add(400);
+  if (route.body) statuses.add(413);
+  if (route.rateLimit) statuses.add(429);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+const successStatuses = (route: AnyRoute): number[] =>
+  route.status === undefined ? [route.response ? 200 : 204] : [route.status].flat();
+
 export class RouteRegistry {
   readonly routes: AnyRoute[] = [];
 
-  constructor(private readonly verifyToken: TokenVerifier) {}
+  /** Without a verifier only public routes can be served (the operations routes of a bare app). */
+  constructor(
+    private readonly verifyToken?: TokenVerifier,
+    private readonly limits?: RateLimits,
+  ) {}
 
   add<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
     route: RouteDefinition<P, Q, B, R>,
@@ -86,41 +125,80 @@ export class RouteRegistry {
     this.routes.push(route);
   }
 
-  /** Mounts every route on a router: authentication, role check, validation, then the handler. */
+  /**
+   * Mounts every route on a router: authentication, role check, rate limit, the body parser, validation,
+   * then the handler; and, for each path, 405 with Allow for the methods it does not serve.
+   */
   router(): Router {
     const router = express.Router();
     for (const route of this.routes) {
-      const handler: RequestHandler = async (req, res, next) => {
+      const admit: RequestHandler = async (req, res, next) => {
         try {
-          let caller = undefined as unknown as Claims;
           if (route.roles !== 'public') {
-            caller = await this.authenticate(req);
+            const caller = await this.authenticate(req);
             if (!route.roles.includes(caller.role)) {
               throw new ApiError('forbidden', `the ${caller.role} role may not do this`);
             }
+            res.locals.caller = caller;
           }
+          if (route.rateLimit) {
+            if (!this.limits) throw new Error(`route ${route.path} is rate limited but no limits were given`);
+            await this.limits.enforce(
+              route.rateLimit,
+              route.roles === 'public' ? addressKey(req) : callerKey(res.locals.caller as Claims),
+            );
+          }
+          next();
+        } catch (error) {
+          next(error);
+        }
+      };
+      const handle: RequestHandler = async (req, res, next) => {
+        try {
           const ctx = {
             params: parse(route.params, req.params, 'path'),
             query: parse(route.query, req.query, 'query'),
             body: parse(route.body, req.body, 'body'),
-            caller,
+            caller: res.locals.caller as Claims,
             req,
             res,
           };
           const result = await route.handler(ctx);
           if (res.headersSent) return;
-          if (result === undefined) res.status(route.status ?? 204).end();
-          else res.status(route.status ?? 200).json(result);
+          const [status] = successStatuses(route);
+          if (result === undefined) res.status(status!).end();
+          else res.status(status!).json(result);
         } catch (error) {
           next(error);
         }
       };
-      router[route.method](route.path, handler);
+      router[route.method](route.path, ...(route.body ? [admit, jsonBody, handle] : [admit, handle]));
+    }
+    for (const [path, methods] of this.methodsByPath()) {
+      const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+      router.all(path, (req, _res, next) => {
+        next(
+          new ApiError('method_not_allowed', `${req.method} is not served here`, undefined, { Allow: allow }),
+        );
+      });
     }
     return router;
   }
 
+  /** Paths with fewer parameters first, so `/v1/connections/resolve` is not taken for `/v1/connections/:id`. */
+  private methodsByPath(): Map<string, string[]> {
+    const byPath = new Map<string, string[]>();
+    const params = (path: string) => path.split(':').length;
+    for (const route of [...this.routes].sort((a, b) => params(a.path) - params(b.path))) {
+      const methods = byPath.get(route.path) ?? [];
+      methods.push(route.method.toUpperCase());
+      byPath.set(route.path, methods);
+    }
+    return byPath;
+  }
+
   private authenticate(req: Request): Promise<Claims> {
+    if (!this.verifyToken) throw new Error('this registry serves public routes only');
     return authenticate(req, this.verifyToken);
   }
 
@@ -130,17 +208,6 @@ export class RouteRegistry {
     extraPaths: Record<string, Record<string, unknown>> = {},
   ): object {
     const paths: Record<string, Record<string, unknown>> = structuredClone(extraPaths);
-    const errorSchema = {
-      type: 'object',
-      properties: {
-        error: {
-          type: 'object',
-          properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-          required: ['code', 'message'],
-        },
-      },
-      required: ['error'],
-    };
     for (const route of this.routes) {
       const openApiPath = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
       const parameters = [
@@ -157,28 +224,40 @@ export class RouteRegistry {
           schema,
         })),
       ];
-      const responses: Record<string, unknown> = {
-        [String(route.status ?? (route.response ? 200 : 204))]: route.response
+      const responses: Record<string, unknown> = {};
+      for (const status of successStatuses(route)) {
+        responses[String(status)] = route.response
           ? {
               description: 'success',
               content: {
-                'application/json': {
+                [route.contentType ?? 'application/json']: {
                   schema: z.toJSONSchema(route.response, { io: 'output', unrepresentable: 'any' }),
                 },
               },
             }
-          : { description: 'success' },
-      };
-      for (const status of [...(route.roles === 'public' ? [] : [401, 403]), 400, ...(route.errors ?? [])]) {
+          : { description: 'success' };
+      }
+      for (const status of route.pages ?? []) {
         responses[String(status)] = {
-          description: 'error',
-          content: { 'application/json': { schema: errorSchema } },
+          description: status < 400 ? 'a page' : 'a page saying what was refused',
+          content: { 'text/html': { schema: { type: 'string' } } },
         };
+      }
+      if (route.redirect) {
+        responses[String(route.redirect)] = {
+          description: 'redirect',
+          headers: { Location: { required: true, schema: { type: 'string' } } },
+        };
+      }
+      for (const status of registryStatuses(route)) {
+        const existing = responses[String(status)] as { content?: object } | undefined;
+        responses[String(status)] = errorResponse(status, existing?.content);
       }
       (paths[openApiPath] ??= {})[route.method] = {
         summary: route.summary,
         tags: route.tags,
         ...(route.roles === 'public' ? { security: [] } : { 'x-roles': route.roles }),
+        ...(route.rateLimit ? { 'x-rate-limit': route.rateLimit } : {}),
         parameters,
         ...(route.body
           ? {
@@ -203,6 +282,40 @@ export class RouteRegistry {
       paths,
     };
   }
+}
+
+/** The documented error answer of a status: `{"error": {...}}` with the codes that status carries. */
+export function errorResponse(status: number, alongside: object = {}): object {
+  return {
+    description: codesOf(status).join(', ') || 'error',
+    ...(status === 429
+      ? {
+          headers: {
+            'Retry-After': { required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
+          },
+        }
+      : {}),
+    content: {
+      ...alongside,
+      'application/json': {
+        schema: {
+          type: 'object',
+          properties: {
+            error: {
+              type: 'object',
+              properties: {
+                code: { type: 'string', enum: codesOf(status) },
+                message: { type: 'string' },
+                details: {},
+              },
+              required: ['code', 'message'],
+            },
+          },
+          required: ['error'],
+        },
+      },
+    },
+  };
 }
 
 function schemaProperties(schema: z.ZodType | undefined): Array<[string, unknown, boolean]> {

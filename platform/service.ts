@@ -154,6 +154,7 @@ export async function startService(
         temporal,
         keys,
         logger,
+        trustProxy: config.trustProxy,
         service: {
           vault,
           commands,
@@ -161,6 +162,7 @@ export async function startService(
           publicUrl: config.publicUrl,
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
           rateLimits: config.rateLimits,
+          readyWaits: config.readyWaits,
           refreshMarginMs: config.lifecycle.refreshMarginMs,
           grants,
           returnToOrigins: config.returnToOrigins,

@@ -1,26 +1,28 @@
 // How a provider is spoken to, as stored per workspace integration and shipped in the catalogue
 // (catalogue/providers.ts). Validated on the way in and on the way out of Postgres, so activities can trust
-// its shape.
+// its shape; every string is built by the edge's validation (api/validation.ts), so what a custom provider
+// registers is checked as strictly as any other input.
 import { z } from 'zod';
+import { boundedRecord, headerName, identifier, printable, scope, text, url } from '../api/validation.js';
 
-const httpUrl = z.url({ protocol: /^https?$/ });
-const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL' });
+const httpUrl = url({ schemes: ['https', 'http'] });
+const httpsUrl = url({ schemes: ['https'] });
 
 /** An integration's key: lower-case letters, digits and dashes, as in `google` or `acme-crm`. */
-export const integrationKeySchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2 to 63 lower-case letters, digits or dashes');
+export const integrationKeySchema = identifier(
+  /^[a-z0-9][a-z0-9-]{1,62}$/,
+  'must be 2 to 63 lower-case letters, digits or dashes',
+);
 
 /** A scope as sent to a provider: no whitespace or separators of its own. */
-export const scopeSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[^\s,]+$/, 'must not contain whitespace or commas');
+export const scopeSchema = scope();
+
+/** An authorization parameter's name: URL-safe characters only. */
+const parameterName = identifier(/^[A-Za-z0-9._~-]{1,64}$/, 'a parameter name: letters, digits and . _ ~ -');
 
 // Shown to people; optional so that configurations stored before they existed keep parsing.
 const presentation = {
-  displayName: z.string().min(1).max(100).optional(),
+  displayName: text(100).optional(),
   /** A personal tool (mail, calendar): connections to it are usually `user` scoped. */
   personal: z.boolean().optional(),
 };
@@ -34,14 +36,14 @@ export const oauthProviderSchema = z.strictObject({
   revocationEndpoint: httpUrl.optional(),
   /** Whether the server always sends `iss` in authorization responses (then a missing one is refused). */
   issParameterSupported: z.boolean().default(false),
-  scopes: z.array(z.string().min(1)).default([]),
-  scopeSeparator: z.string().min(1).default(' '),
+  scopes: z.array(scopeSchema).max(100).default([]),
+  scopeSeparator: printable(1, 4).default(' '),
   pkce: z.boolean().default(true),
   tokenEndpointAuthMethod: z
     .enum(['client_secret_basic', 'client_secret_post', 'none'])
     .default('client_secret_basic'),
   /** Extra authorization parameters the provider needs, e.g. Google's `access_type=offline`. */
-  authorizationParams: z.record(z.string(), z.string()).default({}),
+  authorizationParams: boundedRecord(parameterName, text(1000, { min: 0 }), 20).default({}),
   apiBaseUrl: httpUrl.optional(),
   ...presentation,
 });
@@ -52,14 +54,14 @@ export const apiKeyProviderSchema = z.strictObject({
   /** Where the key goes on a request to the provider's API. */
   injection: z.strictObject({
     in: z.enum(['header', 'query']),
-    name: z.string().min(1),
-    prefix: z.string().default(''),
+    name: headerName(),
+    prefix: printable(0, 64).default(''),
   }),
   /** A cheap authenticated request that answers 2xx for a valid key and 401/403 for a rejected one. */
   verification: z
     .strictObject({
       method: z.enum(['GET', 'POST']).default('GET'),
-      path: z.string().startsWith('/'),
+      path: identifier(/^\/[\x21-\x7e]{0,2047}$/, 'a path from /, visible ASCII'),
     })
     .optional(),
   ...presentation,
@@ -79,7 +81,7 @@ export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
 // whether it is a personal tool. Configuring it for a workspace stores the entry without its key.
 const catalogueFields = {
   key: integrationKeySchema,
-  displayName: z.string().min(1).max(100),
+  displayName: text(100),
   personal: z.boolean(),
 };
 
@@ -90,7 +92,6 @@ export const catalogueEntrySchema = z.discriminatedUnion('authType', [
     authorizationEndpoint: httpsUrl,
     tokenEndpoint: httpsUrl,
     revocationEndpoint: httpsUrl.optional(),
-    scopes: z.array(scopeSchema).default([]),
     apiBaseUrl: httpsUrl.optional(),
   }),
   apiKeyProviderSchema.extend({ ...catalogueFields, apiBaseUrl: httpsUrl }),

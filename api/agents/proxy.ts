@@ -13,6 +13,7 @@ import { integrationStore } from '../../stores/integration-store.js';
 import type { ApiDependencies } from '../app.js';
 import type { Claims } from '../auth.js';
 import { ApiError } from '../errors.js';
+import { callerKey } from '../rate-limits.js';
 import { authenticate, idSchema } from '../routes.js';
 import {
   agentAccess,
@@ -64,6 +65,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const caller = await authorize(req);
+      await access.limits.enforce('proxy', callerKey(caller));
       const id = idSchema.safeParse(req.params.id);
       if (!id.success) {
         throw new ApiError('invalid_request', 'invalid path', [

@@ -2,7 +2,7 @@
 // The token route is declared in the registry; the proxy is mounted (by api/app.ts) before the JSON parser,
 // since it streams raw bodies, and documented here for /openapi.json.
 import type { ApiDependencies } from '../app.js';
-import type { RouteRegistry } from '../routes.js';
+import { errorResponse, type RouteRegistry } from '../routes.js';
 import { registerTokenRoute } from './token.js';
 
 export { agentProxy } from './proxy.js';
@@ -24,14 +24,14 @@ const proxyOperation = {
     { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
     { name: 'path', in: 'path', required: true, schema: { type: 'string' } },
   ],
+  'x-rate-limit': 'proxy',
   responses: {
     default: { description: "the provider's answer, as it sent it" },
-    '400': { description: 'invalid id, or a target outside the integration API' },
-    '401': { description: 'no or invalid bearer token' },
-    '403': { description: 'the role may not use connections' },
-    '404': { description: 'no such connection for this caller' },
-    '409': { description: 'connection_not_active' },
-    '502': { description: 'the provider could not be reached' },
+    // invalid id or target; no or invalid token; a role that may not; unknown connection; not active;
+    // over the proxy (or, on a 401, the refresh) limit; the provider unreachable.
+    ...Object.fromEntries(
+      [400, 401, 403, 404, 409, 429, 502].map((status) => [String(status), errorResponse(status)]),
+    ),
   },
 };
 

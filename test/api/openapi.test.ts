@@ -14,7 +14,8 @@ function mountedRoutes(app: Express): string[] {
   const walk = (layers: Layer[]) => {
     for (const layer of layers) {
       if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) {
+        // `_all`: the registry's 405 answer for the methods a path does not serve.
+        for (const method of Object.keys(layer.route.methods).filter((name) => name !== '_all')) {
           routes.push(`${method} ${String(layer.route.path).replace(/:([A-Za-z]+)/g, '{$1}')}`);
         }
       } else if (layer.handle?.stack) walk(layer.handle.stack);

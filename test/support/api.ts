@@ -6,6 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../api/app.js';
+import type { ReadyWaitLimits } from '../../api/agents/ready.js';
 import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
 import type { Logger } from '../../logging/logger.js';
@@ -37,7 +38,9 @@ export interface ApiHarness extends LifecycleHarness {
 export async function startApiHarness(
   options: Parameters<typeof startLifecycleHarness>[0] & {
     logger?: Logger;
-    rateLimits?: RateLimitSettings;
+    rateLimits?: Partial<RateLimitSettings>;
+    readyWaits?: Partial<ReadyWaitLimits>;
+    trustProxy?: boolean | number | string[];
     grantFlushMs?: number;
   } = {},
 ): Promise<ApiHarness> {
@@ -55,6 +58,7 @@ export async function startApiHarness(
     temporal: lifecycle.client,
     keys: testKeyProvider(),
     logger: options.logger ?? lifecycle.logger,
+    trustProxy: options.trustProxy,
     service: {
       vault: lifecycle.vault,
       commands: lifecycle.commands,
@@ -62,6 +66,7 @@ export async function startApiHarness(
       publicUrl: 'http://127.0.0.1:9',
       allowInsecureProviderUrls: true,
       rateLimits: options.rateLimits,
+      readyWaits: options.readyWaits,
       grants,
       changes,
     },
