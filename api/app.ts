@@ -22,7 +22,7 @@ import type { ReadyWaitLimits } from './agents/ready.js';
 import { registerHealthRoutes } from './health.js';
 import { rateLimitsOf, type RateLimitSettings } from './rate-limits.js';
 import { registerIntegrationRoutes } from './integrations/routes.js';
-import { errorResponse, RouteRegistry } from './routes.js';
+import { errorResponse, methodsServed, RouteRegistry } from './routes.js';
 
 export interface ApiDependencies {
   db: Knex;
@@ -73,7 +73,10 @@ export function createApp(deps: ApiDependencies): express.Express {
   app.use(timeRequests);
   app.use(requestLog(deps.logger));
   // Before the registry's routes: the codec routes parse their own, larger, bodies.
-  if (deps.codec) app.use(codecServerRoutes(deps.codec));
+  if (deps.codec) {
+    app.all(Object.keys(codecPaths), methodsServed(['POST', 'OPTIONS']));
+    app.use(codecServerRoutes(deps.codec));
+  }
   // The provider proxy streams raw bodies through, so it is not a registry route.
   if (deps.service) app.use('/v1/connections/:id/proxy', agentProxy(deps));
   void trackConnectionsByStatus(deps.db, deps.service?.changes, deps.logger);
@@ -127,6 +130,12 @@ function requestLog(logger: Logger): express.RequestHandler {
   };
 }
 
+/** Standard base64, as zod's z.base64() checks it (padded, a multiple of four characters). */
+const base64 = {
+  type: 'string',
+  contentEncoding: 'base64',
+  pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+};
 const codecPayloads = {
   type: 'object',
   properties: {
@@ -135,11 +144,8 @@ const codecPayloads = {
       items: {
         type: 'object',
         properties: {
-          metadata: {
-            type: ['object', 'null'],
-            additionalProperties: { type: 'string', contentEncoding: 'base64' },
-          },
-          data: { type: ['string', 'null'], contentEncoding: 'base64' },
+          metadata: { type: ['object', 'null'], additionalProperties: base64 },
+          data: { anyOf: [base64, { type: 'null' }] },
         },
       },
     },

@@ -53,6 +53,8 @@ export interface RouteDefinition<
   redirect?: number;
   /** The rate limit every request spends (api/rate-limits.ts): by caller, or by address on public routes. */
   rateLimit?: RateLimitName;
+  /** How a browser-facing route answers invalid inputs instead of the JSON error: its 400 page. */
+  onInvalid?: (res: Response) => void;
   handler: (
     ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>,
   ) => Promise<z.infer<R> | void> | z.infer<R> | void;
@@ -77,6 +79,12 @@ export const idSchema = z.uuid({ message: 'must be a UUID' });
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return (where === 'body' ? undefined : {}) as T;
+  const malformed = illFormedString(value);
+  if (malformed !== undefined) {
+    throw new ApiError('invalid_request', `invalid ${where}`, [
+      { path: [where, ...malformed].join('.'), message: 'not well-formed Unicode (a lone surrogate)' },
+    ]);
+  }
   const result = schema.safeParse(value ?? {});
   if (!result.success) {
     throw new ApiError(
@@ -89,6 +97,30 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
     );
   }
   return result.data;
+}
+
+/**
+ * The path of the first string (or key) in an input that is not well-formed UTF-16, if any: JSON allows a
+ * lone surrogate as an escape, but neither UTF-8 nor Postgres can carry one, so no input may hold one.
+ */
+function illFormedString(
+  value: unknown,
+  path: Array<string | number> = [],
+): Array<string | number> | undefined {
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : path;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = illFormedString(item, [...path, index]);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (!key.isWellFormed()) return [...path, key.toWellFormed()];
+      const found = illFormedString(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 const jsonBody = express.json({ limit: '64kb' });
@@ -127,10 +159,15 @@ export class RouteRegistry {
 
   /**
    * Mounts every route on a router: authentication, role check, rate limit, the body parser, validation,
-   * then the handler; and, for each path, 405 with Allow for the methods it does not serve.
+   * then the handler. Before them, for each path (those with fewer parameters first, so that
+   * `/v1/connections/resolve` is not taken for `/v1/connections/:id`), a method it does not serve answers 405
+   * with Allow.
    */
   router(): Router {
     const router = express.Router();
+    for (const [path, methods] of this.methodsByPath()) {
+      router.all(path, methodsServed(methods));
+    }
     for (const route of this.routes) {
       const admit: RequestHandler = async (req, res, next) => {
         try {
@@ -155,14 +192,21 @@ export class RouteRegistry {
       };
       const handle: RequestHandler = async (req, res, next) => {
         try {
-          const ctx = {
-            params: parse(route.params, req.params, 'path'),
-            query: parse(route.query, req.query, 'query'),
-            body: parse(route.body, req.body, 'body'),
-            caller: res.locals.caller as Claims,
-            req,
-            res,
-          };
+          let ctx;
+          try {
+            ctx = {
+              params: parse(route.params, req.params, 'path'),
+              query: parse(route.query, req.query, 'query'),
+              body: parse(route.body, req.body, 'body'),
+              caller: res.locals.caller as Claims,
+              req,
+              res,
+            };
+          } catch (invalid) {
+            if (!route.onInvalid || !(invalid instanceof ApiError)) throw invalid;
+            route.onInvalid(res);
+            return;
+          }
           const result = await route.handler(ctx);
           if (res.headersSent) return;
           const [status] = successStatuses(route);
@@ -185,7 +229,6 @@ export class RouteRegistry {
     return router;
   }
 
-  /** Paths with fewer parameters first, so `/v1/connections/resolve` is not taken for `/v1/connections/:id`. */
   private methodsByPath(): Map<string, string[]> {
     const byPath = new Map<string, string[]>();
     const params = (path: string) => path.split(':').length;
@@ -250,6 +293,7 @@ export class RouteRegistry {
         };
       }
       for (const status of registryStatuses(route)) {
+        if (status === 400 && route.onInvalid) continue;
         const existing = responses[String(status)] as { content?: object } | undefined;
         responses[String(status)] = errorResponse(status, existing?.content);
       }
@@ -262,7 +306,8 @@ export class RouteRegistry {
         ...(route.body
           ? {
               requestBody: {
-                required: true,
+                // Optional when an absent body (validated as `{}`) is valid.
+                required: !route.body.safeParse({}).success,
                 content: {
                   'application/json': {
                     schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }),
@@ -282,6 +327,21 @@ export class RouteRegistry {
       paths,
     };
   }
+}
+
+/**
+ * Lets the methods a path serves through (HEAD with GET) and answers any other 405 with Allow. The first
+ * such check a request meets decides: a path's check is skipped once a more specific path's has passed it.
+ */
+export function methodsServed(methods: readonly string[]): RequestHandler {
+  const served = new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : [])]);
+  const allow = [...served].join(', ');
+  return (req, res, next) => {
+    if (res.locals.methodChecked) return next();
+    res.locals.methodChecked = true;
+    if (served.has(req.method)) return next();
+    next(new ApiError('method_not_allowed', `${req.method} is not served here`, undefined, { Allow: allow }));
+  };
 }
 
 /** The documented error answer of a status: `{"error": {...}}` with the codes that status carries. */

@@ -1,13 +1,14 @@
 // The one validation of strings at the edge: every string a route accepts (bodies, queries, paths, nested
 // provider configurations) is built here. Each builder's check is a regular expression (with the `u` flag, so
-// lengths count code points and a lone surrogate never matches) and the same expression, with its length
-// bounds, is what /openapi.json publishes, so the document and the validation cannot disagree. No builder
-// may accept NUL (Postgres refuses it), a lone surrogate (JSON and UTF-8 cannot carry it) or, unless it says
-// so, any control character; nothing here may validate by a check the document cannot show.
+// lengths count code points) and the same expression, with its length bounds, is what /openapi.json
+// publishes, so the document and the validation cannot disagree. No builder may accept NUL (Postgres refuses
+// it) or, unless it says so, any other control character; nothing here may validate by a check the document
+// cannot show. Well-formedness (no lone surrogate, which neither UTF-8 nor Postgres can carry) is checked
+// for every string of every input by the registry (api/routes.ts), before these.
 import { z } from 'zod';
 
-/** Characters no text field accepts: C0 and C1 controls, DEL, and (lone) surrogates. */
-const unsafe = String.raw`\x00-\x1f\x7f-\x9f\ud800-\udfff`;
+/** Characters no text field accepts: C0 and C1 controls, and DEL. */
+const unsafe = String.raw`\x00-\x1f\x7f-\x9f`;
 
 function bounded(characters: string, min: number, max: number, message: string): z.ZodString {
   return z
@@ -16,7 +17,7 @@ function bounded(characters: string, min: number, max: number, message: string):
     .meta({ minLength: min, maxLength: max });
 }
 
-/** One line of text shown to people (a name): any character but controls and lone surrogates. */
+/** One line of text shown to people (a name): any character but controls. */
 export function text(max: number, options: { min?: number } = {}): z.ZodString {
   const min = options.min ?? 1;
   return bounded(`^${unsafe}`, min, max, `${min} to ${max} characters, no control characters`);
@@ -85,16 +86,19 @@ const label = '(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const lastLabel = '(?![Xx][Nn]--)[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const hostName = `(?:${label}\\.)*${lastLabel}\\.?`;
 const port = '(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+// RFC 3986's path, query and fragment: pchar, or percent-encoded octets.
+const pchar = "(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})";
+const tail = `(?:/(?:${pchar}|/)*)?(?:\\?(?:${pchar}|[/?])*)?(?:#(?:${pchar}|[/?])*)?`;
 
 /**
  * An absolute URL of the given schemes, without credentials: a host name, an IPv4 address or a bracketed IPv6
- * one, an optional port, then visible ASCII. The pattern only admits what the URL parser accepts, so it is
- * the whole check.
+ * one, an optional port, then an RFC 3986 path, query and fragment. The pattern only admits what both RFC
+ * 3986 and the WHATWG URL parser accept, so it is the whole check.
  */
 export function url(options: { schemes: readonly string[]; max?: number }): z.ZodString {
   const max = options.max ?? 2048;
   const pattern = new RegExp(
-    `^(?:${options.schemes.join('|')})://(?:${hostName}|${ipv4}|\\[(?:${ipv6})\\])(?::${port})?(?:[/?#][\\x21-\\x7e]*)?$`,
+    `^(?:${options.schemes.join('|')})://(?:${hostName}|${ipv4}|\\[(?:${ipv6})\\])(?::${port})?${tail}$`,
     'u',
   );
   return z

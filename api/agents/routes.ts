@@ -2,7 +2,8 @@
 // The token route is declared in the registry; the proxy is mounted (by api/app.ts) before the JSON parser,
 // since it streams raw bodies, and documented here for /openapi.json.
 import type { ApiDependencies } from '../app.js';
-import { errorResponse, type RouteRegistry } from '../routes.js';
+import { z } from 'zod';
+import { errorResponse, idSchema, type RouteRegistry } from '../routes.js';
 import { registerTokenRoute } from './token.js';
 
 export { agentProxy } from './proxy.js';
@@ -21,8 +22,19 @@ const proxyOperation = {
   tags: ['agents'],
   'x-roles': ['agent', 'owner', 'admin'],
   parameters: [
-    { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-    { name: 'path', in: 'path', required: true, schema: { type: 'string' } },
+    { name: 'id', in: 'path', required: true, schema: z.toJSONSchema(idSchema) },
+    // One segment as documented (the proxy forwards any depth): what checkPath lets through, without
+    // percent-encoding, dot segments or a scheme-like first segment.
+    {
+      name: 'path',
+      in: 'path',
+      required: true,
+      schema: {
+        type: 'string',
+        pattern: "^(?!\\.{1,2}$)[A-Za-z0-9._~!$&'()*+,;=@-]{1,1024}$",
+        maxLength: 1024,
+      },
+    },
   ],
   'x-rate-limit': 'proxy',
   responses: {

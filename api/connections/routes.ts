@@ -188,7 +188,7 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     roles: 'public',
     // Providers add parameters of their own (session_state, scope, ...): those are ignored, not refused.
     query: z.object({
-      state: credential(2048).optional(),
+      state: credential(2048),
       code: credential(4096).optional(),
       iss: visibleAscii(1, 2048).optional(),
       error: printable(0, 256).optional(),
@@ -196,9 +196,11 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     pages: [200, 400],
     redirect: 303,
     rateLimit: 'callback',
+    // A browser lands here: whatever is wrong with the link, it gets the page, not a JSON error.
+    onInvalid: (res) => sendCallbackPage(res, 400, { kind: 'refused' }),
     async handler({ query, res }) {
       const error = query.error === undefined ? undefined : sanitizeProviderError(query.error);
-      if (!query.state || (!query.code && !error)) {
+      if (!query.code && !error) {
         sendCallbackPage(res, 400, { kind: 'refused' });
         return;
       }

@@ -25,8 +25,8 @@ export interface ApiHarness extends LifecycleHarness {
   grants: GrantRecorder;
   /** Writes every grant the API has gathered now (the service: once GRANT_FLUSH_SECONDS old). */
   flushGrants(): Promise<void>;
-  /** A bearer token for the caller (workspace defaults to the harness's own). */
-  token(claims: Partial<Claims> & Pick<Claims, 'role'>): Promise<string>;
+  /** A bearer token for the caller (workspace defaults to the harness's own; expiry to 12 hours). */
+  token(claims: Partial<Claims> & Pick<Claims, 'role'>, options?: { expiresIn?: string }): Promise<string>;
   /** fetch against the API with an optional bearer token and JSON body. */
   call(
     method: string,
@@ -41,6 +41,7 @@ export async function startApiHarness(
     rateLimits?: Partial<RateLimitSettings>;
     readyWaits?: Partial<ReadyWaitLimits>;
     trustProxy?: boolean | number | string[];
+    refreshMarginMs?: number;
     grantFlushMs?: number;
   } = {},
 ): Promise<ApiHarness> {
@@ -67,6 +68,7 @@ export async function startApiHarness(
       allowInsecureProviderUrls: true,
       rateLimits: options.rateLimits,
       readyWaits: options.readyWaits,
+      refreshMarginMs: options.refreshMarginMs,
       grants,
       changes,
     },
@@ -81,12 +83,12 @@ export async function startApiHarness(
     async flushGrants() {
       if (!(await grants.flush())) throw new Error('the grants could not be written (see the log)');
     },
-    async token(claims) {
-      const token = await mintToken(secret, {
-        sub: `${claims.role}-1`,
-        workspace: lifecycle.workspaceId,
-        ...claims,
-      } as Claims);
+    async token(claims, tokenOptions) {
+      const token = await mintToken(
+        secret,
+        { sub: `${claims.role}-1`, workspace: lifecycle.workspaceId, ...claims } as Claims,
+        tokenOptions,
+      );
       lifecycle.addSecret(token);
       return token;
     },
