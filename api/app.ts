@@ -130,10 +130,10 @@ function requestLog(logger: Logger): express.RequestHandler {
   };
 }
 
-/** Standard base64, as zod's z.base64() checks it (padded, a multiple of four characters). */
+/** Standard base64, as zod's z.base64() checks it (padded, a multiple of four characters), within the body. */
 const base64 = {
   type: 'string',
-  contentEncoding: 'base64',
+  maxLength: 4 * 1024 * 1024,
   pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
 };
 const codecPayloads = {

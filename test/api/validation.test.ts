@@ -4,13 +4,16 @@
 // builders accept is what they say they accept (code points, not UTF-16 units; URLs the parser takes).
 import { z } from 'zod';
 import { credential, text, url } from '../../api/validation.js';
+import { integrationStore } from '../../stores/integration-store.js';
 import { connectThroughApi, startApiHarness, type ApiHarness } from '../support/api.js';
+import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
 const NUL = '\u0000';
 const LONE_SURROGATE = '\ud800';
 
 describe('edge validation of strings', () => {
   let api: ApiHarness;
+  let provider: StandInApi;
   let admin: string;
   let agent: string;
   let connectionId: string;
@@ -18,6 +21,20 @@ describe('edge validation of strings', () => {
 
   beforeAll(async () => {
     api = await startApiHarness();
+    // An API-key integration whose keys are checked by a loopback stand-in, so that a key that got past the
+    // edge would start a real verification.
+    provider = await startStandInApi();
+    provider.validKeys.add('key-good-1');
+    await integrationStore.configure(api.db, api.vault, {
+      workspaceId: api.workspaceId,
+      key: 'stand-in',
+      provider: {
+        authType: 'api_key',
+        apiBaseUrl: provider.baseUrl,
+        injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
+        verification: { method: 'GET', path: '/v1/me' },
+      },
+    });
     admin = await api.token({ role: 'admin' });
     agent = await api.token({ role: 'agent', sub: 'agent-1', on_behalf_of: 'member-1' });
     connectionId = await connectThroughApi(api, admin, 'workspace');
@@ -27,6 +44,7 @@ describe('edge validation of strings', () => {
     logged.push(...api.logLines.filter((line) => line.includes('unhandled error')));
     expect(logged).toEqual([]);
     await api.stop();
+    await provider.stop();
   });
 
   const counts = async () => {
@@ -169,13 +187,13 @@ describe('edge validation of strings', () => {
       'POST',
       '/v1/connections',
       'an API key with a line break',
-      { integration: 'test-oidc', scope: 'workspace', apiKey: 'sk-abc\ndef' },
+      { integration: 'stand-in', scope: 'workspace', apiKey: 'sk-abc\ndef' },
     ],
     [
       'POST',
       '/v1/connections',
       'an API key with a space',
-      { integration: 'test-oidc', scope: 'workspace', apiKey: 'sk abc' },
+      { integration: 'stand-in', scope: 'workspace', apiKey: 'sk abc' },
     ],
     [
       'POST',
@@ -193,10 +211,12 @@ describe('edge validation of strings', () => {
 
   it.each(refused)('%s %s: %s is a 400 that changes nothing', async (method, route, _what, body) => {
     const before = await counts();
+    const verifications = provider.requests.length;
     const answer = await api.call(method, route, { token: admin, body });
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('invalid_request');
     expect(await counts()).toEqual(before);
+    expect(provider.requests.length).toBe(verifications);
   });
 
   it('refuses an API key with a line break on rotation, and a NUL in a dependent, before anything starts', async () => {
