@@ -11,7 +11,7 @@ import type { ConnectionChangeListener } from '../stores/connection-changes.js';
 import type { GrantRecorder } from '../stores/grant-recorder.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
-import { agentAccessPaths, agentProxy, registerAgentAccessRoutes } from './agents/routes.js';
+import { agentAccessPaths, agentProxy, proxyMethods, registerAgentAccessRoutes } from './agents/routes.js';
 import { registerAgentRoutes } from './agents/resolve-routes.js';
 import { codecServerRoutes } from './codec-server.js';
 import type { ConnectionCommands } from './connection-commands.js';
@@ -78,7 +78,10 @@ export function createApp(deps: ApiDependencies): express.Express {
     app.use(codecServerRoutes(deps.codec));
   }
   // The provider proxy streams raw bodies through, so it is not a registry route.
-  if (deps.service) app.use('/v1/connections/:id/proxy', agentProxy(deps));
+  if (deps.service) {
+    // The methods the proxy is documented with, and no other (405 with Allow).
+    app.use('/v1/connections/:id/proxy', methodsServed(proxyMethods), agentProxy(deps));
+  }
   void trackConnectionsByStatus(deps.db, deps.service?.changes, deps.logger);
   const registry = new RouteRegistry(
     deps.service?.verifyToken,

@@ -47,9 +47,12 @@ const proxyOperation = {
   },
 };
 
-/** The proxy in /openapi.json: every method. */
+/** The methods the proxy forwards. */
+export const proxyMethods = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
+
+/** The proxy in /openapi.json: every method it forwards. */
 export const agentAccessPaths: Record<string, Record<string, unknown>> = {
   '/v1/connections/{id}/proxy/{path}': Object.fromEntries(
-    ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'].map((method) => [method, proxyOperation]),
+    proxyMethods.map((method) => [method.toLowerCase(), proxyOperation]),
   ),
 };
