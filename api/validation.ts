@@ -23,12 +23,15 @@ export function text(max: number, options: { min?: number } = {}): z.ZodString {
   return bounded(`^${unsafe}`, min, max, `${min} to ${max} characters, no control characters`);
 }
 
-/** An identifier of a fixed shape: the pattern is anchored and bounded by the caller. */
-export function identifier(pattern: RegExp, message: string): z.ZodString {
+/**
+ * An identifier of a fixed shape: the pattern is anchored and its quantifiers bound it to `maxLength`
+ * characters, which the document states as well.
+ */
+export function identifier(pattern: RegExp, message: string, maxLength: number): z.ZodString {
   if (!pattern.source.startsWith('^') || !pattern.source.endsWith('$')) {
     throw new Error(`identifier patterns are anchored: ${pattern.source}`);
   }
-  return z.string().regex(new RegExp(pattern.source, 'u'), message);
+  return z.string().regex(new RegExp(pattern.source, 'u'), message).meta({ maxLength });
 }
 
 /** Visible ASCII: no spaces, controls or anything beyond ASCII (a path or URL to check further). */

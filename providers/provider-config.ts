@@ -12,13 +12,18 @@ const httpsUrl = url({ schemes: ['https'] });
 export const integrationKeySchema = identifier(
   /^[a-z0-9][a-z0-9-]{1,62}$/,
   'must be 2 to 63 lower-case letters, digits or dashes',
+  63,
 );
 
 /** A scope as sent to a provider: no whitespace or separators of its own. */
 export const scopeSchema = scope();
 
 /** An authorization parameter's name: URL-safe characters only. */
-const parameterName = identifier(/^[A-Za-z0-9._~-]{1,64}$/, 'a parameter name: letters, digits and . _ ~ -');
+const parameterName = identifier(
+  /^[A-Za-z0-9._~-]{1,64}$/,
+  'a parameter name: letters, digits and . _ ~ -',
+  64,
+);
 
 // Shown to people; optional so that configurations stored before they existed keep parsing.
 const presentation = {
@@ -61,7 +66,7 @@ export const apiKeyProviderSchema = z.strictObject({
   verification: z
     .strictObject({
       method: z.enum(['GET', 'POST']).default('GET'),
-      path: identifier(/^\/[\x21-\x7e]{0,2047}$/, 'a path from /, visible ASCII'),
+      path: identifier(/^\/[\x21-\x7e]{0,2047}$/, 'a path from /, visible ASCII', 2048),
     })
     .optional(),
   ...presentation,

@@ -222,6 +222,7 @@ export function recordGrant(
 const taskIdSchema = identifier(
   /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/,
   'letters, digits and . _ : @ -, at most 200',
+  200,
 );
 
 const tokenAnswer = z.union([

@@ -68,6 +68,7 @@ const dependentParams = z.strictObject({
   dependentId: identifier(
     /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/,
     'letters, digits and . _ : @ -, at most 200',
+    200,
   ),
 });
 
