@@ -271,6 +271,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
         await publishConnectionChange(tx, {
           connectionId: connection.id,
           kind: 'status',
+          from: record.from,
           status: record.to,
           ...(record.reason ? { reason: record.reason } : {}),
         });

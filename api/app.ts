@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import express from 'express';
 import helmet from 'helmet';
+import { z } from 'zod';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
 import type { OutboundGuard } from '../providers/outbound-guard.js';
@@ -11,28 +12,30 @@ import type { ConnectionChangeListener } from '../stores/connection-changes.js';
 import type { GrantRecorder } from '../stores/grant-recorder.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
-import { agentAccessPaths, agentProxy, registerAgentAccessRoutes } from './agents/routes.js';
+import { agentAccessPaths, agentProxy, proxyMethods, registerAgentAccessRoutes } from './agents/routes.js';
 import { registerAgentRoutes } from './agents/resolve-routes.js';
 import { codecServerRoutes } from './codec-server.js';
 import type { ConnectionCommands } from './connection-commands.js';
 import { registerConnectionRoutes } from './connections/routes.js';
 import { errorHandler, notFound } from './errors.js';
-import {
-  registry as metricsRegistry,
-  timeRequests,
-  trackConnectionsByStatus,
-} from '../observability/metrics.js';
-import { healthRoutes } from './health.js';
-import { rateLimits, type RateLimitSettings } from './rate-limits.js';
+import { timeRequests, trackConnectionsByStatus } from '../observability/metrics.js';
+import type { ReadyWaitLimits } from './agents/ready.js';
+import { registerHealthRoutes } from './health.js';
+import { rateLimitsOf, type RateLimitSettings } from './rate-limits.js';
 import { registerIntegrationRoutes } from './integrations/routes.js';
-import { RouteRegistry } from './routes.js';
+import { errorResponse, methodsServed, RouteRegistry } from './routes.js';
 
 export interface ApiDependencies {
   db: Knex;
   temporal: Client;
   keys: KeyProvider;
   logger: Logger;
-  /** Present when the service's own routes are served (everything but /healthz and /readyz). */
+  /**
+   * TRUST_PROXY, as Express's `trust proxy`: which proxies' X-Forwarded-For is believed for the client
+   * address that public routes are rate limited by. Nothing is trusted when absent.
+   */
+  trustProxy?: boolean | number | string[];
+  /** Present when the service's own routes are served (everything but the operations routes). */
   service?: {
     vault: CredentialVault;
     commands: ConnectionCommands;
@@ -42,7 +45,10 @@ export interface ApiDependencies {
     allowInsecureProviderUrls: boolean;
     /** The way out to providers (the proxy, and the address check of custom providers' URLs). */
     outbound: OutboundGuard;
-    rateLimits?: RateLimitSettings;
+    /** Requests a minute per caller (per address on public routes), by limit; defaults for those absent. */
+    rateLimits?: Partial<RateLimitSettings>;
+    /** READY_WAITS_PER_CALLER, READY_WAITS_PER_PROCESS: long-polls waiting at once. */
+    readyWaits?: Partial<ReadyWaitLimits>;
     /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
     returnToOrigins?: string[];
     /** REFRESH_MARGIN_SECONDS: the token route refreshes a token expiring sooner before handing it out. */
@@ -65,48 +71,51 @@ export function createApp(deps: ApiDependencies): express.Express {
   app.disable('x-powered-by');
   // No ETags: answers are per caller and mostly `no-store` (tokens), and hashing every body costs each request.
   app.disable('etag');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(helmet());
   app.use(timeRequests);
   app.use(requestLog(deps.logger));
-  // Before the JSON parser: the codec routes parse their own, larger, bodies.
-  if (deps.codec) app.use(codecServerRoutes(deps.codec));
-  // Before the JSON parser too: the provider proxy streams raw bodies through.
-  if (deps.service) app.use('/v1/connections/:id/proxy', agentProxy(deps));
-  app.use(express.json({ limit: '64kb' }));
-  app.use(healthRoutes(deps));
-  trackConnectionsByStatus(deps.db);
-  app.get('/metrics', async (_req, res) => {
-    res.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
+  // Before the registry's routes: the codec routes parse their own, larger, bodies.
+  if (deps.codec) {
+    app.all(Object.keys(codecPaths), methodsServed(['POST', 'OPTIONS']));
+    app.use(codecServerRoutes(deps.codec));
+  }
+  // The provider proxy streams raw bodies through, so it is not a registry route.
+  if (deps.service) {
+    // The methods the proxy is documented with, and no other (405 with Allow).
+    app.use('/v1/connections/:id/proxy', methodsServed(proxyMethods), agentProxy(deps));
+  }
+  void trackConnectionsByStatus(deps.db, deps.service?.changes, deps.logger);
+  const registry = new RouteRegistry(
+    deps.service?.verifyToken,
+    deps.service ? rateLimitsOf(deps.service) : undefined,
+  );
+  registerHealthRoutes(registry, deps);
+  registry.add({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    tags: ['operations'],
+    roles: 'public',
+    response: z.record(z.string(), z.unknown()),
+    // The document is generated below, once every route is declared, and served as it is.
+    handler: () => openApi as Record<string, unknown>,
   });
   if (deps.service) {
-    for (const [method, path, limit] of rateLimits(deps.service.rateLimits ?? defaultRateLimits)) {
-      app[method as 'get' | 'post'](path, limit);
-    }
-    const registry = new RouteRegistry(deps.service.verifyToken);
     registerIntegrationRoutes(registry, deps);
     registerConnectionRoutes(registry, deps);
     registerAgentAccessRoutes(registry, deps);
     registerAgentRoutes(registry, deps);
-    const openApi = registry.openApi(
-      { title: 'Connections', version: '1' },
-      { ...operationsPaths, ...agentAccessPaths },
-    );
-    app.get('/openapi.json', (_req, res) => {
-      res.json(openApi);
-    });
-    app.use(registry.router());
   }
+  const openApi: object = registry.openApi(
+    { title: 'Connections', version: '1' },
+    { ...(deps.codec ? codecPaths : {}), ...(deps.service ? agentAccessPaths : {}) },
+  );
+  app.use(registry.router());
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;
 }
-
-const defaultRateLimits: RateLimitSettings = {
-  connectPerMinute: 30,
-  callbackPerMinute: 60,
-  refreshPerMinute: 30,
-};
 
 /** One line per request: method, route pattern, status, duration. Never headers, bodies or query strings. */
 function requestLog(logger: Logger): express.RequestHandler {
@@ -127,20 +136,45 @@ function requestLog(logger: Logger): express.RequestHandler {
   };
 }
 
-/** Routes served outside the registry, documented with it so that /openapi.json lists every route. */
-const operationsPaths: Record<string, Record<string, unknown>> = {
-  '/healthz': {
-    get: { summary: 'Liveness: 200 while the process lives', security: [], tags: ['operations'] },
-  },
-  '/readyz': {
-    get: {
-      summary: 'Readiness of temporal, database and kms: 200, or 503 naming the one down',
-      security: [],
-      tags: ['operations'],
+/** Standard base64, as zod's z.base64() checks it (padded, a multiple of four characters), within the body. */
+const base64 = {
+  type: 'string',
+  maxLength: 4 * 1024 * 1024,
+  pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+};
+const codecPayloads = {
+  type: 'object',
+  properties: {
+    payloads: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          metadata: { type: ['object', 'null'], additionalProperties: base64 },
+          data: { anyOf: [base64, { type: 'null' }] },
+        },
+      },
     },
   },
-  '/metrics': { get: { summary: 'Prometheus metrics', security: [], tags: ['operations'] } },
-  '/openapi.json': { get: { summary: 'This document', security: [], tags: ['operations'] } },
-  '/codec/encode': { post: { summary: 'Payload codec server: encode (owner, admin)', tags: ['operations'] } },
-  '/codec/decode': { post: { summary: 'Payload codec server: decode (owner, admin)', tags: ['operations'] } },
 };
+
+/** The codec server's routes (api/codec-server.ts), served outside the registry and documented with it. */
+const codecPaths: Record<string, Record<string, unknown>> = Object.fromEntries(
+  (['encode', 'decode'] as const).map((direction) => [
+    `/codec/${direction}`,
+    {
+      post: {
+        summary: `Payload codec server (Temporal's protocol, proto3 JSON): ${direction}`,
+        tags: ['operations'],
+        parameters: [{ name: 'X-Namespace', in: 'header', required: false, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: codecPayloads } } },
+        responses: {
+          '200': { description: 'the payloads', content: { 'application/json': { schema: codecPayloads } } },
+          ...Object.fromEntries(
+            [400, 401, 403, 413].map((status) => [String(status), errorResponse(status)]),
+          ),
+        },
+      },
+    },
+  ]),
+);

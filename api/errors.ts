@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logging/logger.js';
 
-const statusByCode = {
+export const statusByCode = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -22,12 +22,19 @@ const statusByCode = {
 } as const;
 export type ErrorCode = keyof typeof statusByCode;
 
+/** The error codes answered with an HTTP status, for /openapi.json. */
+export function codesOf(status: number): ErrorCode[] {
+  return (Object.keys(statusByCode) as ErrorCode[]).filter((code) => statusByCode[code] === status);
+}
+
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Headers the answer carries (Retry-After of a 429, Allow of a 405). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -48,10 +55,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       apiError = new ApiError('payload_too_large', 'the request body is too large');
     } else if ((error as { type?: string }).type === 'entity.parse.failed') {
       apiError = new ApiError('invalid_request', 'the request body is not valid JSON');
+    } else if (isBodyReadError(error)) {
+      apiError = new ApiError('invalid_request', 'the request body could not be read');
     } else {
       logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
       apiError = new ApiError('internal', 'internal error');
     }
+    if (apiError.headers) res.set(apiError.headers);
     res.status(apiError.status).json({
       error: {
         code: apiError.code,
@@ -60,4 +70,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       },
     });
   };
+}
+
+/** body-parser's other refusals (an unsupported charset or encoding, an aborted or mis-sized body). */
+function isBodyReadError(error: unknown): boolean {
+  const { type, status } = error as { type?: unknown; status?: unknown };
+  return typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500;
 }

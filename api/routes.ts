@@ -1,10 +1,14 @@
-// One way to declare a route: its method, path, who may call it and the zod schemas of its inputs and
-// answer. The same declaration validates every request (unknown fields rejected, one error shape) and
-// produces the OpenAPI document at /openapi.json, so the two cannot drift apart.
+// One way to declare a route: its method, path, who may call it, the zod schemas of its inputs and answer,
+// and the rate limit it spends. The same declaration validates every request (unknown fields rejected, one
+// error shape) and produces the OpenAPI document at /openapi.json, answers included: the statuses the
+// registry itself can answer (401 and 403 by role, 400 for inputs, 413 for bodies, 429 for limits, 405 with
+// Allow for other methods) are documented from the declaration, so the document and the service cannot drift
+// apart. Bodies are parsed only on routes that take one, after the caller is authenticated.
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import type { Claims, Role, TokenVerifier } from './auth.js';
-import { ApiError } from './errors.js';
+import { roles as allRoles, type Claims, type Role, type TokenVerifier } from './auth.js';
+import { ApiError, codesOf } from './errors.js';
+import { addressKey, callerKey, type RateLimitName, type RateLimits } from './rate-limits.js';
 
 export interface RouteContext<P, Q, B> {
   params: P;
@@ -32,11 +36,25 @@ export interface RouteDefinition<
   params?: P;
   query?: Q;
   body?: B;
-  /** The success answer's schema and status (default 200). */
+  /** The success answer's schema (JSON unless `contentType` says otherwise). */
   response?: R;
-  status?: number;
-  /** Other answers worth documenting, by status. */
+  /**
+   * The success status (default 200, or 204 without a response); with several, the first is what a returned
+   * value answers and the handler sets the others itself, all with the same body.
+   */
+  status?: number | readonly number[];
+  /** The success body's media type when it is not JSON; the handler writes it. */
+  contentType?: string;
+  /** Error statuses the handler itself may answer (those of the registry are added: see the module's top). */
   errors?: number[];
+  /** Statuses at which the handler sends a text/html page of its own. */
+  pages?: number[];
+  /** A redirect the handler may answer, with Location. */
+  redirect?: number;
+  /** The rate limit every request spends (api/rate-limits.ts): by caller, or by address on public routes. */
+  rateLimit?: RateLimitName;
+  /** How a browser-facing route answers invalid inputs instead of the JSON error: its 400 page. */
+  onInvalid?: (res: Response) => void;
   handler: (
     ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>,
   ) => Promise<z.infer<R> | void> | z.infer<R> | void;
@@ -61,6 +79,12 @@ export const idSchema = z.uuid({ message: 'must be a UUID' });
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return (where === 'body' ? undefined : {}) as T;
+  const malformed = illFormedString(value);
+  if (malformed !== undefined) {
+    throw new ApiError('invalid_request', `invalid ${where}`, [
+      { path: [where, ...malformed].join('.'), message: 'not well-formed Unicode (a lone surrogate)' },
+    ]);
+  }
   const result = schema.safeParse(value ?? {});
   if (!result.success) {
     throw new ApiError(
@@ -75,10 +99,57 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   return result.data;
 }
 
+/**
+ * The path of the first string (or key) in an input that is not well-formed UTF-16, if any: JSON allows a
+ * lone surrogate as an escape, but neither UTF-8 nor Postgres can carry one, so no input may hold one.
+ */
+function illFormedString(
+  value: unknown,
+  path: Array<string | number> = [],
+): Array<string | number> | undefined {
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : path;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = illFormedString(item, [...path, index]);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (!key.isWellFormed()) return [...path, key.toWellFormed()];
+      const found = illFormedString(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+const jsonBody = express.json({ limit: '64kb' });
+
+/** The registry's own answers for a route, besides what its handler declares. */
+function registryStatuses(route: AnyRoute): number[] {
+  const statuses = new Set<number>(route.errors ?? []);
+  if (route.roles !== 'public') {
+    statuses.add(401);
+    // A route open to every role answers 403 only when its handler says so (in `errors`).
+    if (allRoles.some((role) => !(route.roles as readonly Role[]).includes(role))) statuses.add(403);
+  }
+  if (route.params || route.query || route.body) statuses.add(400);
+  if (route.body) statuses.add(413);
+  if (route.rateLimit) statuses.add(429);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+const successStatuses = (route: AnyRoute): number[] =>
+  route.status === undefined ? [route.response ? 200 : 204] : [route.status].flat();
+
 export class RouteRegistry {
   readonly routes: AnyRoute[] = [];
 
-  constructor(private readonly verifyToken: TokenVerifier) {}
+  /** Without a verifier only public routes can be served (the operations routes of a bare app). */
+  constructor(
+    private readonly verifyToken?: TokenVerifier,
+    private readonly limits?: RateLimits,
+  ) {}
 
   add<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
     route: RouteDefinition<P, Q, B, R>,
@@ -86,41 +157,91 @@ export class RouteRegistry {
     this.routes.push(route);
   }
 
-  /** Mounts every route on a router: authentication, role check, validation, then the handler. */
+  /**
+   * Mounts every route on a router: authentication, role check, rate limit, the body parser, validation,
+   * then the handler. Before them, for each path (those with fewer parameters first, so that
+   * `/v1/connections/resolve` is not taken for `/v1/connections/:id`), a method it does not serve answers 405
+   * with Allow.
+   */
   router(): Router {
     const router = express.Router();
+    for (const [path, methods] of this.methodsByPath()) {
+      router.all(path, methodsServed(methods));
+    }
     for (const route of this.routes) {
-      const handler: RequestHandler = async (req, res, next) => {
+      const admit: RequestHandler = async (req, res, next) => {
         try {
-          let caller = undefined as unknown as Claims;
           if (route.roles !== 'public') {
-            caller = await this.authenticate(req);
+            const caller = await this.authenticate(req);
             if (!route.roles.includes(caller.role)) {
               throw new ApiError('forbidden', `the ${caller.role} role may not do this`);
             }
+            res.locals.caller = caller;
           }
-          const ctx = {
-            params: parse(route.params, req.params, 'path'),
-            query: parse(route.query, req.query, 'query'),
-            body: parse(route.body, req.body, 'body'),
-            caller,
-            req,
-            res,
-          };
-          const result = await route.handler(ctx);
-          if (res.headersSent) return;
-          if (result === undefined) res.status(route.status ?? 204).end();
-          else res.status(route.status ?? 200).json(result);
+          if (route.rateLimit) {
+            if (!this.limits) throw new Error(`route ${route.path} is rate limited but no limits were given`);
+            await this.limits.enforce(
+              route.rateLimit,
+              route.roles === 'public' ? addressKey(req) : callerKey(res.locals.caller as Claims),
+            );
+          }
+          next();
         } catch (error) {
           next(error);
         }
       };
-      router[route.method](route.path, handler);
+      const handle: RequestHandler = async (req, res, next) => {
+        try {
+          let ctx;
+          try {
+            ctx = {
+              params: parse(route.params, req.params, 'path'),
+              query: parse(route.query, req.query, 'query'),
+              body: parse(route.body, req.body, 'body'),
+              caller: res.locals.caller as Claims,
+              req,
+              res,
+            };
+          } catch (invalid) {
+            if (!route.onInvalid || !(invalid instanceof ApiError)) throw invalid;
+            route.onInvalid(res);
+            return;
+          }
+          const result = await route.handler(ctx);
+          if (res.headersSent) return;
+          const [status] = successStatuses(route);
+          if (result === undefined) res.status(status!).end();
+          else res.status(status!).json(result);
+        } catch (error) {
+          next(error);
+        }
+      };
+      router[route.method](route.path, ...(route.body ? [admit, jsonBody, handle] : [admit, handle]));
+    }
+    for (const [path, methods] of this.methodsByPath()) {
+      const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+      router.all(path, (req, _res, next) => {
+        next(
+          new ApiError('method_not_allowed', `${req.method} is not served here`, undefined, { Allow: allow }),
+        );
+      });
     }
     return router;
   }
 
+  private methodsByPath(): Map<string, string[]> {
+    const byPath = new Map<string, string[]>();
+    const params = (path: string) => path.split(':').length;
+    for (const route of [...this.routes].sort((a, b) => params(a.path) - params(b.path))) {
+      const methods = byPath.get(route.path) ?? [];
+      methods.push(route.method.toUpperCase());
+      byPath.set(route.path, methods);
+    }
+    return byPath;
+  }
+
   private authenticate(req: Request): Promise<Claims> {
+    if (!this.verifyToken) throw new Error('this registry serves public routes only');
     return authenticate(req, this.verifyToken);
   }
 
@@ -130,17 +251,6 @@ export class RouteRegistry {
     extraPaths: Record<string, Record<string, unknown>> = {},
   ): object {
     const paths: Record<string, Record<string, unknown>> = structuredClone(extraPaths);
-    const errorSchema = {
-      type: 'object',
-      properties: {
-        error: {
-          type: 'object',
-          properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
-          required: ['code', 'message'],
-        },
-      },
-      required: ['error'],
-    };
     for (const route of this.routes) {
       const openApiPath = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
       const parameters = [
@@ -157,33 +267,47 @@ export class RouteRegistry {
           schema,
         })),
       ];
-      const responses: Record<string, unknown> = {
-        [String(route.status ?? (route.response ? 200 : 204))]: route.response
+      const responses: Record<string, unknown> = {};
+      for (const status of successStatuses(route)) {
+        responses[String(status)] = route.response
           ? {
               description: 'success',
               content: {
-                'application/json': {
+                [route.contentType ?? 'application/json']: {
                   schema: z.toJSONSchema(route.response, { io: 'output', unrepresentable: 'any' }),
                 },
               },
             }
-          : { description: 'success' },
-      };
-      for (const status of [...(route.roles === 'public' ? [] : [401, 403]), 400, ...(route.errors ?? [])]) {
+          : { description: 'success' };
+      }
+      for (const status of route.pages ?? []) {
         responses[String(status)] = {
-          description: 'error',
-          content: { 'application/json': { schema: errorSchema } },
+          description: status < 400 ? 'a page' : 'a page saying what was refused',
+          content: { 'text/html': { schema: { type: 'string' } } },
         };
+      }
+      if (route.redirect) {
+        responses[String(route.redirect)] = {
+          description: 'redirect',
+          headers: { Location: { required: true, schema: { type: 'string' } } },
+        };
+      }
+      for (const status of registryStatuses(route)) {
+        if (status === 400 && route.onInvalid) continue;
+        const existing = responses[String(status)] as { content?: object } | undefined;
+        responses[String(status)] = errorResponse(status, existing?.content);
       }
       (paths[openApiPath] ??= {})[route.method] = {
         summary: route.summary,
         tags: route.tags,
         ...(route.roles === 'public' ? { security: [] } : { 'x-roles': route.roles }),
+        ...(route.rateLimit ? { 'x-rate-limit': route.rateLimit } : {}),
         parameters,
         ...(route.body
           ? {
               requestBody: {
-                required: true,
+                // Optional when an absent body (validated as `{}`) is valid.
+                required: !route.body.safeParse({}).success,
                 content: {
                   'application/json': {
                     schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }),
@@ -203,6 +327,55 @@ export class RouteRegistry {
       paths,
     };
   }
+}
+
+/**
+ * Lets the methods a path serves through (HEAD with GET) and answers any other 405 with Allow. The first
+ * such check a request meets decides: a path's check is skipped once a more specific path's has passed it.
+ */
+export function methodsServed(methods: readonly string[]): RequestHandler {
+  const served = new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : [])]);
+  const allow = [...served].join(', ');
+  return (req, res, next) => {
+    if (res.locals.methodChecked) return next();
+    res.locals.methodChecked = true;
+    if (served.has(req.method)) return next();
+    next(new ApiError('method_not_allowed', `${req.method} is not served here`, undefined, { Allow: allow }));
+  };
+}
+
+/** The documented error answer of a status: `{"error": {...}}` with the codes that status carries. */
+export function errorResponse(status: number, alongside: object = {}): object {
+  return {
+    description: codesOf(status).join(', ') || 'error',
+    ...(status === 429
+      ? {
+          headers: {
+            'Retry-After': { required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
+          },
+        }
+      : {}),
+    content: {
+      ...alongside,
+      'application/json': {
+        schema: {
+          type: 'object',
+          properties: {
+            error: {
+              type: 'object',
+              properties: {
+                code: { type: 'string', enum: codesOf(status) },
+                message: { type: 'string' },
+                details: {},
+              },
+              required: ['code', 'message'],
+            },
+          },
+          required: ['error'],
+        },
+      },
+    },
+  };
 }
 
 function schemaProperties(schema: z.ZodType | undefined): Array<[string, unknown, boolean]> {

@@ -182,6 +182,8 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
       RATE_LIMIT_CONNECT_PER_MINUTE: '1000000',
       RATE_LIMIT_CALLBACK_PER_MINUTE: '1000000',
       RATE_LIMIT_REFRESH_PER_MINUTE: '1000000',
+      RATE_LIMIT_CHANGE_PER_MINUTE: '1000000',
+      RATE_LIMIT_PROXY_PER_MINUTE: '1000000',
       ...overrides,
     });
 

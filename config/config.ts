@@ -1,6 +1,7 @@
 // The one configuration loader: every environment variable the service reads is declared here, validated
 // with zod at start-up, and a bad or missing one fails with its name. Nothing else reads process.env.
 import path from 'node:path';
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import type { LifecycleSettings } from '../workflows/messages.js';
 
@@ -53,6 +54,34 @@ const schema = z.object({
   RATE_LIMIT_CONNECT_PER_MINUTE: z.coerce.number().int().positive().default(30),
   RATE_LIMIT_CALLBACK_PER_MINUTE: z.coerce.number().int().positive().default(60),
   RATE_LIMIT_REFRESH_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  RATE_LIMIT_CHANGE_PER_MINUTE: z.coerce.number().int().positive().default(30),
+  RATE_LIMIT_PROXY_PER_MINUTE: z.coerce.number().int().positive().default(6_000),
+  READY_WAITS_PER_CALLER: z.coerce.number().int().positive().default(10),
+  READY_WAITS_PER_PROCESS: z.coerce.number().int().positive().default(10_000),
+  // Off, a hop count, or a list of proxy addresses and CIDRs (or loopback, linklocal, uniquelocal) whose
+  // X-Forwarded-For is believed. `true` (believe anyone) is refused: any client could then choose its address.
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('off')
+    .transform((value, ctx): boolean | number | string[] => {
+      if (value === '' || value === 'off' || value === 'false') return false;
+      if (/^[0-9]{1,2}$/.test(value)) return Number(value);
+      const list = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+      try {
+        proxyAddr.compile(list);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `off, a hop count, or proxy addresses, CIDRs, loopback, linklocal or uniquelocal (${(error as Error).message})`,
+        });
+        return z.NEVER;
+      }
+      return list;
+    }),
 
   RETURN_TO_ORIGINS: z
     .string()
@@ -109,7 +138,12 @@ export interface Config {
   returnToOrigins: string[];
   /** Where notices about dependents of removed connections are POSTed, signed with the secret. */
   webhook: { url?: string; secret?: string };
-  rateLimits: { connectPerMinute: number; callbackPerMinute: number; refreshPerMinute: number };
+  /** Requests a minute per caller (per client address on the OAuth callback), by limit (api/rate-limits.ts). */
+  rateLimits: { connect: number; callback: number; refresh: number; change: number; proxy: number };
+  /** Ready long-polls waiting at once, per caller and in one API process. */
+  readyWaits: { perCaller: number; perProcess: number };
+  /** TRUST_PROXY for Express's `trust proxy`: false, a hop count, or addresses and CIDRs. */
+  trustProxy: boolean | number | string[];
   auth: { jwtSecretFile: string; jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string };
 }
 
@@ -183,10 +217,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     returnToOrigins: e.RETURN_TO_ORIGINS.map((origin) => new URL(origin).origin),
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET },
     rateLimits: {
-      connectPerMinute: e.RATE_LIMIT_CONNECT_PER_MINUTE,
-      callbackPerMinute: e.RATE_LIMIT_CALLBACK_PER_MINUTE,
-      refreshPerMinute: e.RATE_LIMIT_REFRESH_PER_MINUTE,
+      connect: e.RATE_LIMIT_CONNECT_PER_MINUTE,
+      callback: e.RATE_LIMIT_CALLBACK_PER_MINUTE,
+      refresh: e.RATE_LIMIT_REFRESH_PER_MINUTE,
+      change: e.RATE_LIMIT_CHANGE_PER_MINUTE,
+      proxy: e.RATE_LIMIT_PROXY_PER_MINUTE,
     },
+    readyWaits: { perCaller: e.READY_WAITS_PER_CALLER, perProcess: e.READY_WAITS_PER_PROCESS },
+    trustProxy: e.TRUST_PROXY,
     auth: {
       jwtSecretFile: path.join(dataDir, 'jwt-secret'),
       jwtSecret: e.AUTH_JWT_SECRET,

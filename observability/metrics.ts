@@ -1,10 +1,13 @@
-// Prometheus metrics, one registry per process: connections by status (read from Postgres at scrape time, so
-// it is right in every deployment), lifecycle transitions and refresh outcomes (counted where they happen:
+// Prometheus metrics, one registry per process: connections by status (counted from Postgres when the API
+// starts and when its change listener resyncs, then moved by each transition notice, so a scrape never
+// queries), lifecycle transitions and refresh outcomes (counted where they happen:
 // the worker's activities), and API request latency by route. Labels are enum words and route patterns
 // only: never ids, names or anything secret.
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../logging/logger.js';
+import type { ConnectionChange } from '../stores/connection-changes.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -31,26 +34,67 @@ export const requestDuration = new Histogram({
   registers: [registry],
 });
 
-let connectionsByStatus: Gauge<'status'> | undefined;
-let collectorDb: Knex | undefined;
+const connectionsByStatus = new Gauge({
+  name: 'connections',
+  help: 'Connections by status.',
+  labelNames: ['status'] as const,
+  registers: [registry],
+});
 
-/** The connections-by-status gauge, collected from the read model on each scrape. */
-export function trackConnectionsByStatus(db: Knex): void {
-  connectionsByStatus ??= new Gauge({
-    name: 'connections',
-    help: 'Connections by status.',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      const rows: Array<{ status: string; count: string | number }> = await collectorDb!('connections')
-        .select('status')
-        .count({ count: '*' })
-        .groupBy('status');
-      this.reset();
-      for (const row of rows) this.set({ status: String(row.status) }, Number(row.count));
-    },
-  });
-  collectorDb = db;
+/** What the gauge needs of the change listener (stores/connection-changes.ts). */
+export interface StatusNotices {
+  on(event: 'change', listener: (change: ConnectionChange) => void): unknown;
+  on(event: 'resync', listener: () => void): unknown;
+  off(event: 'change', listener: (change: ConnectionChange) => void): unknown;
+  off(event: 'resync', listener: () => void): unknown;
+}
+
+let following: (() => void) | undefined;
+
+/**
+ * Keeps the connections-by-status gauge current: one count now, then each transition notice moves one
+ * connection from its `from` status to its `to`; a resync (or a notice without `from`, from a worker older
+ * than this) recounts. Without notices the gauge is the count at start. Resolves once the first count is in.
+ */
+export async function trackConnectionsByStatus(
+  db: Knex,
+  notices?: StatusNotices,
+  logger?: Pick<Logger, 'warn'>,
+): Promise<void> {
+  following?.();
+  let counting: Promise<void> | undefined;
+  const recount = () =>
+    (counting ??= (async () => {
+      try {
+        const rows: Array<{ status: string; count: string | number }> = await db('connections')
+          .select('status')
+          .count({ count: '*' })
+          .groupBy('status');
+        connectionsByStatus.reset();
+        for (const row of rows) connectionsByStatus.set({ status: String(row.status) }, Number(row.count));
+      } catch (error) {
+        logger?.warn({ err: error }, 'connections could not be counted for the metrics');
+      } finally {
+        counting = undefined;
+      }
+    })());
+  const onChange = (change: ConnectionChange) => {
+    if (change.kind !== 'status' || !change.status) return;
+    if (change.from === undefined) {
+      void recount();
+      return;
+    }
+    if (change.from !== null) connectionsByStatus.dec({ status: change.from });
+    connectionsByStatus.inc({ status: change.status });
+  };
+  const onResync = () => void recount();
+  notices?.on('change', onChange);
+  notices?.on('resync', onResync);
+  following = () => {
+    notices?.off('change', onChange);
+    notices?.off('resync', onResync);
+  };
+  await recount();
 }
 
 /** Times every request, labelled with the matched route pattern (or `unmatched`), never the raw path. */

@@ -200,6 +200,7 @@ export async function startService(
         temporal,
         keys,
         logger,
+        trustProxy: config.trustProxy,
         service: {
           vault,
           commands,
@@ -208,6 +209,7 @@ export async function startService(
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
           outbound,
           rateLimits: config.rateLimits,
+          readyWaits: config.readyWaits,
           refreshMarginMs: config.lifecycle.refreshMarginMs,
           grants,
           returnToOrigins: config.returnToOrigins,

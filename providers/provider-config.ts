@@ -1,26 +1,30 @@
 // How a provider is spoken to, as stored per workspace integration and shipped in the catalogue
 // (catalogue/providers.ts). Validated on the way in and on the way out of Postgres, so activities can trust
-// its shape.
+// its shape; every string is built by the edge's validation (api/validation.ts), so what a custom provider
+// registers is checked as strictly as any other input.
 import { z } from 'zod';
+import { boundedRecord, headerName, identifier, printable, scope, text, url } from '../api/validation.js';
 import { isDeclarableRequestHeader, isDeclarableResponseHeader } from './proxy-headers.js';
 
-const httpUrl = z.url({ protocol: /^https?$/ });
-const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL' });
+const httpUrl = url({ schemes: ['https', 'http'] });
+const httpsUrl = url({ schemes: ['https'] });
 
 /** An integration's key: lower-case letters, digits and dashes, as in `google` or `acme-crm`. */
-export const integrationKeySchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2 to 63 lower-case letters, digits or dashes');
+export const integrationKeySchema = identifier(
+  /^[a-z0-9][a-z0-9-]{1,62}$/,
+  'must be 2 to 63 lower-case letters, digits or dashes',
+  63,
+);
 
 /** A scope as sent to a provider: no whitespace or separators of its own. */
-export const scopeSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[^\s,]+$/, 'must not contain whitespace or commas');
+export const scopeSchema = scope();
 
-/** An HTTP field name (RFC 9110 5.1), any case. */
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'must be an HTTP header name');
+/** An authorization parameter's name: URL-safe characters only. */
+const parameterName = identifier(
+  /^[A-Za-z0-9._~-]{1,64}$/,
+  'a parameter name: letters, digits and . _ ~ -',
+  64,
+);
 
 /**
  * Headers of the provider's own that the proxy carries beyond its allow-lists (providers/proxy-headers.ts),
@@ -28,18 +32,18 @@ const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'must
  */
 export const proxyHeadersSchema = z.strictObject({
   requestHeaders: z
-    .array(headerName.refine(isDeclarableRequestHeader, 'is never forwarded to a provider'))
+    .array(headerName().refine(isDeclarableRequestHeader, 'is never forwarded to a provider'))
     .max(50)
     .optional(),
   responseHeaders: z
-    .array(headerName.refine(isDeclarableResponseHeader, 'is never passed back from a provider'))
+    .array(headerName().refine(isDeclarableResponseHeader, 'is never passed back from a provider'))
     .max(50)
     .optional(),
 });
 
 // Shown to people; optional so that configurations stored before they existed keep parsing.
 const presentation = {
-  displayName: z.string().min(1).max(100).optional(),
+  displayName: text(100).optional(),
   /** A personal tool (mail, calendar): connections to it are usually `user` scoped. */
   personal: z.boolean().optional(),
 };
@@ -53,14 +57,14 @@ export const oauthProviderSchema = z.strictObject({
   revocationEndpoint: httpUrl.optional(),
   /** Whether the server always sends `iss` in authorization responses (then a missing one is refused). */
   issParameterSupported: z.boolean().default(false),
-  scopes: z.array(z.string().min(1)).default([]),
-  scopeSeparator: z.string().min(1).default(' '),
+  scopes: z.array(scopeSchema).max(100).default([]),
+  scopeSeparator: printable(1, 4).default(' '),
   pkce: z.boolean().default(true),
   tokenEndpointAuthMethod: z
     .enum(['client_secret_basic', 'client_secret_post', 'none'])
     .default('client_secret_basic'),
   /** Extra authorization parameters the provider needs, e.g. Google's `access_type=offline`. */
-  authorizationParams: z.record(z.string(), z.string()).default({}),
+  authorizationParams: boundedRecord(parameterName, text(1000, { min: 0 }), 20).default({}),
   apiBaseUrl: httpUrl.optional(),
   proxy: proxyHeadersSchema.optional(),
   ...presentation,
@@ -72,14 +76,14 @@ export const apiKeyProviderSchema = z.strictObject({
   /** Where the key goes on a request to the provider's API. */
   injection: z.strictObject({
     in: z.enum(['header', 'query']),
-    name: z.string().min(1),
-    prefix: z.string().default(''),
+    name: headerName(),
+    prefix: printable(0, 64).default(''),
   }),
   /** A cheap authenticated request that answers 2xx for a valid key and 401/403 for a rejected one. */
   verification: z
     .strictObject({
       method: z.enum(['GET', 'POST']).default('GET'),
-      path: z.string().startsWith('/'),
+      path: identifier(/^\/[\x21-\x7e]{0,2047}$/, 'a path from /, visible ASCII', 2048),
     })
     .optional(),
   proxy: proxyHeadersSchema.optional(),
@@ -101,7 +105,7 @@ export type ProxyHeaders = z.infer<typeof proxyHeadersSchema>;
 // whether it is a personal tool. Configuring it for a workspace stores the entry without its key.
 const catalogueFields = {
   key: integrationKeySchema,
-  displayName: z.string().min(1).max(100),
+  displayName: text(100),
   personal: z.boolean(),
 };
 
@@ -112,7 +116,6 @@ export const catalogueEntrySchema = z.discriminatedUnion('authType', [
     authorizationEndpoint: httpsUrl,
     tokenEndpoint: httpsUrl,
     revocationEndpoint: httpsUrl.optional(),
-    scopes: z.array(scopeSchema).default([]),
     apiBaseUrl: httpsUrl.optional(),
   }),
   apiKeyProviderSchema.extend({ ...catalogueFields, apiBaseUrl: httpsUrl }),

@@ -15,6 +15,8 @@ export interface ConnectionChange {
   /** `status`: a transition (with the new status); `credential`: a credential was replaced or destroyed. */
   kind: 'status' | 'credential';
   status?: string;
+  /** A transition's previous status (null when the connection was created), so counts can move with it. */
+  from?: string | null;
   /** The reason word of a transition (`access_denied`, `refresh_rejected`, …), when it has one. */
   reason?: string;
 }

@@ -19,6 +19,7 @@ import { integrationStore } from '../../stores/integration-store.js';
 import type { ApiDependencies } from '../app.js';
 import type { Claims } from '../auth.js';
 import { ApiError } from '../errors.js';
+import { callerKey } from '../rate-limits.js';
 import { authenticate, idSchema } from '../routes.js';
 import {
   agentAccess,
@@ -68,6 +69,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
         throw new ApiError('method_not_allowed', `the proxy does not carry ${req.method} requests`);
       }
       const caller = await authorize(req);
+      await access.limits.enforce('proxy', callerKey(caller));
       const id = idSchema.safeParse(req.params.id);
       if (!id.success) {
         throw new ApiError('invalid_request', 'invalid path', [

@@ -10,6 +10,7 @@ import type { ConnectionChangeListener, ConnectionChange } from '../../stores/co
 import type { ConnectionStatus } from '../../workflows/messages.js';
 import type { Claims } from '../auth.js';
 import { visibleConnection } from '../connections/access.js';
+import { ApiError } from '../errors.js';
 
 export interface Readiness {
   ready: boolean;
@@ -17,6 +18,72 @@ export interface Readiness {
   reason?: string;
   /** Set when the answer is the status at the deadline rather than a final one. */
   timedOut?: true;
+}
+
+/** How many long-polls may wait at once: per caller (workspace and sub) and in this process. */
+export interface ReadyWaitLimits {
+  perCaller: number;
+  perProcess: number;
+}
+
+export const defaultReadyWaitLimits: ReadyWaitLimits = { perCaller: 10, perProcess: 10_000 };
+
+/** Seconds a caller refused a wait is told to come back after. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Admission of long-polls: each holds a socket, listeners and a timer for up to a minute, so their number is
+ * bounded per caller (429) and per process (503), and a wait that ends always gives its place back.
+ */
+export class ReadyWaits {
+  private readonly byCaller = new Map<string, number>();
+  private total = 0;
+
+  constructor(readonly limits: ReadyWaitLimits = defaultReadyWaitLimits) {}
+
+  /** Takes a place for the caller, or throws; the function returned gives it back (once). */
+  admit(callerKey: string): () => void {
+    const held = this.byCaller.get(callerKey) ?? 0;
+    const headers = { 'Retry-After': String(RETRY_AFTER_SECONDS) };
+    if (held >= this.limits.perCaller) {
+      throw new ApiError(
+        'rate_limited',
+        `at most ${this.limits.perCaller} ready long-polls at once per caller`,
+        undefined,
+        headers,
+      );
+    }
+    if (this.total >= this.limits.perProcess) {
+      throw new ApiError('service_unavailable', 'too many ready long-polls are waiting', undefined, headers);
+    }
+    this.byCaller.set(callerKey, held + 1);
+    this.total++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const left = (this.byCaller.get(callerKey) ?? 1) - 1;
+      if (left > 0) this.byCaller.set(callerKey, left);
+      else this.byCaller.delete(callerKey);
+    };
+  }
+
+  get waiting(): number {
+    return this.total;
+  }
+}
+
+const waitsByService = new WeakMap<object, ReadyWaits>();
+
+/** One admission per service. */
+export function readyWaitsOf(service: { readyWaits?: Partial<ReadyWaitLimits> }): ReadyWaits {
+  let waits = waitsByService.get(service);
+  if (!waits) {
+    waits = new ReadyWaits({ ...defaultReadyWaitLimits, ...service.readyWaits });
+    waitsByService.set(service, waits);
+  }
+  return waits;
 }
 
 const finalStatuses: ReadonlySet<ConnectionStatus> = new Set(['failed', 'expired', 'disconnected']);

@@ -8,17 +8,21 @@ import type { Role } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { connectionSchema } from '../connections/routes.js';
 import { idSchema, type RouteRegistry } from '../routes.js';
-import { awaitReadiness } from './ready.js';
+import { queryInteger, text } from '../validation.js';
+import { integrationKeySchema } from '../../providers/provider-config.js';
+import { callerKey } from '../rate-limits.js';
+import { awaitReadiness, readyWaitsOf } from './ready.js';
 import { agentScopeOf, resolveConnection } from './resolve.js';
 
 const everyone: Role[] = ['owner', 'admin', 'member', 'agent'];
 const tags = ['agents'];
 
-const integrationKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be an integration key');
+const integrationKey = integrationKeySchema;
 const agentScope = z.enum(['workspace', 'user']);
 export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
   if (!deps.service) return;
   const { changes } = deps.service;
+  const waits = readyWaitsOf(deps.service);
   const db = deps.db;
 
   registry.add({
@@ -30,7 +34,7 @@ export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependenci
     roles: everyone,
     body: z.strictObject({
       integration: integrationKey,
-      agentId: z.string().min(1).max(200).optional(),
+      agentId: text(200).optional(),
     }),
     response: z.object({ connection: connectionSchema }),
     errors: [404, 409],
@@ -61,20 +65,25 @@ export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependenci
     method: 'get',
     path: '/v1/connections/:id/ready',
     summary:
-      'Long-poll: answers as soon as the connection is active, at once when failed, expired or disconnected, or with its status after `timeout` seconds (0 to 60, default 30)',
+      'Long-poll: answers as soon as the connection is active, at once when failed, expired or disconnected, or with its status after `timeout` seconds (0 to 60, default 30); long-polls waiting at once are bounded per caller (429) and per process (503)',
     tags,
     roles: everyone,
     params: z.strictObject({ id: idSchema }),
-    query: z.strictObject({ timeout: z.coerce.number().min(0).max(60).default(30) }),
+    query: z.strictObject({ timeout: queryInteger({ min: 0, max: 60, default: 30 }) }),
     response: z.object({
       ready: z.boolean(),
       status: z.enum(connectionStatuses),
       reason: z.string().optional(),
       timedOut: z.literal(true).optional(),
     }),
-    errors: [404],
+    errors: [404, 429, 503],
     async handler({ params, query, caller, res }) {
-      return awaitReadiness({ db, changes }, caller, params.id, query.timeout * 1000, res);
+      const release = waits.admit(callerKey(caller));
+      try {
+        return await awaitReadiness({ db, changes }, caller, params.id, query.timeout * 1000, res);
+      } finally {
+        release();
+      }
     },
   });
 

@@ -1,11 +1,11 @@
 // What agent tasks use of a connection without holding it: a short-lived token, and the provider proxy.
 // The token route is declared in the registry; the proxy is mounted (by api/app.ts) before the JSON parser,
 // since it streams raw bodies, and documented here for /openapi.json.
+import { z } from 'zod';
 import type { ApiDependencies } from '../app.js';
-import type { RouteRegistry } from '../routes.js';
-import { registerTokenRoute } from './token.js';
-
+import { errorResponse, idSchema, type RouteRegistry } from '../routes.js';
 import { REPLAYABLE_BODY_LIMIT } from './proxy.js';
+import { registerTokenRoute } from './token.js';
 
 export { agentProxy } from './proxy.js';
 
@@ -18,16 +18,28 @@ const common = {
   tags: ['agents'],
   'x-roles': ['agent', 'owner', 'admin'],
   parameters: [
-    { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-    { name: 'path', in: 'path', required: true, schema: { type: 'string' } },
+    { name: 'id', in: 'path', required: true, schema: z.toJSONSchema(idSchema) },
+    // One segment as documented (the proxy forwards any depth): what checkPath lets through, without
+    // percent-encoding, dot segments or a scheme-like first segment.
+    {
+      name: 'path',
+      in: 'path',
+      required: true,
+      schema: {
+        type: 'string',
+        pattern: "^(?!\\.{1,2}$)[A-Za-z0-9._~!$&'()*+,;=@-]{1,1024}$",
+        maxLength: 1024,
+      },
+    },
     {
       name: 'X-Task-Id',
       in: 'header',
       required: false,
       description: 'the task the call is made for: recorded with the grant, not forwarded',
-      schema: { type: 'string' },
+      schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$', maxLength: 200 },
     },
   ],
+  'x-rate-limit': 'proxy',
 };
 
 const summary = "Forward to the integration's API with the connection's credential injected";
@@ -45,17 +57,10 @@ const description =
   "X-Request-Id, X-Correlation-Id, and the provider's declared ones (proxy.responseHeaders); never " +
   'Set-Cookie, authentication challenges, CORS, CSP, HSTS or hop-by-hop headers.';
 
-const refusals = {
-  '401': { description: 'no or invalid bearer token' },
-  '403': { description: 'the role may not use connections' },
-  '404': { description: 'no such connection for this caller' },
-  '405': { description: 'method_not_allowed: a method the proxy does not carry' },
-  '409': { description: 'connection_not_active' },
-  '502': {
-    description:
-      'provider_unavailable: the provider could not be reached, or its host leads to an address that is not public',
-  },
-};
+// invalid id or target (or a body where none is allowed); no or invalid token; a role that may not; unknown
+// connection; not active; over the proxy (or, on a 401, the refresh) limit; the provider unreachable.
+const refusals = (statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [String(status), errorResponse(status)]));
 const anyBody = { content: { '*/*': { schema: { type: 'string', format: 'binary' } } } };
 const providerAnswer = { description: "the provider's answer, as it sent it (headers filtered)", ...anyBody };
 
@@ -64,11 +69,7 @@ const bodyless = {
   ...common,
   summary,
   description: `${description} GET and HEAD carry no body: one is refused with 400.`,
-  responses: {
-    default: providerAnswer,
-    '400': { description: 'invalid id, a target outside the integration API, or a request body' },
-    ...refusals,
-  },
+  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 429, 502]) },
 };
 
 /** DELETE and OPTIONS: a body up to the limit, buffered and sent with its Content-Length. */
@@ -77,12 +78,7 @@ const bufferedBody = {
   summary,
   description: `${description} A DELETE or OPTIONS body is buffered (at most ${REPLAYABLE_BODY_LIMIT} bytes, 413 beyond) and sent with its Content-Length.`,
   requestBody: { required: false, ...anyBody },
-  responses: {
-    default: providerAnswer,
-    '400': { description: 'invalid id, or a target outside the integration API' },
-    '413': { description: `payload_too_large: a body over ${REPLAYABLE_BODY_LIMIT} bytes` },
-    ...refusals,
-  },
+  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 413, 429, 502]) },
 };
 
 /** POST, PUT, PATCH: small bodies buffered, larger ones streamed with their own framing. */
@@ -91,12 +87,11 @@ const streamedBody = {
   summary,
   description: `${description} A body up to ${REPLAYABLE_BODY_LIMIT} bytes (by Content-Length) is buffered; a larger or chunked one streams through with its declared Content-Length, or chunked.`,
   requestBody: { required: false, ...anyBody },
-  responses: {
-    default: providerAnswer,
-    '400': { description: 'invalid id, or a target outside the integration API' },
-    ...refusals,
-  },
+  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 429, 502]) },
 };
+
+/** The methods the proxy forwards. */
+export const proxyMethods = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
 
 /** The proxy in /openapi.json, method by method. */
 export const agentAccessPaths: Record<string, Record<string, unknown>> = {

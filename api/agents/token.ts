@@ -15,10 +15,12 @@ import type { Claims, Role } from '../auth.js';
 import type { ConnectionCommands } from '../connection-commands.js';
 import { ApiError } from '../errors.js';
 import { idSchema, type RouteRegistry } from '../routes.js';
+import { identifier } from '../validation.js';
 import { notFound, sees, visibilityOf } from '../connections/access.js';
 import type { SealedCredential } from '../../vault/index.js';
 import { parseStoredTokens } from '../../stores/stored-tokens.js';
 import { dueForRefresh } from '../../workflows/refresh-policy.js';
+import { callerKey, connectionKey, rateLimited, rateLimitsOf, type RateLimits } from '../rate-limits.js';
 
 /**
  * The default of REFRESH_MARGIN_SECONDS: a token expiring sooner (or within half its lifetime, for a short-lived
@@ -45,6 +47,8 @@ export interface AgentAccess {
   refreshMarginMs: number;
   /** Grants are counted in memory and written in batches; `grants.flush()` writes them now. */
   grants: GrantRecorder;
+  /** The refreshes this path asks for on its own spend the `refresh` limit of the caller and the connection. */
+  limits: RateLimits;
 }
 
 const accessByService = new WeakMap<object, AgentAccess>();
@@ -63,6 +67,7 @@ export function agentAccess(deps: ApiDependencies): AgentAccess {
       cache,
       refreshMarginMs: service.refreshMarginMs ?? REFRESH_MARGIN_MS,
       grants: service.grants ?? new GrantRecorder(deps.db, { logger: deps.logger }),
+      limits: rateLimitsOf(service),
     };
     accessByService.set(service, access);
   }
@@ -187,6 +192,13 @@ export async function usableCredential(
       access.refreshMarginMs,
     );
   if (credential.authType === 'oauth2' && (options.refresh || expiring)) {
+    // Over the limit no refresh is asked for: a token that still works is handed out as it is.
+    const admission = await access.limits.take('refresh', callerKey(caller), connectionKey(connectionId));
+    if (!admission.allowed) {
+      const stillValid = credential.expiresAt === null || credential.expiresAt > Date.now();
+      if (!options.refresh && stillValid) return { connection, credential };
+      throw rateLimited('refresh', admission.retryAfterSeconds);
+    }
     connection = await refreshThroughWorkflow(access, caller, connectionId);
     const sealed = await credentialStore.get(access.db, {
       workspaceId: caller.workspace,
@@ -217,9 +229,11 @@ export function recordGrant(
   });
 }
 
-const taskIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/, 'letters, digits and . _ : @ -, at most 200');
+const taskIdSchema = identifier(
+  /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/,
+  'letters, digits and . _ : @ -, at most 200',
+  200,
+);
 
 const tokenAnswer = z.union([
   z.strictObject({
@@ -244,7 +258,7 @@ export function registerTokenRoute(registry: RouteRegistry, deps: ApiDependencie
     params: z.strictObject({ id: idSchema }),
     body: z.strictObject({ taskId: taskIdSchema.optional() }).optional(),
     response: tokenAnswer,
-    errors: [404, 409],
+    errors: [404, 409, 429],
     async handler({ params, body, caller, res }) {
       const { credential } = await usableCredential(access, caller, params.id);
       recordGrant(access, caller, params.id, 'token', body?.taskId);

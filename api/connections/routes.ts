@@ -10,6 +10,8 @@ import type { ApiDependencies } from '../app.js';
 import type { Role } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { idSchema, type RouteRegistry } from '../routes.js';
+import { credential, identifier, printable, text, url, visibleAscii } from '../validation.js';
+import { integrationKeySchema, scopeSchema } from '../../providers/provider-config.js';
 import { managedConnection, visibilityOf, visibleConnection } from './access.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
@@ -52,19 +54,22 @@ const dependentSchema = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-const integrationKey = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be an integration key');
-const scopesSchema = z.array(z.string().min(1).max(200).regex(/^\S+$/, 'one scope, no spaces')).max(50);
-const returnToSchema = z.string().min(1).max(2048);
-const apiKeySchema = z.string().min(1).max(4096);
+const integrationKey = integrationKeySchema;
+const scopesSchema = z.array(scopeSchema).max(50);
+/** A path on PUBLIC_URL, or a URL on an allowed origin (checked by checkReturnTo). */
+const returnToSchema = visibleAscii(1, 2048);
+const apiKeySchema = credential(4096);
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters (the registry validates no headers). */
 const idempotencyKeyPattern = /^[\x20-\x7e]{1,255}$/;
 const idParams = z.strictObject({ id: idSchema });
 const dependentParams = z.strictObject({
   id: idSchema,
   kind: z.enum(dependentKinds),
-  dependentId: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/, 'letters, digits and . _ : @ -, at most 200'),
+  dependentId: identifier(
+    /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/,
+    'letters, digits and . _ : @ -, at most 200',
+    200,
+  ),
 });
 
 function isUniqueViolation(error: unknown): boolean {
@@ -98,14 +103,15 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     body: z.strictObject({
       integration: integrationKey,
       scope: z.enum(['workspace', 'user']),
-      name: z.string().min(1).max(200).optional(),
+      name: text(200).optional(),
       apiKey: apiKeySchema.optional(),
       returnTo: returnToSchema.optional(),
       scopes: scopesSchema.optional(),
     }),
     response: z.object({ connection: connectionSchema, authorizationUrl: z.url().optional() }),
     status: 201,
-    errors: [422],
+    errors: [409, 422],
+    rateLimit: 'connect',
     async handler({ body, caller, req }) {
       const idempotencyKey = req.get('idempotency-key');
       if (idempotencyKey !== undefined && !idempotencyKeyPattern.test(idempotencyKey)) {
@@ -183,15 +189,19 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     roles: 'public',
     // Providers add parameters of their own (session_state, scope, ...): those are ignored, not refused.
     query: z.object({
-      state: z.string().min(1).max(2048).optional(),
-      code: z.string().min(1).max(4096).optional(),
-      iss: z.string().min(1).max(2048).optional(),
-      error: z.string().max(256).optional(),
+      state: credential(2048),
+      code: credential(4096).optional(),
+      iss: visibleAscii(1, 2048).optional(),
+      error: printable(0, 256).optional(),
     }),
-    errors: [303],
+    pages: [200, 400],
+    redirect: 303,
+    rateLimit: 'callback',
+    // A browser lands here: whatever is wrong with the link, it gets the page, not a JSON error.
+    onInvalid: (res) => sendCallbackPage(res, 400, { kind: 'refused' }),
     async handler({ query, res }) {
       const error = query.error === undefined ? undefined : sanitizeProviderError(query.error);
-      if (!query.state || (!query.code && !error)) {
+      if (!query.code && !error) {
         sendCallbackPage(res, 400, { kind: 'refused' });
         return;
       }
@@ -298,6 +308,7 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     body: z.strictObject({ scopes: scopesSchema.optional(), returnTo: returnToSchema.optional() }),
     response: withAuthorization,
     errors: [404, 409],
+    rateLimit: 'connect',
     async handler({ params, body, caller }) {
       const connection = await managedConnection(db, caller, params.id);
       if (connection.authType !== 'oauth2') {
@@ -325,6 +336,7 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     path: string,
     summary: string,
     run: (id: string, actor: string) => Promise<unknown>,
+    rateLimit?: 'refresh',
   ): void =>
     registry.add({
       method: 'post',
@@ -335,14 +347,18 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
       params: idParams,
       response: oneConnection,
       errors: [404, 409],
+      rateLimit,
       async handler({ params, caller }) {
         const connection = await managedConnection(db, caller, params.id);
         await run(connection.id, caller.sub);
         return { connection: await readBack(caller.workspace, connection.id) };
       },
     });
-  action('refresh', 'Refresh now; answers with the resulting status', (id, actor) =>
-    commands.refresh(id, actor),
+  action(
+    'refresh',
+    'Refresh now; answers with the resulting status',
+    (id, actor) => commands.refresh(id, actor),
+    'refresh',
   );
   action('deactivate', 'To inactive: not usable until activated again', (id, actor) =>
     commands.deactivate(id, actor),
@@ -359,6 +375,7 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     body: z.strictObject({ apiKey: apiKeySchema }),
     response: oneConnection,
     errors: [404, 409, 422],
+    rateLimit: 'change',
     async handler({ params, body, caller }) {
       const connection = await managedConnection(db, caller, params.id);
       if (connection.authType !== 'api_key') {
@@ -400,13 +417,11 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     roles: dependentWriters,
     params: dependentParams,
     body: z.strictObject({
-      name: z.string().min(1).max(200).optional(),
-      callbackUrl: z
-        .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
-        .max(2048)
-        .optional(),
+      name: text(200).optional(),
+      callbackUrl: url({ schemes: ['https', 'http'] }).optional(),
     }),
     response: z.object({ dependent: dependentSchema }),
+    status: [201, 200],
     errors: [404, 409],
     async handler({ params, body, caller, res }) {
       const connection = await visibleConnection(db, caller, params.id);
@@ -459,6 +474,7 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
       ),
     }),
     errors: [404, 409],
+    rateLimit: 'change',
     async handler({ params, query, caller }) {
       const force = query.force === 'true';
       const connection = await managedConnection(db, caller, params.id);

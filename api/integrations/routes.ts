@@ -14,13 +14,14 @@ import { integrationStore, type Integration } from '../../stores/integration-sto
 import type { ApiDependencies } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { RouteRegistry } from '../routes.js';
+import { credential, text, url } from '../validation.js';
 import { checkProviderUrls } from './provider-urls.js';
 
 const managers = ['owner', 'admin'] as const;
 const everyone = ['owner', 'admin', 'member', 'agent'] as const;
 
-const clientId = z.string().min(1).max(500);
-const clientSecret = z.string().min(1).max(4000);
+const clientId = credential(500);
+const clientSecret = credential(4000);
 const scopes = z.array(scopeSchema).max(100);
 
 const integrationView = z.object({
@@ -50,14 +51,14 @@ const configureBody = z.strictObject({
 
 const customFields = {
   key: integrationKeySchema,
-  displayName: z.string().min(1).max(100),
+  displayName: text(100),
   enabled: z.boolean().optional(),
 };
 const customBody = z.discriminatedUnion('authType', [
   oauthProviderSchema.extend({
     ...customFields,
     // Defaults to the authorization endpoint's origin; checked against `iss` when the provider sends one.
-    issuer: z.url().optional(),
+    issuer: url({ schemes: ['https', 'http'] }).optional(),
     scopes: scopes.default([]),
     clientId,
     clientSecret: clientSecret.optional(),
@@ -199,6 +200,7 @@ export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDepe
     response: integrationView,
     status: 201,
     errors: [409],
+    rateLimit: 'change',
     handler: async ({ caller, body }) => {
       if (catalogueEntry(body.key)) {
         throw new ApiError('invalid_request', `${body.key} is a catalogue provider: configure it with PUT`, [

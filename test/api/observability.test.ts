@@ -11,7 +11,7 @@ describe('API observability and limits', () => {
   beforeAll(async () => {
     api = await startApiHarness({
       logger: createLogger('info', { write: (line: string) => lines.push(line) }),
-      rateLimits: { connectPerMinute: 2, callbackPerMinute: 100, refreshPerMinute: 100 },
+      rateLimits: { connect: 2, callback: 100, refresh: 100 },
     });
   });
   afterAll(async () => api?.stop());

@@ -6,6 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../api/app.js';
+import type { ReadyWaitLimits } from '../../api/agents/ready.js';
 import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
 import type { Logger } from '../../logging/logger.js';
@@ -25,8 +26,8 @@ export interface ApiHarness extends LifecycleHarness {
   grants: GrantRecorder;
   /** Writes every grant the API has gathered now (the service: once GRANT_FLUSH_SECONDS old). */
   flushGrants(): Promise<void>;
-  /** A bearer token for the caller (workspace defaults to the harness's own). */
-  token(claims: Partial<Claims> & Pick<Claims, 'role'>): Promise<string>;
+  /** A bearer token for the caller (workspace defaults to the harness's own; expiry to 12 hours). */
+  token(claims: Partial<Claims> & Pick<Claims, 'role'>, options?: { expiresIn?: string }): Promise<string>;
   /** fetch against the API with an optional bearer token and JSON body. */
   call(
     method: string,
@@ -38,7 +39,10 @@ export interface ApiHarness extends LifecycleHarness {
 export async function startApiHarness(
   options: Parameters<typeof startLifecycleHarness>[0] & {
     logger?: Logger;
-    rateLimits?: RateLimitSettings;
+    rateLimits?: Partial<RateLimitSettings>;
+    readyWaits?: Partial<ReadyWaitLimits>;
+    trustProxy?: boolean | number | string[];
+    refreshMarginMs?: number;
     grantFlushMs?: number;
   } = {},
 ): Promise<ApiHarness> {
@@ -57,6 +61,7 @@ export async function startApiHarness(
     temporal: lifecycle.client,
     keys: testKeyProvider(),
     logger: options.logger ?? lifecycle.logger,
+    trustProxy: options.trustProxy,
     service: {
       vault: lifecycle.vault,
       commands: lifecycle.commands,
@@ -65,6 +70,8 @@ export async function startApiHarness(
       allowInsecureProviderUrls: true,
       outbound,
       rateLimits: options.rateLimits,
+      readyWaits: options.readyWaits,
+      refreshMarginMs: options.refreshMarginMs,
       grants,
       changes,
     },
@@ -79,12 +86,12 @@ export async function startApiHarness(
     async flushGrants() {
       if (!(await grants.flush())) throw new Error('the grants could not be written (see the log)');
     },
-    async token(claims) {
-      const token = await mintToken(secret, {
-        sub: `${claims.role}-1`,
-        workspace: lifecycle.workspaceId,
-        ...claims,
-      } as Claims);
+    async token(claims, tokenOptions) {
+      const token = await mintToken(
+        secret,
+        { sub: `${claims.role}-1`, workspace: lifecycle.workspaceId, ...claims } as Claims,
+        tokenOptions,
+      );
       lifecycle.addSecret(token);
       return token;
     },
