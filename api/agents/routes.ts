@@ -5,6 +5,9 @@ import { z } from 'zod';
 import type { ApiDependencies } from '../app.js';
 import { errorResponse, idSchema, type RouteRegistry } from '../routes.js';
 import { REPLAYABLE_BODY_LIMIT } from './proxy.js';
+
+/** The methods the proxy forwards (one list: the proxy's own). */
+export { PROXY_METHODS as proxyMethods } from './proxy.js';
 import { registerTokenRoute } from './token.js';
 
 export { agentProxy } from './proxy.js';
@@ -86,12 +89,11 @@ const streamedBody = {
   ...common,
   summary,
   description: `${description} A body up to ${REPLAYABLE_BODY_LIMIT} bytes (by Content-Length) is buffered; a larger or chunked one streams through with its declared Content-Length, or chunked.`,
-  requestBody: { required: false, ...anyBody },
+  // No limit of the service's: a larger body streams through to the provider.
+  requestBody: { required: false, 'x-streamed': true, ...anyBody },
   responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 429, 502]) },
 };
 
-/** The methods the proxy forwards. */
-export const proxyMethods = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
 
 /** The proxy in /openapi.json, method by method. */
 export const agentAccessPaths: Record<string, Record<string, unknown>> = {
