@@ -1,11 +1,13 @@
 // Where the payload codec's key comes from: TEMPORAL_CODEC_KEY (base64 of 32 bytes), or a file in the data
 // folder created (mode 0600) on first use for the embedded default. Workers, clients and the codec server
 // must all load the same key, or history written by one is unreadable to the others.
-// It must never log or echo the key, nor accept a key that is not exactly 256 bits.
+// It must never log or echo the key, nor accept a key that is not exactly 256 bits; the key it loads is
+// registered with the logger's scrubber.
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, type Config } from '../config/config.js';
+import { knownSecrets } from '../logging/known-secrets.js';
 import type { Logger } from '../logging/logger.js';
 import type { CodecKey } from './payload-codec.js';
 
@@ -30,6 +32,13 @@ export async function loadCodecKey(
     key = await readOrCreateKeyFile(codecKey.file, logger);
     if (key.length !== 32)
       throw new ConfigError(`codec key file ${codecKey.file} does not hold a 256-bit key`);
+  }
+  for (const form of new Set([
+    key.toString('base64'),
+    key.toString('hex'),
+    'key' in codecKey ? codecKey.key : '',
+  ])) {
+    knownSecrets.add(form, { pinned: true });
   }
   return { id: codecKeyId(key), key };
 }

@@ -3,7 +3,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type BundleOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import path from 'node:path';
-import type { Logger } from '../logging/logger.js';
+import { createLogger, type Logger } from '../logging/logger.js';
 import { projectRoot } from '../platform/process.js';
 
 export const TASK_QUEUE = 'connections';
@@ -25,10 +25,11 @@ let runtimeInstalled = false;
 export function installTemporalRuntime(logger?: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  // Never the console: the SDK's meta carries failures, and only the logger redacts and scrubs them.
+  const log = logger ?? createLogger('warn');
   Runtime.install({
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
-      if (!logger) console.warn(`[temporal ${level}] ${message}`, meta ?? '');
-      else logger[level === 'ERROR' ? 'error' : 'warn']({ temporal: meta }, message);
+      log[level === 'ERROR' ? 'error' : 'warn']({ temporal: meta }, message);
     }),
   });
 }
