@@ -10,6 +10,7 @@ import type { ConnectionChangeListener } from '../stores/connection-changes.js';
 import type { GrantRecorder } from '../stores/grant-recorder.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
+import type { OperatorVerifier } from './operator-auth.js';
 import { agentAccessPaths, agentProxy, registerAgentAccessRoutes } from './agents/routes.js';
 import { registerAgentRoutes } from './agents/resolve-routes.js';
 import { codecServerRoutes } from './codec-server.js';
@@ -54,7 +55,7 @@ export interface ApiDependencies {
     changes: ConnectionChangeListener;
   };
   /** The payload codec, served to operators (Temporal UI, `temporal --codec-endpoint`) at /codec. */
-  codec?: { codec: PayloadCodec; verifyToken: TokenVerifier; allowedOrigins: string[] };
+  codec?: { codec: PayloadCodec; verifyOperator: OperatorVerifier; allowedOrigins: string[] };
 }
 
 export function createApp(deps: ApiDependencies): express.Express {
@@ -138,6 +139,10 @@ const operationsPaths: Record<string, Record<string, unknown>> = {
   },
   '/metrics': { get: { summary: 'Prometheus metrics', security: [], tags: ['operations'] } },
   '/openapi.json': { get: { summary: 'This document', security: [], tags: ['operations'] } },
-  '/codec/encode': { post: { summary: 'Payload codec server: encode (owner, admin)', tags: ['operations'] } },
-  '/codec/decode': { post: { summary: 'Payload codec server: decode (owner, admin)', tags: ['operations'] } },
+  '/codec/encode': {
+    post: { summary: 'Payload codec server: encode (an operator token)', tags: ['operations'] },
+  },
+  '/codec/decode': {
+    post: { summary: 'Payload codec server: decode (an operator token)', tags: ['operations'] },
+  },
 };

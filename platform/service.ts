@@ -8,6 +8,7 @@ import { createActivities } from '../activities/index.js';
 import { ConnectionChangeListener } from '../stores/connection-changes.js';
 import { GrantRecorder } from '../stores/grant-recorder.js';
 import { createTokenVerifier } from '../api/auth.js';
+import { createOperatorVerifier, loadOperatorSecret } from '../api/operator-auth.js';
 import { ConnectionCommands } from '../api/connection-commands.js';
 import { loadCodecKey } from '../temporal/codec-key.js';
 import { clientDataConverter, workerDataConverter } from '../temporal/data-converter.js';
@@ -15,6 +16,7 @@ import { AesGcmPayloadCodec } from '../temporal/payload-codec.js';
 import { createApp } from '../api/app.js';
 import type { Config } from '../config/config.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
+import { knownSecrets } from '../logging/known-secrets.js';
 import type { Logger } from '../logging/logger.js';
 import { createKeyProvider, CredentialVault, type KeyProvider } from '../vault/index.js';
 import { createWorker } from '../worker/create-worker.js';
@@ -85,6 +87,11 @@ export async function startService(
       databaseUrl = config.database.url;
     }
 
+    // The process's secrets that no loader registers with the log scrubber (the loaders of the JWT, operator
+    // and codec secrets do).
+    for (const secret of [config.webhook.secret, decodeURIComponent(new URL(databaseUrl).password)]) {
+      if (secret) knownSecrets.add(secret, { pinned: true });
+    }
     const db = connectDatabase(databaseUrl, { logger });
     cleanups.push(() => db.destroy());
     const applied = await migrateToLatest(db);
@@ -135,6 +142,9 @@ export async function startService(
       if (temporalUiUrl?.includes('127.0.0.1'))
         uiOrigins.push(temporalUiUrl.replace('127.0.0.1', 'localhost'));
       const verifyToken = await createTokenVerifier(config.auth);
+      const verifyOperator = createOperatorVerifier(await loadOperatorSecret(config.operator), {
+        maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
+      });
       const changes = new ConnectionChangeListener(databaseUrl, logger);
       await changes.start();
       cleanups.push(() => changes.stop());
@@ -166,7 +176,7 @@ export async function startService(
           returnToOrigins: config.returnToOrigins,
           changes,
         },
-        codec: { codec, verifyToken, allowedOrigins: uiOrigins },
+        codec: { codec, verifyOperator, allowedOrigins: uiOrigins },
       });
       const server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.port, config.host, () => resolve(listening));

@@ -4,9 +4,8 @@
 // It must never log or echo the key, nor accept a key that is not exactly 256 bits; the key it loads is
 // registered with the logger's scrubber.
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { ConfigError, type Config } from '../config/config.js';
+import { readOrCreateSecretFile } from '../config/secret-file.js';
 import { knownSecrets } from '../logging/known-secrets.js';
 import type { Logger } from '../logging/logger.js';
 import type { CodecKey } from './payload-codec.js';
@@ -29,7 +28,11 @@ export async function loadCodecKey(
       );
     }
   } else {
-    key = await readOrCreateKeyFile(codecKey.file, logger);
+    const text = await readOrCreateSecretFile(codecKey.file, () => randomBytes(32).toString('base64'), {
+      logger,
+      created: 'created a Temporal payload codec key: keep it, or history written with it becomes unreadable',
+    });
+    key = Buffer.from(text, 'base64');
     if (key.length !== 32)
       throw new ConfigError(`codec key file ${codecKey.file} does not hold a 256-bit key`);
   }
@@ -41,40 +44,4 @@ export async function loadCodecKey(
     knownSecrets.add(form, { pinned: true });
   }
   return { id: codecKeyId(key), key };
-}
-
-async function readOrCreateKeyFile(file: string, logger?: Logger): Promise<Buffer> {
-  try {
-    return await readKeyFile(file, logger);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const key = randomBytes(32);
-  await mkdir(path.dirname(file), { recursive: true });
-  // Written aside, then linked into place: the name never shows a half-written key to a process starting
-  // at the same moment (the API and the worker may), and whoever loses the race uses the winner's key.
-  const draft = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(draft, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-  try {
-    await link(draft, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readKeyFile(file, logger);
-    throw error;
-  } finally {
-    await unlink(draft);
-  }
-  logger?.warn(
-    { keyFile: file },
-    'created a Temporal payload codec key: keep it, or history written with it becomes unreadable',
-  );
-  return key;
-}
-
-async function readKeyFile(file: string, logger?: Logger): Promise<Buffer> {
-  const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-  const mode = (await stat(file)).mode & 0o777;
-  if (mode & 0o077) {
-    logger?.warn({ keyFile: file, mode: mode.toString(8) }, 'codec key file is readable by other users');
-  }
-  return key;
 }
