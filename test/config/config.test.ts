@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/config.js';
+import { projectRoot } from '../../platform/process.js';
 
 describe('loadConfig', () => {
   it('defaults to the embedded Temporal, Postgres and local key in the data folder', () => {
@@ -54,5 +57,84 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUTH_JWT_SECRET: 'tiny-secret' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('tiny-secret') }),
     );
+  });
+
+  it('takes the operator secret and the token lifetime, and refuses what would mix the two credentials', () => {
+    const config = loadConfig({ DATA_DIR: '/srv/connections', OPERATOR_JWT_SECRET: 'o'.repeat(32) });
+    expect(config.operator).toEqual({
+      secretFile: '/srv/connections/operator-secret',
+      secret: 'o'.repeat(32),
+    });
+    expect(config.auth.maxLifetimeSeconds).toBe(86_400);
+    expect(loadConfig({ AUTH_JWT_MAX_LIFETIME_SECONDS: '3600' }).auth.maxLifetimeSeconds).toBe(3600);
+    expect(() => loadConfig({ OPERATOR_JWT_SECRET: 'short' })).toThrow(/OPERATOR_JWT_SECRET/);
+    expect(() => loadConfig({ AUTH_JWT_MAX_LIFETIME_SECONDS: '0' })).toThrow(/AUTH_JWT_MAX_LIFETIME_SECONDS/);
+    expect(() =>
+      loadConfig({ OPERATOR_JWT_SECRET: 's'.repeat(40), AUTH_JWT_SECRET: 's'.repeat(40) }),
+    ).toThrow(/OPERATOR_JWT_SECRET must differ from AUTH_JWT_SECRET/);
+    expect(() =>
+      loadConfig({
+        AUTH_JWKS_URL: 'https://idp.example/jwks',
+        AUTH_JWT_ISSUER: 'https://idp.example',
+        AUTH_JWT_AUDIENCE: 'connections-operator',
+      }),
+    ).toThrow(/AUTH_JWT_AUDIENCE must not be connections-operator/);
+  });
+});
+
+describe('published development secrets', () => {
+  const jwtSecret = 'change-me-this-is-a-development-secret-only';
+  const codecKey = 'ZGV2ZWxvcG1lbnQtb25seS1jb2RlYy1rZXktMzJieXQ=';
+  const external = { DATABASE_URL: 'postgres://u:p@db:5432/connections', TEMPORAL_ADDRESS: 'temporal:7233' };
+
+  it.each([
+    ['an external deployment', { ...external, HOST: '0.0.0.0' }],
+    ['an external deployment on loopback', { ...external }],
+    ['the embedded default listening on every interface', { HOST: '0.0.0.0' }],
+    ['the embedded default behind a public URL', { PUBLIC_URL: 'https://connections.example' }],
+    ['an external database only', { DATABASE_URL: external.DATABASE_URL }],
+  ])('are refused by %s, named but never echoed', (_case, env) => {
+    for (const secrets of [
+      { AUTH_JWT_SECRET: jwtSecret },
+      { TEMPORAL_CODEC_KEY: codecKey },
+      { OPERATOR_JWT_SECRET: jwtSecret },
+      { WEBHOOK_SECRET: jwtSecret, WEBHOOK_URL: 'https://hooks.example/x' },
+    ]) {
+      const attempt = () => loadConfig({ ...env, ...secrets });
+      expect(attempt).toThrow(ConfigError);
+      const name = Object.keys(secrets)[0]!;
+      expect(attempt).toThrow(new RegExp(`${name} holds a published development secret`));
+      expect(attempt).toThrow(expect.objectContaining({ message: expect.not.stringContaining(jwtSecret) }));
+      expect(attempt).toThrow(expect.objectContaining({ message: expect.not.stringContaining('ZGV2ZWxv') }));
+    }
+  });
+
+  it.each([
+    ['127.0.0.1', {}],
+    ['localhost', { HOST: 'localhost' }],
+    ['::1', { HOST: '::1', PUBLIC_URL: 'http://[::1]:3000' }],
+    ['127.0.0.2 with a loopback PUBLIC_URL', { HOST: '127.0.0.2', PUBLIC_URL: 'http://localhost:3000' }],
+  ])('are accepted by the embedded default on loopback (%s)', (_case, env) => {
+    const config = loadConfig({ ...env, AUTH_JWT_SECRET: jwtSecret, TEMPORAL_CODEC_KEY: codecKey });
+    expect(config.embedded).toBe(true);
+    expect(config.auth.jwtSecret).toBe(jwtSecret);
+  });
+
+  it('stop npm run api from starting, with a message naming the variable', async () => {
+    const outcome = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/serve.ts', 'api'],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, ...external, HOST: '0.0.0.0', AUTH_JWT_SECRET: jwtSecret },
+        timeout: 60_000,
+      },
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(outcome.code).not.toBe(0);
+    expect(outcome.stderr).toContain('AUTH_JWT_SECRET holds a published development secret');
+    expect(outcome.stderr).not.toContain(jwtSecret);
   });
 });
