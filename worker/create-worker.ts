@@ -25,12 +25,15 @@ let runtimeInstalled = false;
 export function installTemporalRuntime(logger?: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  // Never the console: the SDK's meta carries failures, and only the logger redacts and scrubs them.
+  // Never the console: the SDK's and its native core's logs carry failures, and only the logger redacts and
+  // scrubs them.
   const log = logger ?? createLogger('warn');
   Runtime.install({
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
       log[level === 'ERROR' ? 'error' : 'warn']({ temporal: meta }, message);
     }),
+    // The native core writes its own logs straight to stderr unless told to forward them to the logger.
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
 }
 
