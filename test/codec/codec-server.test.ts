@@ -139,10 +139,10 @@ describe('codec server routes', () => {
     const url = new URL(`${server.url}/codec/decode`);
     const answer = await new Promise<{ status: number; connection?: string; body: string }>(
       (resolve, reject) => {
-        const deadline = setTimeout(
-          () => reject(new Error('no answer within 10 s while the body was still unsent')),
-          10_000,
-        );
+        const deadline = setTimeout(() => {
+          req.destroy();
+          reject(new Error('no answer within 10 s while the body was still unsent'));
+        }, 10_000);
         const req = request(
           url,
           {
