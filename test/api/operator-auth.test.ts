@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SignJWT, type JWTPayload } from 'jose';
-import { loadJwtSecret, mintToken, roles } from '../../api/auth.js';
+import express from 'express';
+import { createTokenVerifier, loadJwtSecret, mintToken, roles } from '../../api/auth.js';
+import { errorHandler } from '../../api/errors.js';
+import { RouteRegistry } from '../../api/routes.js';
+import { createLogger } from '../../logging/logger.js';
+import { listen } from '../support/http.js';
 import { createOperatorVerifier, loadOperatorSecret, mintOperatorToken } from '../../api/operator-auth.js';
 import { loadConfig } from '../../config/config.js';
 import { projectRoot } from '../../platform/process.js';
@@ -86,6 +91,45 @@ describe('operator tokens', () => {
     await expect(
       mintOperatorToken(secret, 'ops', { expiresIn: '2h', maxLifetimeSeconds: 3600 }),
     ).rejects.toThrow(/longer than the maximum/);
+  });
+});
+
+describe('an operator token on the workspace API', () => {
+  it('is refused with 401 by a /v1 route that every workspace role may call', async () => {
+    const config = loadConfig({ DATA_DIR: await dataDir() });
+    const registry = new RouteRegistry(await createTokenVerifier(config.auth));
+    registry.add({
+      method: 'get',
+      path: '/v1/probe',
+      summary: 'probe',
+      roles,
+      handler: () => ({ ok: true }),
+    });
+    const app = express();
+    app.use(registry.router());
+    app.use(errorHandler(createLogger('silent')));
+    const server = await listen(app);
+    try {
+      const call = async (token: string) => {
+        const response = await fetch(`${server.url}/v1/probe`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return { status: response.status, body: await response.json() };
+      };
+      const operator = await mintOperatorToken(await loadOperatorSecret(config.operator), 'ops');
+      await expect(call(operator)).resolves.toEqual({
+        status: 401,
+        body: { error: { code: 'unauthorized', message: 'the bearer token is invalid or expired' } },
+      });
+      const member = await mintToken(await loadJwtSecret(config.auth), {
+        sub: 'u',
+        workspace: 'w',
+        role: 'member',
+      });
+      await expect(call(member)).resolves.toEqual({ status: 200, body: { ok: true } });
+    } finally {
+      await server.close();
+    }
   });
 });
 
