@@ -244,3 +244,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embedded,
   };
 }
+
+/**
+ * Outside the embedded default the API and the worker need their secrets set: one made up in the data folder
+ * would differ from one container, or one replica, to the next (an API and a worker with two codec keys
+ * cannot read each other's history). Checked when they start, not by every command (`npm run migrate`).
+ */
+export function assertDeploymentSecrets(config: Config): void {
+  if (config.embedded) return;
+  const unset = [
+    ...(config.auth.jwtSecret || config.auth.jwksUrl ? [] : ['AUTH_JWT_SECRET (or AUTH_JWKS_URL)']),
+    ...(config.operator.secret ? [] : ['OPERATOR_JWT_SECRET']),
+    ...('key' in config.temporal.codecKey ? [] : ['TEMPORAL_CODEC_KEY']),
+  ];
+  if (unset.length) {
+    throw new ConfigError(
+      `invalid configuration: with DATABASE_URL or TEMPORAL_ADDRESS set, ${unset.join(', ')} must be set too`,
+    );
+  }
+}

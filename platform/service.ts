@@ -14,7 +14,7 @@ import { loadCodecKey } from '../temporal/codec-key.js';
 import { clientDataConverter, workerDataConverter } from '../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../temporal/payload-codec.js';
 import { createApp } from '../api/app.js';
-import type { Config } from '../config/config.js';
+import { assertDeploymentSecrets, type Config } from '../config/config.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
 import { knownSecrets } from '../logging/known-secrets.js';
 import type { Logger } from '../logging/logger.js';
@@ -44,6 +44,7 @@ export async function startService(
   logger: Logger,
   parts: ServiceParts = { api: true, worker: true },
 ): Promise<RunningService> {
+  assertDeploymentSecrets(config);
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ConfigError, loadConfig } from '../../config/config.js';
+import { assertDeploymentSecrets, ConfigError, loadConfig } from '../../config/config.js';
 import { projectRoot } from '../../platform/process.js';
 
 describe('loadConfig', () => {
@@ -16,6 +16,13 @@ describe('loadConfig', () => {
     expect(config.keys).toEqual({ provider: 'local', keyFile: '/srv/connections/local-master.key' });
     expect(config.publicUrl).toBe('http://127.0.0.1:3000');
   });
+
+  // What the API and the worker need besides, with external services.
+  const externalSecrets = {
+    AUTH_JWT_SECRET: 'a'.repeat(32),
+    OPERATOR_JWT_SECRET: 'o'.repeat(32),
+    TEMPORAL_CODEC_KEY: Buffer.alloc(32, 7).toString('base64'),
+  };
 
   it('switches to external services and AWS KMS when they are configured', () => {
     const config = loadConfig({
@@ -41,6 +48,26 @@ describe('loadConfig', () => {
       region: 'eu-west-1',
     });
   });
+
+  it.each([
+    [{ DATABASE_URL: 'postgres://u:p@db:5432/c' }, 'DATABASE_URL'],
+    [{ TEMPORAL_ADDRESS: 'temporal:7233' }, 'TEMPORAL_ADDRESS'],
+  ])(
+    'requires the secrets outside the embedded default, naming each missing one: %o',
+    (external: Record<string, string>, _name: string) => {
+      const start = (env: Record<string, string>) => () => assertDeploymentSecrets(loadConfig(env));
+      expect(start(external)).toThrow(ConfigError);
+      expect(start(external)).toThrow(
+        /set, AUTH_JWT_SECRET \(or AUTH_JWKS_URL\), OPERATOR_JWT_SECRET, TEMPORAL_CODEC_KEY must be set too/,
+      );
+      const { OPERATOR_JWT_SECRET: _unset, ...others } = externalSecrets;
+      expect(start({ ...external, ...others })).toThrow(/set, OPERATOR_JWT_SECRET must be set too/);
+      expect(start({ ...external, ...externalSecrets })).not.toThrow();
+      // The embedded default makes its own; other commands (npm run migrate) need none of them.
+      expect(start({})).not.toThrow();
+      expect(loadConfig(external).embedded).toBe(false);
+    },
+  );
 
   it.each([
     [{ PORT: 'eighty' }, /PORT/],
