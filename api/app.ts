@@ -12,6 +12,7 @@ import type { ConnectionChangeListener } from '../stores/connection-changes.js';
 import type { GrantRecorder } from '../stores/grant-recorder.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
+import type { OperatorVerifier } from './operator-auth.js';
 import { agentAccessPaths, agentProxy, proxyMethods, registerAgentAccessRoutes } from './agents/routes.js';
 import { registerAgentRoutes } from './agents/resolve-routes.js';
 import { codecServerRoutes } from './codec-server.js';
@@ -63,7 +64,7 @@ export interface ApiDependencies {
     changes: ConnectionChangeListener;
   };
   /** The payload codec, served to operators (Temporal UI, `temporal --codec-endpoint`) at /codec. */
-  codec?: { codec: PayloadCodec; verifyToken: TokenVerifier; allowedOrigins: string[] };
+  codec?: { codec: PayloadCodec; verifyOperator: OperatorVerifier; allowedOrigins: string[] };
 }
 
 export function createApp(deps: ApiDependencies): express.Express {
@@ -164,14 +165,14 @@ const codecPaths: Record<string, Record<string, unknown>> = Object.fromEntries(
     `/codec/${direction}`,
     {
       post: {
-        summary: `Payload codec server (Temporal's protocol, proto3 JSON): ${direction}`,
+        summary: `Payload codec server (Temporal's protocol, proto3 JSON), operator token only: ${direction}`,
         tags: ['operations'],
         parameters: [{ name: 'X-Namespace', in: 'header', required: false, schema: { type: 'string' } }],
         requestBody: { required: true, content: { 'application/json': { schema: codecPayloads } } },
         responses: {
           '200': { description: 'the payloads', content: { 'application/json': { schema: codecPayloads } } },
           ...Object.fromEntries(
-            [400, 401, 403, 413].map((status) => [String(status), errorResponse(status)]),
+            [400, 401, 413].map((status) => [String(status), errorResponse(status)]),
           ),
         },
       },

@@ -1,11 +1,21 @@
-// Bearer JWTs: the claims the API trusts, minted for the embedded default and `npm run token`, verified
-// with a shared secret (HS256) or a JWKS URL. The secret itself is never logged or returned.
+// Workspace bearer JWTs: the claims the API trusts, minted for the embedded default and `npm run token`,
+// verified with a shared secret (HS256) or a JWKS URL (then with the issuer and audience required). Every
+// token must expire, and within AUTH_JWT_MAX_LIFETIME_SECONDS of being issued. Operator tokens are another
+// credential (api/operator-auth.ts): this verifier refuses their audience. The secret itself is never logged
+// or returned.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  jwtVerify,
+  SignJWT,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { z } from 'zod';
-import type { Config } from '../config/config.js';
+import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, OPERATOR_AUDIENCE, type AuthSettings } from '../config/config.js';
+import { readOrCreateSecretFile } from '../config/secret-file.js';
+import { knownSecrets } from '../logging/known-secrets.js';
 
 export const roles = ['owner', 'admin', 'member', 'agent'] as const;
 export type Role = (typeof roles)[number];
@@ -24,24 +34,45 @@ export const claimsSchema = z
   });
 export type Claims = z.infer<typeof claimsSchema>;
 
-/** The HS256 secret: AUTH_JWT_SECRET, or one created (mode 0600) in the data folder on first start. */
-export async function loadJwtSecret(auth: Config['auth']): Promise<Uint8Array> {
-  if (auth.jwtSecret) return new TextEncoder().encode(auth.jwtSecret);
-  try {
-    return new TextEncoder().encode((await readFile(auth.jwtSecretFile, 'utf8')).trim());
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const secret = randomBytes(32).toString('base64url');
-  await mkdir(path.dirname(auth.jwtSecretFile), { recursive: true });
-  await writeFile(auth.jwtSecretFile, secret + '\n', { mode: 0o600, flag: 'wx' });
+/**
+ * An HS256 secret: the configured value, or the embedded default's file (created with mode 0600 on first
+ * use). Registered with the log scrubber either way.
+ */
+export async function loadSecret(value: string | undefined, file: string): Promise<Uint8Array> {
+  const secret = value ?? (await readOrCreateSecretFile(file, () => randomBytes(32).toString('base64url')));
+  knownSecrets.add(secret, { pinned: true });
   return new TextEncoder().encode(secret);
+}
+
+/** The workspace tokens' HS256 secret: AUTH_JWT_SECRET, or `DATA_DIR/jwt-secret`. */
+export function loadJwtSecret(auth: Pick<AuthSettings, 'jwtSecret' | 'jwtSecretFile'>): Promise<Uint8Array> {
+  return loadSecret(auth.jwtSecret, auth.jwtSecretFile);
+}
+
+export class TokenLifetimeError extends Error {
+  override name = 'TokenLifetimeError';
+}
+
+/**
+ * Refuses a token without `exp`, or valid for longer than the maximum: from `iat` to `exp`, or from now
+ * when `iat` is missing or in the future (so a future `iat` buys no extra time).
+ */
+export function checkLifetime(payload: JWTPayload, nowMs: number, maxLifetimeSeconds: number): void {
+  if (typeof payload.exp !== 'number') throw new TokenLifetimeError('the token has no expiry (exp)');
+  const now = Math.floor(nowMs / 1000);
+  const from = typeof payload.iat === 'number' ? Math.min(payload.iat, now) : now;
+  if (payload.exp - from > maxLifetimeSeconds) {
+    throw new TokenLifetimeError(
+      `the token is valid for ${payload.exp - from} s, longer than the maximum of ${maxLifetimeSeconds} s ` +
+        '(AUTH_JWT_MAX_LIFETIME_SECONDS)',
+    );
+  }
 }
 
 export async function mintToken(
   secret: Uint8Array,
   claims: Claims,
-  options: { expiresIn?: string; issuer?: string; audience?: string } = {},
+  options: { expiresIn?: string; issuer?: string; audience?: string; maxLifetimeSeconds?: number } = {},
 ): Promise<string> {
   const { sub, ...rest } = claimsSchema.parse(claims);
   let jwt = new SignJWT(rest)
@@ -51,7 +82,9 @@ export async function mintToken(
     .setExpirationTime(options.expiresIn ?? '12h');
   if (options.issuer) jwt = jwt.setIssuer(options.issuer);
   if (options.audience) jwt = jwt.setAudience(options.audience);
-  return jwt.sign(secret);
+  const token = await jwt.sign(secret);
+  checkLifetime(decodeJwt(token), Date.now(), options.maxLifetimeSeconds ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS);
+  return token;
 }
 
 export class InvalidTokenError extends Error {
@@ -60,37 +93,51 @@ export class InvalidTokenError extends Error {
 
 export type TokenVerifier = (token: string) => Promise<Claims>;
 
-export async function createTokenVerifier(auth: Config['auth']): Promise<TokenVerifier> {
-  const key: Uint8Array | JWTVerifyGetKey = auth.jwksUrl
-    ? createRemoteJWKSet(new URL(auth.jwksUrl))
-    : await loadJwtSecret(auth);
-  const options = {
+export async function createTokenVerifier(
+  auth: AuthSettings,
+  options: { now?: () => number } = {},
+): Promise<TokenVerifier> {
+  const now = options.now ?? Date.now;
+  const maxLifetime = auth.maxLifetimeSeconds ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS;
+  let key: Uint8Array | JWTVerifyGetKey;
+  if (auth.jwksUrl) {
+    // loadConfig requires both with a JWKS; a caller building settings by hand gets the same rule.
+    if (!auth.issuer || !auth.audience) throw new Error('a JWKS verifier needs an issuer and an audience');
+    // jose keeps fetched keys for 10 minutes by default: no longer than a verified token is trusted here.
+    key = createRemoteJWKSet(new URL(auth.jwksUrl), { cacheMaxAge: VERIFIED_TOKEN_TTL_MS });
+  } else key = await loadJwtSecret(auth);
+  const verifyOptions = {
     issuer: auth.issuer,
     audience: auth.audience,
     algorithms: auth.jwksUrl ? ['RS256', 'ES256', 'EdDSA', 'PS256'] : ['HS256'],
+    requiredClaims: ['exp'],
   };
   // Agents send the same token with every call: a token that verified is trusted again, without the
   // signature check, until it expires or for VERIFIED_TOKEN_TTL_MS, whichever comes first (so a key removed
   // from the JWKS stops being honoured within that time). Bounded; the oldest entries go first.
   const verified = new Map<string, { claims: Claims; until: number }>();
   return async (token) => {
-    const now = Date.now();
+    const at = now();
     const hit = verified.get(token);
-    if (hit && hit.until > now) return hit.claims;
+    if (hit && hit.until > at) return hit.claims;
     if (hit) verified.delete(token);
     let claims: Claims;
     let expiresAt: number;
     try {
+      const checks = { ...verifyOptions, currentDate: new Date(at) };
       const { payload } = await (key instanceof Uint8Array
-        ? jwtVerify(token, key, options)
-        : jwtVerify(token, key, options));
+        ? jwtVerify(token, key, checks)
+        : jwtVerify(token, key, checks));
+      const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+      if (audiences.includes(OPERATOR_AUDIENCE)) throw new InvalidTokenError('an operator token');
+      checkLifetime(payload, at, maxLifetime);
       claims = claimsSchema.parse(payload);
-      expiresAt = payload.exp === undefined ? Number.POSITIVE_INFINITY : payload.exp * 1000;
+      expiresAt = payload.exp! * 1000;
     } catch {
       throw new InvalidTokenError('the bearer token is invalid or expired');
     }
     if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
-    verified.set(token, { claims, until: Math.min(expiresAt, now + VERIFIED_TOKEN_TTL_MS) });
+    verified.set(token, { claims, until: Math.min(expiresAt, at + VERIFIED_TOKEN_TTL_MS) });
     return claims;
   };
 }

@@ -1,12 +1,13 @@
 // The codec server Temporal UI and `temporal --codec-endpoint <api>/codec` call to show encrypted payloads
 // to operators: POST /codec/encode and /codec/decode in Temporal's codec-server protocol (proto3 JSON, every
-// bytes field base64). Only owners and admins may use it, with a bearer token (the UI's "pass access token").
-// It must never log a payload, nor answer anyone without a verified owner or admin token.
+// bytes field base64). Payloads of every workspace pass through it, so it takes only an operator token
+// (api/operator-auth.ts), never a workspace's, checked before the (up to 4 MB) body is read.
+// It must never log a payload, nor answer anyone without a verified operator token.
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import type { TokenVerifier } from './auth.js';
 import { ApiError } from './errors.js';
+import { operatorsOnly, type OperatorVerifier } from './operator-auth.js';
 
 const base64 = z.base64();
 const bodySchema = z.object({
@@ -59,36 +60,23 @@ function cors(allowedOrigins: string[]): RequestHandler {
   };
 }
 
-function ownersAndAdmins(verifyToken: TokenVerifier): RequestHandler {
-  return async (req, _res, next) => {
-    const [scheme, token] = (req.headers.authorization ?? '').split(' ');
-    if (scheme?.toLowerCase() !== 'bearer' || !token) {
-      return next(new ApiError('unauthorized', 'a bearer token is required'));
-    }
-    let role: string;
-    try {
-      ({ role } = await verifyToken(token));
-    } catch {
-      return next(new ApiError('unauthorized', 'the bearer token is invalid or expired'));
-    }
-    if (role !== 'owner' && role !== 'admin') {
-      return next(new ApiError('forbidden', 'only owners and admins may use the codec server'));
-    }
-    next();
-  };
-}
-
 export function codecServerRoutes(deps: {
   codec: PayloadCodec;
-  verifyToken: TokenVerifier;
+  verifyOperator: OperatorVerifier;
   allowedOrigins: string[];
 }): Router {
   const router = Router();
-  // A history's payloads can be far larger than the API's own bodies; if the app has already parsed the body
+  // CORS first, so the UI can read a refusal; then the operator check, before anything reads the body. A
+  // history's payloads can be far larger than the API's own bodies; if the app has already parsed the body
   // (its parser is mounted first), this one steps aside.
-  router.use('/codec', cors(deps.allowedOrigins), express.json({ limit: '4mb' }));
+  router.use(
+    '/codec',
+    cors(deps.allowedOrigins),
+    operatorsOnly(deps.verifyOperator),
+    express.json({ limit: '4mb' }),
+  );
   for (const direction of ['encode', 'decode'] as const) {
-    router.post(`/codec/${direction}`, ownersAndAdmins(deps.verifyToken), async (req, res, next) => {
+    router.post(`/codec/${direction}`, async (req, res, next) => {
       const body = bodySchema.safeParse(req.body);
       if (!body.success) {
         // zod's issues name paths and expectations, never the values received.

@@ -178,6 +178,7 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
       KMS_ENDPOINT: kms.endpoint,
       ...awsEnv,
       AUTH_JWT_SECRET: jwtSecret,
+      OPERATOR_JWT_SECRET: randomBytes(32).toString('base64url'),
       ALLOW_INSECURE_PROVIDER_URLS: 'true',
       RATE_LIMIT_CONNECT_PER_MINUTE: '1000000',
       RATE_LIMIT_CALLBACK_PER_MINUTE: '1000000',

@@ -4,6 +4,12 @@ import path from 'node:path';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import type { LifecycleSettings } from '../workflows/messages.js';
+import { isDevelopmentSecret, isLoopbackHost } from './development-secrets.js';
+
+/** The `aud` of every operator token, and of no workspace token. */
+export const OPERATOR_AUDIENCE = 'connections-operator';
+/** AUTH_JWT_MAX_LIFETIME_SECONDS' default: 24 hours. */
+export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 86_400;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z
@@ -100,7 +106,17 @@ const schema = z.object({
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   AUTH_JWT_ISSUER: optionalString,
   AUTH_JWT_AUDIENCE: optionalString,
+  AUTH_JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().positive().default(DEFAULT_JWT_MAX_LIFETIME_SECONDS),
+  OPERATOR_JWT_SECRET: optionalString.pipe(z.string().min(32).optional()),
 });
+
+/** The variables holding secrets: none of them may hold a published development value (see below). */
+const secretVariables = [
+  'AUTH_JWT_SECRET',
+  'OPERATOR_JWT_SECRET',
+  'TEMPORAL_CODEC_KEY',
+  'WEBHOOK_SECRET',
+] as const;
 
 export type Env = z.input<typeof schema>;
 
@@ -144,7 +160,22 @@ export interface Config {
   readyWaits: { perCaller: number; perProcess: number };
   /** TRUST_PROXY for Express's `trust proxy`: false, a hop count, or addresses and CIDRs. */
   trustProxy: boolean | number | string[];
-  auth: { jwtSecretFile: string; jwtSecret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  /** Workspace bearer tokens: verified with the secret or the JWKS. */
+  auth: AuthSettings;
+  /** Operator tokens (the codec server): OPERATOR_JWT_SECRET, or a file in the data folder; never `auth`'s. */
+  operator: { secretFile: string; secret?: string };
+  /** No TEMPORAL_ADDRESS and no DATABASE_URL: `npm start` runs the Temporal dev server and Postgres itself. */
+  embedded: boolean;
+}
+
+export interface AuthSettings {
+  jwtSecretFile: string;
+  jwtSecret?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** AUTH_JWT_MAX_LIFETIME_SECONDS: the longest any token (operators' too) may be valid for; default 24 h. */
+  maxLifetimeSeconds?: number;
 }
 
 export class ConfigError extends Error {
@@ -167,6 +198,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.KMS_ENDPOINT && !e.KMS_KEY_ID) {
     throw new ConfigError('invalid configuration: KMS_ENDPOINT is set but KMS_KEY_ID is missing');
+  }
+  // Without both, any token the identity provider issues to any of its applications would be accepted.
+  const missingWithJwks = (['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const).filter((name) => !e[name]);
+  if (e.AUTH_JWKS_URL && missingWithJwks.length) {
+    throw new ConfigError(
+      `invalid configuration: AUTH_JWKS_URL is set, so ${missingWithJwks.join(' and ')} must be set too`,
+    );
+  }
+  if (e.AUTH_JWT_AUDIENCE === OPERATOR_AUDIENCE) {
+    throw new ConfigError(`invalid configuration: AUTH_JWT_AUDIENCE must not be ${OPERATOR_AUDIENCE}`);
+  }
+  if (e.OPERATOR_JWT_SECRET && e.OPERATOR_JWT_SECRET === e.AUTH_JWT_SECRET) {
+    throw new ConfigError('invalid configuration: OPERATOR_JWT_SECRET must differ from AUTH_JWT_SECRET');
+  }
+  const embedded = !e.DATABASE_URL && !e.TEMPORAL_ADDRESS;
+  const onLoopback =
+    isLoopbackHost(e.HOST) && (!e.PUBLIC_URL || isLoopbackHost(new URL(e.PUBLIC_URL).hostname));
+  const published = secretVariables.filter((name) => e[name] !== undefined && isDevelopmentSecret(e[name]));
+  if (published.length && !(embedded && onLoopback)) {
+    throw new ConfigError(
+      `invalid configuration: ${published.join(', ')} ${published.length > 1 ? 'hold' : 'holds'} a published ` +
+        'development secret, accepted only by the embedded default on loopback: set fresh random values ' +
+        '(npm run compose-env writes them)',
+    );
   }
   return {
     host: e.HOST,
@@ -231,6 +286,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jwksUrl: e.AUTH_JWKS_URL,
       issuer: e.AUTH_JWT_ISSUER,
       audience: e.AUTH_JWT_AUDIENCE,
+      maxLifetimeSeconds: e.AUTH_JWT_MAX_LIFETIME_SECONDS,
     },
+    operator: { secretFile: path.join(dataDir, 'operator-secret'), secret: e.OPERATOR_JWT_SECRET },
+    embedded,
   };
+}
+
+/**
+ * Outside the embedded default the API and the worker need their secrets set: one made up in the data folder
+ * would differ from one container, or one replica, to the next (an API and a worker with two codec keys
+ * cannot read each other's history). Checked when they start, not by every command (`npm run migrate`).
+ */
+export function assertDeploymentSecrets(config: Config): void {
+  if (config.embedded) return;
+  const unset = [
+    ...(config.auth.jwtSecret || config.auth.jwksUrl ? [] : ['AUTH_JWT_SECRET (or AUTH_JWKS_URL)']),
+    ...(config.operator.secret ? [] : ['OPERATOR_JWT_SECRET']),
+    ...('key' in config.temporal.codecKey ? [] : ['TEMPORAL_CODEC_KEY']),
+  ];
+  if (unset.length) {
+    throw new ConfigError(
+      `invalid configuration: with DATABASE_URL or TEMPORAL_ADDRESS set, ${unset.join(', ')} must be set too`,
+    );
+  }
 }

@@ -1,5 +1,6 @@
 // The Postgres read model and credential store, through knex. `Db` is a Knex or a transaction, so a store
-// works inside or outside one.
+// works inside or outside one. A query's error never carries the query's values (sealed envelopes, hashes,
+// whatever was bound): neither knex's message nor pg's fields.
 import knex, { type Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
 import { migrationSource } from '../migrations/index.js';
@@ -13,13 +14,38 @@ export function connectDatabase(
   // knex's own warnings go through the service's logger (and its redaction), or nowhere.
   const log = (level: 'warn' | 'error' | 'debug') => (message: unknown) =>
     options.logger?.[level]({ knex: String(message) });
-  return knex({
+  const db = knex({
     log: { warn: log('warn'), error: log('error'), debug: log('debug'), deprecate: log('warn') },
     client: 'pg',
     connection: url,
     pool: options.pool ?? { min: 0, max: 10 },
     migrations: { migrationSource, tableName: 'knex_migrations' },
+    // knex would otherwise put the SQL with every binding filled in at the head of the error's message.
+    compileSqlOnError: false,
   });
+  // Emitted before the error is thrown to the query's caller, so nobody sees it with values.
+  db.on('query-error', withoutValues);
+  return db;
+}
+
+/**
+ * Takes out of a pg error what quotes the data: the failing row (`detail`), PL/pgSQL context (`where`,
+ * `internalQuery`), and, for data exceptions (SQLSTATE class 22: the value refused is quoted in the message),
+ * every quoted string of the message.
+ */
+function withoutValues(error: unknown, query?: { sql?: string }): void {
+  if (typeof error !== 'object' || error === null) return;
+  const fields = error as { code?: unknown; message?: unknown; stack?: unknown } & Record<string, unknown>;
+  for (const field of ['detail', 'where', 'internalQuery']) delete fields[field];
+  if (typeof fields.code === 'string' && fields.code.startsWith('22') && typeof fields.message === 'string') {
+    // knex's head (the SQL, with placeholders) names tables and columns in quotes too: those stay.
+    const head = query?.sql && fields.message.startsWith(`${query.sql} - `) ? `${query.sql} - ` : '';
+    const original = fields.message.slice(head.length);
+    const cleaned = original.replace(/"(?:[^"]|"")*"/g, '"[value]"');
+    fields.message = head + cleaned;
+    // The stack was written with pg's own message.
+    if (typeof fields.stack === 'string') fields.stack = fields.stack.split(original).join(cleaned);
+  }
 }
 
 /** The advisory lock that serialises migrations between processes; any number no other lock uses. */

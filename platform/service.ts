@@ -10,13 +10,15 @@ import { createActivities } from '../activities/index.js';
 import { ConnectionChangeListener } from '../stores/connection-changes.js';
 import { GrantRecorder } from '../stores/grant-recorder.js';
 import { createTokenVerifier } from '../api/auth.js';
+import { createOperatorVerifier, loadOperatorSecret } from '../api/operator-auth.js';
 import { ConnectionCommands } from '../api/connection-commands.js';
 import { loadCodecKey } from '../temporal/codec-key.js';
 import { clientDataConverter, workerDataConverter } from '../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../temporal/payload-codec.js';
 import { createApp } from '../api/app.js';
-import type { Config } from '../config/config.js';
+import { assertDeploymentSecrets, type Config } from '../config/config.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
+import { knownSecrets } from '../logging/known-secrets.js';
 import type { Logger } from '../logging/logger.js';
 import { createOutboundGuard } from '../providers/outbound-guard.js';
 import { createKeyProvider, CredentialVault, type KeyProvider } from '../vault/index.js';
@@ -52,6 +54,7 @@ export async function startService(
   logger: Logger,
   parts: ServiceParts = { api: true, worker: true },
 ): Promise<RunningService> {
+  assertDeploymentSecrets(config);
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -123,6 +126,11 @@ export async function startService(
       databaseUrl = config.database.url;
     }
 
+    // The process's secrets that no loader registers with the log scrubber (the loaders of the JWT, operator
+    // and codec secrets do).
+    for (const secret of [config.webhook.secret, decodeURIComponent(new URL(databaseUrl).password)]) {
+      if (secret) knownSecrets.add(secret, { pinned: true });
+    }
     const db = connectDatabase(databaseUrl, { logger });
     cleanups.push(() => db.destroy());
     const applied = await migrateToLatest(db);
@@ -179,6 +187,9 @@ export async function startService(
       if (temporalUiUrl?.includes('127.0.0.1'))
         uiOrigins.push(temporalUiUrl.replace('127.0.0.1', 'localhost'));
       const verifyToken = await createTokenVerifier(config.auth);
+      const verifyOperator = createOperatorVerifier(await loadOperatorSecret(config.operator), {
+        maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
+      });
       const changes = new ConnectionChangeListener(databaseUrl, logger);
       changes.once('failed', fail);
       await changes.start();
@@ -215,7 +226,7 @@ export async function startService(
           returnToOrigins: config.returnToOrigins,
           changes,
         },
-        codec: { codec, verifyToken, allowedOrigins: uiOrigins },
+        codec: { codec, verifyOperator, allowedOrigins: uiOrigins },
       });
       const server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.port, config.host, () => resolve(listening));

@@ -12,10 +12,18 @@ const service = await startService(config, logger).catch((error: Error) => {
   process.exit(1);
 });
 
+// 12 hours, or less when AUTH_JWT_MAX_LIFETIME_SECONDS says so.
+const adminTokenSeconds = Math.min(12 * 3600, config.auth.maxLifetimeSeconds ?? 12 * 3600);
+const lifetime = adminTokenSeconds % 3600 ? `${adminTokenSeconds} s` : `${adminTokenSeconds / 3600} hours`;
 const adminToken = await mintToken(
   await loadJwtSecret(config.auth),
   { sub: 'admin', workspace: 'default', role: 'admin' },
-  { issuer: config.auth.issuer, audience: config.auth.audience },
+  {
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    expiresIn: `${adminTokenSeconds}s`,
+    maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
+  },
 );
 const lines = [
   '',
@@ -26,7 +34,7 @@ const lines = [
   `  Data folder:  ${config.dataDir}`,
   `  Key provider: ${service.keys.name}`,
   '',
-  'Admin token for workspace "default" (12 hours; `npm run token -- --help` mints others):',
+  `Admin token for workspace "default" (${lifetime}; \`npm run token -- --help\` mints others, operators' too):`,
   `  ${adminToken}`,
   '',
   'Press Ctrl-C to stop.',

@@ -2,9 +2,11 @@
 // with AES-256-GCM under it, and stored with the wrapped data key. The encryption context (workspace,
 // connection or integration, purpose) is authenticated twice: as GCM additional data here, and by the key
 // provider when it unwraps the data key. The vault never logs, returns or stores plaintext anywhere but to
-// its caller.
+// its caller; what it seals and opens it registers (as digests) with the logger's scrubber, so that a
+// credential that reaches a log line by any path is removed from it.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { knownSecrets, type KnownSecrets } from '../logging/known-secrets.js';
 import { canonicalContext, type EncryptionContext } from './encryption-context.js';
 import type { KeyProvider } from './key-provider.js';
 
@@ -28,9 +30,13 @@ export class DecryptionError extends Error {
 }
 
 export class CredentialVault {
-  constructor(readonly keys: KeyProvider) {}
+  constructor(
+    readonly keys: KeyProvider,
+    private readonly registry: KnownSecrets = knownSecrets,
+  ) {}
 
   async seal(context: EncryptionContext, plaintext: string | Buffer): Promise<SealedCredential> {
+    this.registry.addCredential(typeof plaintext === 'string' ? plaintext : plaintext.toString('utf8'));
     const dataKey = await this.keys.generateDataKey(context);
     try {
       const iv = randomBytes(12);
@@ -69,7 +75,12 @@ export class CredentialVault {
       const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(envelope.iv, 'base64'));
       decipher.setAAD(Buffer.from(canonicalContext(context)));
       decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, 'base64')), decipher.final()]);
+      const plaintext = Buffer.concat([
+        decipher.update(Buffer.from(envelope.ciphertext, 'base64')),
+        decipher.final(),
+      ]);
+      this.registry.addCredential(plaintext.toString('utf8'));
+      return plaintext;
     } catch {
       throw new DecryptionError();
     } finally {

@@ -13,7 +13,7 @@ import {
 import type { DataConverter } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../logging/logger.js';
+import { createLogger, type Logger } from '../logging/logger.js';
 import type { SupervisedPart } from '../platform/supervisor.js';
 
 export const TASK_QUEUE = 'connections';
@@ -38,11 +38,15 @@ let runtimeInstalled = false;
 export function installTemporalRuntime(logger?: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  // Never the console: the SDK's and its native core's logs carry failures, and only the logger redacts and
+  // scrubs them.
+  const log = logger ?? createLogger('warn');
   Runtime.install({
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
-      if (!logger) console.warn(`[temporal ${level}] ${message}`, meta ?? '');
-      else logger[level === 'ERROR' ? 'error' : 'warn']({ temporal: meta }, message);
+      log[level === 'ERROR' ? 'error' : 'warn']({ temporal: meta }, message);
     }),
+    // The native core writes its own logs straight to stderr unless told to forward them to the logger.
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });
 }
 

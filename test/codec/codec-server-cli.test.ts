@@ -1,6 +1,7 @@
-// The codec server as operators use it from the Temporal CLI: `temporal workflow show --codec-endpoint
-// <api>/codec --codec-auth "Bearer <admin token>"` shows the decrypted input, result and failure message of a
-// workflow run with the codec; without the token the CLI gets nothing decrypted.
+// The codec server as operators use it from the Temporal CLI, as the README says: `temporal workflow show
+// --codec-endpoint <api>/codec --codec-auth "Bearer $(npm run -s token -- --operator)"` shows the decrypted
+// input, result and failure message of a workflow run with the codec; without the token, or with a
+// workspace admin's, the CLI gets nothing decrypted.
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -11,8 +12,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTokenVerifier, loadJwtSecret, mintToken } from '../../api/auth.js';
+import { loadJwtSecret, mintToken } from '../../api/auth.js';
 import { codecServerRoutes } from '../../api/codec-server.js';
+import { createOperatorVerifier, loadOperatorSecret } from '../../api/operator-auth.js';
+import { loadConfig } from '../../config/config.js';
 import { errorHandler, notFound } from '../../api/errors.js';
 import { createLogger } from '../../logging/logger.js';
 import { goTool, projectRoot } from '../../platform/process.js';
@@ -32,6 +35,7 @@ describe('codec server with the Temporal CLI', () => {
   };
   const ids = { returns: `cli-returns-${randomUUID()}`, fails: `cli-fails-${randomUUID()}` };
   let server: Awaited<ReturnType<typeof listen>>;
+  let operatorToken: string;
   let adminToken: string;
   let cli: string;
 
@@ -76,10 +80,27 @@ describe('codec server with the Temporal CLI', () => {
       await connection.close();
     }
 
-    const auth = { jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'codec-cli-')), 'jwt-secret') };
-    adminToken = await mintToken(await loadJwtSecret(auth), { sub: 'ops', workspace: 'ws_1', role: 'admin' });
+    // The service's data folder: the operator secret the API loads, and the one `npm run token` signs with.
+    const config = loadConfig({ DATA_DIR: await mkdtemp(path.join(tmpdir(), 'codec-cli-')) });
+    const minted = await promisify(execFile)('npm', ['run', '-s', 'token', '--', '--operator'], {
+      cwd: projectRoot,
+      env: { ...process.env, DATA_DIR: config.dataDir },
+      timeout: 60_000,
+    });
+    operatorToken = minted.stdout.trim();
+    adminToken = await mintToken(await loadJwtSecret(config.auth), {
+      sub: 'ops',
+      workspace: 'ws_1',
+      role: 'admin',
+    });
     const app = express();
-    app.use(codecServerRoutes({ codec, verifyToken: await createTokenVerifier(auth), allowedOrigins: [] }));
+    app.use(
+      codecServerRoutes({
+        codec,
+        verifyOperator: createOperatorVerifier(await loadOperatorSecret(config.operator)),
+        allowedOrigins: [],
+      }),
+    );
     app.use(notFound);
     app.use(errorHandler(createLogger('silent')));
     server = await listen(app);
@@ -119,24 +140,26 @@ describe('codec server with the Temporal CLI', () => {
     return pieces.join('\n');
   };
 
-  it('shows the decrypted input, result and failure message to an admin', async () => {
-    const returned = readable((await show(ids.returns, `Bearer ${adminToken}`)).stdout);
+  it('shows the decrypted input, result and failure message to an operator', async () => {
+    const returned = readable((await show(ids.returns, `Bearer ${operatorToken}`)).stdout);
     expect(returned).toContain(secrets.apiKey);
     expect(returned).toContain(secrets.accessToken);
     expect(returned).not.toContain('binary/encrypted');
 
-    const failed = readable((await show(ids.fails, `Bearer ${adminToken}`)).stdout);
+    const failed = readable((await show(ids.fails, `Bearer ${operatorToken}`)).stdout);
     expect(failed).toContain(`invalid_grant for ${secrets.refreshToken}`);
     expect(failed).not.toContain('binary/encrypted');
   });
 
-  it('decrypts nothing without the token: the CLI gives up', async () => {
-    const outcome = await show(ids.returns).then(
-      ({ stdout }) => ({ failed: false, text: readable(stdout) }),
-      (error: Error) => ({ failed: true, text: error.message }),
-    );
-    expect(outcome.failed).toBe(true);
-    expect(outcome.text).not.toContain(secrets.apiKey);
-    expect(outcome.text).not.toContain(secrets.accessToken);
+  it("decrypts nothing without the token, or with a workspace admin's: the CLI gives up", async () => {
+    for (const auth of [undefined, `Bearer ${adminToken}`]) {
+      const outcome = await show(ids.returns, auth).then(
+        ({ stdout }) => ({ failed: false, text: readable(stdout) }),
+        (error: Error) => ({ failed: true, text: error.message }),
+      );
+      expect(outcome.failed).toBe(true);
+      expect(outcome.text).not.toContain(secrets.apiKey);
+      expect(outcome.text).not.toContain(secrets.accessToken);
+    }
   });
 });

@@ -1,14 +1,18 @@
 // The codec server routes as Temporal UI calls them: proto3 JSON payloads, a bearer token, CORS from the UI's
-// origin. Owners and admins decode and encode; nobody else does; nothing of a payload reaches the log.
+// origin. Operators decode and encode; nobody else does, a workspace's owners and admins included (issue 10:
+// they used to, for every workspace's payloads); a refused request's body is not read; nothing of a payload
+// reaches the log.
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import express from 'express';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { createTokenVerifier, loadJwtSecret, mintToken, type Role } from '../../api/auth.js';
+import { loadJwtSecret, mintToken, roles, type Role } from '../../api/auth.js';
 import { codecServerRoutes } from '../../api/codec-server.js';
+import { createOperatorVerifier, loadOperatorSecret, mintOperatorToken } from '../../api/operator-auth.js';
 import { errorHandler, notFound } from '../../api/errors.js';
 import { createLogger } from '../../logging/logger.js';
 import { codecKeyId } from '../../temporal/codec-key.js';
@@ -33,13 +37,14 @@ describe('codec server routes', () => {
   let codec: AesGcmPayloadCodec;
   let server: Awaited<ReturnType<typeof listen>>;
   let tokenFor: (role: Role) => Promise<string>;
+  let operatorToken: () => Promise<string>;
 
   beforeAll(async () => {
-    const auth = {
-      jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'codec-auth-')), 'jwt-secret'),
-    };
-    const secret = await loadJwtSecret(auth);
+    const dir = await mkdtemp(path.join(tmpdir(), 'codec-auth-'));
+    const secret = await loadJwtSecret({ jwtSecretFile: path.join(dir, 'jwt-secret') });
     tokenFor = (role) => mintToken(secret, { sub: `u-${role}`, workspace: 'ws_1', role });
+    const operatorSecret = await loadOperatorSecret({ secretFile: path.join(dir, 'operator-secret') });
+    operatorToken = () => mintOperatorToken(operatorSecret, 'ops');
     const key = randomBytes(32);
     codec = new AesGcmPayloadCodec({ id: codecKeyId(key), key });
     const logger = createLogger(
@@ -53,7 +58,11 @@ describe('codec server routes', () => {
     );
     const app = express();
     app.use(
-      codecServerRoutes({ codec, verifyToken: await createTokenVerifier(auth), allowedOrigins: [uiOrigin] }),
+      codecServerRoutes({
+        codec,
+        verifyOperator: createOperatorVerifier(operatorSecret),
+        allowedOrigins: [uiOrigin],
+      }),
     );
     app.use(notFound);
     app.use(errorHandler(logger));
@@ -73,10 +82,11 @@ describe('codec server routes', () => {
     return { response, body: (await response.json()) as Record<string, unknown> };
   }
   const bearer = async (role: Role) => ({ authorization: `Bearer ${await tokenFor(role)}` });
+  const operator = async () => ({ authorization: `Bearer ${await operatorToken()}` });
 
-  it('decodes an encrypted payload for an admin, with CORS headers for the UI', async () => {
+  it('decodes an encrypted payload for an operator, with CORS headers for the UI', async () => {
     const encoded = await codec.encode([defaultPayloadConverter.toPayload(secretValue)]);
-    const { response, body } = await post('decode', { payloads: encoded.map(toJson) }, await bearer('admin'));
+    const { response, body } = await post('decode', { payloads: encoded.map(toJson) }, await operator());
 
     expect(response.status).toBe(200);
     expect(response.headers.get('access-control-allow-origin')).toBe(uiOrigin);
@@ -87,9 +97,9 @@ describe('codec server routes', () => {
     expect(payloads.map((payload) => defaultPayloadConverter.fromPayload(payload))).toEqual([secretValue]);
   });
 
-  it('encodes for an owner what the codec then decodes', async () => {
+  it('encodes for an operator what the codec then decodes', async () => {
     const plain = defaultPayloadConverter.toPayload(secretValue);
-    const { response, body } = await post('encode', { payloads: [toJson(plain)] }, await bearer('owner'));
+    const { response, body } = await post('encode', { payloads: [toJson(plain)] }, await operator());
 
     expect(response.status).toBe(200);
     const [encoded] = (body.payloads as Array<{ metadata: Record<string, string>; data: string }>).map(
@@ -100,35 +110,81 @@ describe('codec server routes', () => {
     expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual(secretValue);
   });
 
-  it('answers 401 without a token or with a bad one, 403 to members and agents', async () => {
-    const body = { payloads: [] };
+  it('answers 401 without a token, with a bad one, and to every workspace role: owners and admins included', async () => {
+    const encoded = await codec.encode([defaultPayloadConverter.toPayload(secretValue)]);
+    const body = { payloads: encoded.map(toJson) };
     const refused: Array<Record<string, string>> = [
       {},
       { authorization: 'Bearer not-a-jwt' },
       { authorization: 'Basic YTpi' },
+      ...(await Promise.all(roles.map(bearer))),
     ];
     for (const headers of refused) {
-      const { response, body: answer } = await post('decode', body, headers);
-      expect(response.status).toBe(401);
-      expect(answer).toMatchObject({ error: { code: 'unauthorized' } });
-      // The UI must be able to read the refusal, not see a CORS error.
-      expect(response.headers.get('access-control-allow-origin')).toBe(uiOrigin);
-    }
-    for (const role of ['member', 'agent'] as const) {
-      const { response, body: answer } = await post('decode', body, await bearer(role));
-      expect(response.status).toBe(403);
-      expect(answer).toMatchObject({ error: { code: 'forbidden' } });
+      for (const route of ['decode', 'encode']) {
+        const { response, body: answer } = await post(route, body, headers);
+        expect(response.status).toBe(401);
+        expect(answer).toMatchObject({ error: { code: 'unauthorized' } });
+        expect(JSON.stringify(answer)).not.toContain(secretValue.accessToken);
+        // The UI must be able to read the refusal, not see a CORS error.
+        expect(response.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+      }
     }
   });
 
+  it('refuses an unauthenticated 4 MB body before reading it', async () => {
+    // Headers promise 4 MB; only the first 64 KB are sent, and no more until an answer comes. The old
+    // server parsed (so waited for) the whole body before checking the token: it never answered.
+    const declared = 4 * 1024 * 1024 - 1024;
+    const { authorization: owner } = await bearer('owner');
+    const url = new URL(`${server.url}/codec/decode`);
+    const answer = await new Promise<{ status: number; connection?: string; body: string }>(
+      (resolve, reject) => {
+        const deadline = setTimeout(() => {
+          req.destroy();
+          reject(new Error('no answer within 10 s while the body was still unsent'));
+        }, 10_000);
+        const req = request(
+          url,
+          {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'content-length': String(declared),
+              // A workspace owner's token: valid, and no operator token.
+              authorization: owner,
+            },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('end', () => {
+              clearTimeout(deadline);
+              resolve({ status: res.statusCode!, connection: res.headers.connection, body: text });
+              req.destroy();
+            });
+          },
+        );
+        req.on('error', (error) => {
+          clearTimeout(deadline);
+          reject(error);
+        });
+        req.write('{"payloads":[{"data":"' + 'A'.repeat(64 * 1024));
+      },
+    );
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'unauthorized' } });
+    // The rest of the body is not drained either: the connection is closed.
+    expect(answer.connection).toBe('close');
+  });
+
   it('answers an empty list to a body without payloads, as the CLI sends for an event that has none', async () => {
-    const { response, body } = await post('decode', {}, await bearer('admin'));
+    const { response, body } = await post('decode', {}, await operator());
     expect(response.status).toBe(200);
     expect(body).toEqual({ payloads: [] });
   });
 
   it('answers 400 invalid_request to a body that is not codec JSON, or a payload it cannot decrypt', async () => {
-    const headers = await bearer('admin');
+    const headers = await operator();
     for (const bad of [[], { payloads: 'x' }, { payloads: [{ data: 'not base64!' }] }]) {
       const { response, body } = await post('decode', bad, headers);
       expect(response.status).toBe(400);

@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../config/config.js';
+import { promisify } from 'node:util';
+import { assertDeploymentSecrets, ConfigError, loadConfig } from '../../config/config.js';
+import { projectRoot } from '../../platform/process.js';
 
 describe('loadConfig', () => {
   it('defaults to the embedded Temporal, Postgres and local key in the data folder', () => {
@@ -13,6 +16,13 @@ describe('loadConfig', () => {
     expect(config.keys).toEqual({ provider: 'local', keyFile: '/srv/connections/local-master.key' });
     expect(config.publicUrl).toBe('http://127.0.0.1:3000');
   });
+
+  // What the API and the worker need besides, with external services.
+  const externalSecrets = {
+    AUTH_JWT_SECRET: 'a'.repeat(32),
+    OPERATOR_JWT_SECRET: 'o'.repeat(32),
+    TEMPORAL_CODEC_KEY: Buffer.alloc(32, 7).toString('base64'),
+  };
 
   it('switches to external services and AWS KMS when they are configured', () => {
     const config = loadConfig({
@@ -38,6 +48,26 @@ describe('loadConfig', () => {
       region: 'eu-west-1',
     });
   });
+
+  it.each([
+    [{ DATABASE_URL: 'postgres://u:p@db:5432/c' }, 'DATABASE_URL'],
+    [{ TEMPORAL_ADDRESS: 'temporal:7233' }, 'TEMPORAL_ADDRESS'],
+  ])(
+    'requires the secrets outside the embedded default, naming each missing one: %o',
+    (external: Record<string, string>, _name: string) => {
+      const start = (env: Record<string, string>) => () => assertDeploymentSecrets(loadConfig(env));
+      expect(start(external)).toThrow(ConfigError);
+      expect(start(external)).toThrow(
+        /set, AUTH_JWT_SECRET \(or AUTH_JWKS_URL\), OPERATOR_JWT_SECRET, TEMPORAL_CODEC_KEY must be set too/,
+      );
+      const { OPERATOR_JWT_SECRET: _unset, ...others } = externalSecrets;
+      expect(start({ ...external, ...others })).toThrow(/set, OPERATOR_JWT_SECRET must be set too/);
+      expect(start({ ...external, ...externalSecrets })).not.toThrow();
+      // The embedded default makes its own; other commands (npm run migrate) need none of them.
+      expect(start({})).not.toThrow();
+      expect(loadConfig(external).embedded).toBe(false);
+    },
+  );
 
   it.each([
     [{ PORT: 'eighty' }, /PORT/],
@@ -68,5 +98,84 @@ describe('loadConfig', () => {
     for (const value of ['true', 'proxy.example', '10.0.0.0/33']) {
       expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY/);
     }
+  });
+
+  it('takes the operator secret and the token lifetime, and refuses what would mix the two credentials', () => {
+    const config = loadConfig({ DATA_DIR: '/srv/connections', OPERATOR_JWT_SECRET: 'o'.repeat(32) });
+    expect(config.operator).toEqual({
+      secretFile: '/srv/connections/operator-secret',
+      secret: 'o'.repeat(32),
+    });
+    expect(config.auth.maxLifetimeSeconds).toBe(86_400);
+    expect(loadConfig({ AUTH_JWT_MAX_LIFETIME_SECONDS: '3600' }).auth.maxLifetimeSeconds).toBe(3600);
+    expect(() => loadConfig({ OPERATOR_JWT_SECRET: 'short' })).toThrow(/OPERATOR_JWT_SECRET/);
+    expect(() => loadConfig({ AUTH_JWT_MAX_LIFETIME_SECONDS: '0' })).toThrow(/AUTH_JWT_MAX_LIFETIME_SECONDS/);
+    expect(() =>
+      loadConfig({ OPERATOR_JWT_SECRET: 's'.repeat(40), AUTH_JWT_SECRET: 's'.repeat(40) }),
+    ).toThrow(/OPERATOR_JWT_SECRET must differ from AUTH_JWT_SECRET/);
+    expect(() =>
+      loadConfig({
+        AUTH_JWKS_URL: 'https://idp.example/jwks',
+        AUTH_JWT_ISSUER: 'https://idp.example',
+        AUTH_JWT_AUDIENCE: 'connections-operator',
+      }),
+    ).toThrow(/AUTH_JWT_AUDIENCE must not be connections-operator/);
+  });
+});
+
+describe('published development secrets', () => {
+  const jwtSecret = 'change-me-this-is-a-development-secret-only';
+  const codecKey = 'ZGV2ZWxvcG1lbnQtb25seS1jb2RlYy1rZXktMzJieXQ=';
+  const external = { DATABASE_URL: 'postgres://u:p@db:5432/connections', TEMPORAL_ADDRESS: 'temporal:7233' };
+
+  it.each([
+    ['an external deployment', { ...external, HOST: '0.0.0.0' }],
+    ['an external deployment on loopback', { ...external }],
+    ['the embedded default listening on every interface', { HOST: '0.0.0.0' }],
+    ['the embedded default behind a public URL', { PUBLIC_URL: 'https://connections.example' }],
+    ['an external database only', { DATABASE_URL: external.DATABASE_URL }],
+  ])('are refused by %s, named but never echoed', (_case, env) => {
+    for (const secrets of [
+      { AUTH_JWT_SECRET: jwtSecret },
+      { TEMPORAL_CODEC_KEY: codecKey },
+      { OPERATOR_JWT_SECRET: jwtSecret },
+      { WEBHOOK_SECRET: jwtSecret, WEBHOOK_URL: 'https://hooks.example/x' },
+    ]) {
+      const attempt = () => loadConfig({ ...env, ...secrets });
+      expect(attempt).toThrow(ConfigError);
+      const name = Object.keys(secrets)[0]!;
+      expect(attempt).toThrow(new RegExp(`${name} holds a published development secret`));
+      expect(attempt).toThrow(expect.objectContaining({ message: expect.not.stringContaining(jwtSecret) }));
+      expect(attempt).toThrow(expect.objectContaining({ message: expect.not.stringContaining('ZGV2ZWxv') }));
+    }
+  });
+
+  it.each([
+    ['127.0.0.1', {}],
+    ['localhost', { HOST: 'localhost' }],
+    ['::1', { HOST: '::1', PUBLIC_URL: 'http://[::1]:3000' }],
+    ['127.0.0.2 with a loopback PUBLIC_URL', { HOST: '127.0.0.2', PUBLIC_URL: 'http://localhost:3000' }],
+  ])('are accepted by the embedded default on loopback (%s)', (_case, env) => {
+    const config = loadConfig({ ...env, AUTH_JWT_SECRET: jwtSecret, TEMPORAL_CODEC_KEY: codecKey });
+    expect(config.embedded).toBe(true);
+    expect(config.auth.jwtSecret).toBe(jwtSecret);
+  });
+
+  it('stop npm run api from starting, with a message naming the variable', async () => {
+    const outcome = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/serve.ts', 'api'],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, ...external, HOST: '0.0.0.0', AUTH_JWT_SECRET: jwtSecret },
+        timeout: 60_000,
+      },
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(outcome.code).not.toBe(0);
+    expect(outcome.stderr).toContain('AUTH_JWT_SECRET holds a published development secret');
+    expect(outcome.stderr).not.toContain(jwtSecret);
   });
 });

@@ -89,6 +89,7 @@ describe('the production build', () => {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AUTH_JWT_SECRET: jwtSecret,
+      OPERATOR_JWT_SECRET: randomBytes(32).toString('base64url'),
       ALLOW_INSECURE_PROVIDER_URLS: 'true',
     };
     const worker = spawnService(['dist/scripts/serve.js', 'worker'], { cwd: root, env });

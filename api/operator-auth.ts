@@ -1,0 +1,82 @@
+// The operator credential, for what crosses workspaces (the payload codec server): a JWT of its own, HS256
+// under OPERATOR_JWT_SECRET (or the embedded default's `DATA_DIR/operator-secret`), with header `typ`
+// `operator+jwt`, `aud` connections-operator, `role` operator, a `sub` naming the operator, and an `exp`
+// within AUTH_JWT_MAX_LIFETIME_SECONDS. It is never verified with the workspace secret or JWKS, and the
+// workspace verifier refuses its audience, so neither kind of token can pass for the other: a workspace's
+// owner or admin is never an operator by that role. Requests are refused before their body is read.
+import type { RequestHandler } from 'express';
+import { decodeJwt, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, OPERATOR_AUDIENCE, type Config } from '../config/config.js';
+import { checkLifetime, loadSecret } from './auth.js';
+import { ApiError } from './errors.js';
+
+const OPERATOR_TYP = 'operator+jwt';
+
+export const operatorClaimsSchema = z.object({
+  sub: z.string().min(1).max(200),
+  role: z.literal('operator'),
+});
+export type OperatorClaims = z.infer<typeof operatorClaimsSchema>;
+export type OperatorVerifier = (token: string) => Promise<OperatorClaims>;
+
+export function loadOperatorSecret(operator: Config['operator']): Promise<Uint8Array> {
+  return loadSecret(operator.secret, operator.secretFile);
+}
+
+export async function mintOperatorToken(
+  secret: Uint8Array,
+  sub: string,
+  options: { expiresIn?: string; maxLifetimeSeconds?: number } = {},
+): Promise<string> {
+  const claims = operatorClaimsSchema.parse({ sub, role: 'operator' });
+  const token = await new SignJWT({ role: claims.role })
+    .setProtectedHeader({ alg: 'HS256', typ: OPERATOR_TYP })
+    .setSubject(claims.sub)
+    .setAudience(OPERATOR_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '1h')
+    .sign(secret);
+  checkLifetime(decodeJwt(token), Date.now(), options.maxLifetimeSeconds ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS);
+  return token;
+}
+
+export function createOperatorVerifier(
+  secret: Uint8Array,
+  options: { maxLifetimeSeconds?: number; now?: () => number } = {},
+): OperatorVerifier {
+  const now = options.now ?? Date.now;
+  const maxLifetime = options.maxLifetimeSeconds ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS;
+  return async (token) => {
+    const at = now();
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ['HS256'],
+      audience: OPERATOR_AUDIENCE,
+      typ: OPERATOR_TYP,
+      requiredClaims: ['exp', 'sub'],
+      currentDate: new Date(at),
+    });
+    checkLifetime(payload, at, maxLifetime);
+    return operatorClaimsSchema.parse(payload);
+  };
+}
+
+/**
+ * Lets through only requests with a verified operator token. Mounted before any body parser: a refused
+ * request's body is never read, and its connection is closed rather than drained.
+ */
+export function operatorsOnly(verify: OperatorVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const match = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization ?? '');
+    try {
+      if (!match?.[1]) throw new ApiError('unauthorized', 'an operator token is required');
+      await verify(match[1]).catch(() => {
+        throw new ApiError('unauthorized', 'the operator token is invalid or expired');
+      });
+    } catch (error) {
+      if (!req.complete) res.setHeader('Connection', 'close');
+      return next(error);
+    }
+    next();
+  };
+}
