@@ -171,9 +171,7 @@ const codecPaths: Record<string, Record<string, unknown>> = Object.fromEntries(
         requestBody: { required: true, content: { 'application/json': { schema: codecPayloads } } },
         responses: {
           '200': { description: 'the payloads', content: { 'application/json': { schema: codecPayloads } } },
-          ...Object.fromEntries(
-            [400, 401, 413].map((status) => [String(status), errorResponse(status)]),
-          ),
+          ...Object.fromEntries([400, 401, 413].map((status) => [String(status), errorResponse(status)])),
         },
       },
     },

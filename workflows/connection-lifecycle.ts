@@ -69,7 +69,7 @@ export const PREEMPTION_PATCH = 'preemptive-stop';
 /** Waiters are registered once each, at most MAX_WAITERS, from this patch on. */
 export const BOUNDED_WAITERS_PATCH = 'bounded-waiters';
 
-/** Workflows waiting for one connection to become ready; one more is told at once to come back later. */
+/** Workflows waiting for one connection to become ready (by default); one more is told to come back later. */
 export const MAX_WAITERS = 1_000;
 
 /** How long a non-local activity may go without a heartbeat (they beat every second) before it is retried. */
@@ -624,7 +624,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     }
     if (patched(BOUNDED_WAITERS_PATCH)) {
       if (state.waiters.some((known) => known.workflowId === waiter.workflowId)) return;
-      if (state.waiters.length >= MAX_WAITERS) {
+      if (state.waiters.length >= (settings.maxWaiters ?? MAX_WAITERS)) {
         void notify(waiter.workflowId, 'too_many_waiters');
         return;
       }

@@ -34,6 +34,8 @@ export interface LifecycleSettings {
    * Optional: connections started before it existed use the workflow's default.
    */
   refreshFloorMs?: number;
+  /** Workflows that may wait for one connection at once; MAX_WAITERS (1,000) when absent. */
+  maxWaiters?: number;
   apiKeyProbeIntervalMs: number;
   keyRotationDueMs: number;
   keyUnusedMs: number;

@@ -94,7 +94,6 @@ const streamedBody = {
   responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 429, 502]) },
 };
 
-
 /** The proxy in /openapi.json, method by method. */
 export const agentAccessPaths: Record<string, Record<string, unknown>> = {
   '/v1/connections/{id}/proxy/{path}': {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { SignJWT, type JWTPayload } from 'jose';
 import express from 'express';
+import { z } from 'zod';
 import { createTokenVerifier, loadJwtSecret, mintToken, roles } from '../../api/auth.js';
 import { errorHandler } from '../../api/errors.js';
 import { RouteRegistry } from '../../api/routes.js';
@@ -103,6 +104,7 @@ describe('an operator token on the workspace API', () => {
       path: '/v1/probe',
       summary: 'probe',
       roles,
+      response: z.object({ ok: z.boolean() }),
       handler: () => ({ ok: true }),
     });
     const app = express();

@@ -124,7 +124,7 @@ describe('waiting workflows', () => {
     });
   });
 
-  it('registers each waiting workflow once, at most a thousand, and tells the next one to come back later', async () => {
+  it('registers each waiting workflow once, up to the limit, and tells the next one to come back later', async () => {
     const register = async (connectionId: string, workflowIds: string[]) => {
       const handle = harness.client.workflow.getHandle(`connection-${connectionId}`);
       for (let i = 0; i < workflowIds.length; i += 50) {
@@ -133,8 +133,10 @@ describe('waiting workflows', () => {
         );
       }
     };
+    // A limit of 20 waiters (1,000 by default), so that the test sends a few dozen signals, not thousands.
+    const commands = harness.commandsWith({ maxWaiters: 20 });
     const pending = () =>
-      harness.commands.createOAuth({
+      commands.createOAuth({
         workspaceId: harness.workspaceId,
         integration: harness.integration,
         scope: 'workspace',
@@ -143,17 +145,17 @@ describe('waiting workflows', () => {
     const others = (prefix: string, count: number) =>
       Array.from({ length: count }, (_, i) => `${prefix}-absent-waiter-${i}`);
 
-    // 50 registrations of one workflow count once: with 998 others, the agent task is the thousandth.
+    // 30 registrations of one workflow count once: with 18 others, the agent task is the twentieth.
     const first = await pending();
-    await register(first.connectionId, [...Array(50).fill('one-waiter-twice'), ...others('a', 998)]);
+    await register(first.connectionId, [...Array(30).fill('one-waiter-twice'), ...others('a', 18)]);
     const accepted = await startWaiter(first.connectionId);
     const callback = await authorizeInBrowser(first.authorizationUrl);
-    await harness.commands.completeCallback(callbackParams(callback));
+    await commands.completeCallback(callbackParams(callback));
     await expect(accepted.result()).resolves.toEqual({ ready: true });
 
-    // A thousand waiting already: the next one is told at once, and may come back later.
+    // Twenty waiting already: the next one is told at once, and may come back later.
     const second = await pending();
-    await register(second.connectionId, others('b', 1_000));
+    await register(second.connectionId, others('b', 20));
     const refused = await startWaiter(second.connectionId);
     await expect(refused.result()).resolves.toEqual({
       ready: false,
