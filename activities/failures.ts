@@ -4,9 +4,9 @@
 // refused, a database error the values of its query. The full error is logged here (the logger scrubs it).
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Logger } from '../logging/logger.js';
+import { dependencyUnavailable, errorCode } from '../platform/dependency-errors.js';
 import { ProviderError } from '../providers/provider-error.js';
 import { DecryptionError } from '../vault/credential-vault.js';
-import { KeyProviderError } from '../vault/key-provider.js';
 import type { FailureType } from '../workflows/failure-types.js';
 
 /** A failure of our own making: its message is already safe. */
@@ -42,25 +42,6 @@ export function providerFailure(error: ProviderError): ApplicationFailure {
   }
 }
 
-/** SQLSTATE classes that mean "the database cannot serve now" (connection, resources, operator intervention). */
-const unavailableSqlStates = /^(08|53|57|58|40)/;
-/** Errno codes of a network that failed; worth another attempt. */
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
-const codeOf = (error: unknown): string | undefined => {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : undefined;
-};
-
 const nameOf = (error: unknown): string => {
   const name = error instanceof Error ? error.name : typeof error;
   return /^[A-Za-z][A-Za-z0-9_]{0,60}$/.test(name) ? name : 'Error';
@@ -74,12 +55,13 @@ export function classify(error: unknown, activity: string): ApplicationFailure {
     return failure('CredentialUnreadable', `${activity}: a stored credential could not be opened`);
   }
   const name = nameOf(error);
-  const code = codeOf(error);
+  const code = errorCode(error);
   const what = code ? `${name} ${code}` : name;
-  if (error instanceof KeyProviderError || isAwsSdkError(error)) {
+  const unavailable = dependencyUnavailable(error);
+  if (unavailable === 'key service') {
     return failure('KeyServiceUnavailable', `${activity}: the key service could not be used (${what})`);
   }
-  if (name === 'KnexTimeoutError' || (code && (networkCodes.has(code) || unavailableSqlStates.test(code)))) {
+  if (unavailable === 'database') {
     return failure('DatabaseUnavailable', `${activity}: a dependency is unavailable (${what})`);
   }
   if (code && /^[0-9A-Z]{5}$/.test(code)) {
@@ -94,10 +76,6 @@ export function classify(error: unknown, activity: string): ApplicationFailure {
     message: `${activity} failed (${what})`,
     nonRetryable: false,
   });
-}
-
-function isAwsSdkError(error: unknown): boolean {
-  return typeof (error as { $metadata?: unknown } | null)?.$metadata === 'object';
 }
 
 type ActivityFunction = (...args: never[]) => Promise<unknown>;

@@ -1,6 +1,7 @@
 // The one error type of the API and its mapping to HTTP: `{"error": {"code", "message", "details"}}`.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logging/logger.js';
+import { dependencyUnavailable } from '../platform/dependency-errors.js';
 
 export const statusByCode = {
   invalid_request: 400,
@@ -57,6 +58,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       apiError = new ApiError('invalid_request', 'the request body is not valid JSON');
     } else if (isBodyReadError(error)) {
       apiError = new ApiError('invalid_request', 'the request body could not be read');
+    } else if (dependencyUnavailable(error)) {
+      // An outage (or the moment after one) is the caller's to retry, not an error of the service's code.
+      logger.warn({ err: error, method: req.method, path: req.path }, 'a dependency is unavailable');
+      apiError = new ApiError(
+        'service_unavailable',
+        `the ${dependencyUnavailable(error)} is unavailable; try again shortly`,
+        undefined,
+        { 'retry-after': '1' },
+      );
     } else {
       logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
       apiError = new ApiError('internal', 'internal error');

@@ -136,6 +136,9 @@ function registryStatuses(route: AnyRoute): number[] {
   if (route.params || route.query || route.body) statuses.add(400);
   if (route.body) statuses.add(413);
   if (route.rateLimit) statuses.add(429);
+  // Anything behind a bearer token reads Postgres or asks Temporal: an outage, or the moment after one,
+  // answers 503 (api/errors.ts), never a 500.
+  if (route.roles !== 'public') statuses.add(503);
   return [...statuses].sort((a, b) => a - b);
 }
 

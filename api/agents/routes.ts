@@ -72,7 +72,7 @@ const bodyless = {
   ...common,
   summary,
   description: `${description} GET and HEAD carry no body: one is refused with 400.`,
-  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 429, 502]) },
+  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 429, 502, 503]) },
 };
 
 /** DELETE and OPTIONS: a body up to the limit, buffered and sent with its Content-Length. */
@@ -81,7 +81,7 @@ const bufferedBody = {
   summary,
   description: `${description} A DELETE or OPTIONS body is buffered (at most ${REPLAYABLE_BODY_LIMIT} bytes, 413 beyond) and sent with its Content-Length.`,
   requestBody: { required: false, ...anyBody },
-  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 413, 429, 502]) },
+  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 413, 429, 502, 503]) },
 };
 
 /** POST, PUT, PATCH: small bodies buffered, larger ones streamed with their own framing. */
@@ -91,7 +91,7 @@ const streamedBody = {
   description: `${description} A body up to ${REPLAYABLE_BODY_LIMIT} bytes (by Content-Length) is buffered; a larger or chunked one streams through with its declared Content-Length, or chunked.`,
   // No limit of the service's: a larger body streams through to the provider.
   requestBody: { required: false, 'x-streamed': true, ...anyBody },
-  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 429, 502]) },
+  responses: { default: providerAnswer, ...refusals([400, 401, 403, 404, 409, 429, 502, 503]) },
 };
 
 /** The proxy in /openapi.json, method by method. */

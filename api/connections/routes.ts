@@ -196,6 +196,8 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     }),
     pages: [200, 400],
     redirect: 303,
+    // The code exchange needs Postgres and Temporal.
+    errors: [503],
     rateLimit: 'callback',
     // A browser lands here: whatever is wrong with the link, it gets the page, not a JSON error.
     onInvalid: (res) => sendCallbackPage(res, 400, { kind: 'refused' }),

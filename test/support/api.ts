@@ -24,6 +24,8 @@ export interface ApiHarness extends LifecycleHarness {
   changes: ConnectionChangeListener;
   /** The API's grant recorder: its interval is an hour here, so tests write grants with flushGrants(). */
   grants: GrantRecorder;
+  /** How the API verifies bearer tokens (for another app over the same harness). */
+  authSettings: { jwtSecretFile: string };
   /** Writes every grant the API has gathered now (the service: once GRANT_FLUSH_SECONDS old). */
   flushGrants(): Promise<void>;
   /** A bearer token for the caller (workspace defaults to the harness's own; expiry to 12 hours). */
@@ -83,6 +85,7 @@ export async function startApiHarness(
     app,
     changes,
     grants,
+    authSettings: auth,
     async flushGrants() {
       if (!(await grants.flush())) throw new Error('the grants could not be written (see the log)');
     },
