@@ -25,6 +25,7 @@ import {
   type ApiClient,
   type ServiceProcess,
 } from '../support/service-process.js';
+import { eventually } from '../support/lifecycle.js';
 import { startLocalKms, TEST_KMS_KEY_ID } from '../support/services.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
@@ -133,6 +134,14 @@ describe('npm start under faults', () => {
     let made = 0;
     const stillWorks = async () => {
       await waitForReady(apiUrl, 90_000);
+      // Readiness is a probe at most two seconds old: until the restarted part really serves, the API
+      // answers 503 service_unavailable (retry), never a 500.
+      const first = await eventually(
+        () => api.call('POST', `/v1/connections/${id}/token`),
+        (answer) => answer.status !== 503,
+        { attempts: 100, intervalMs: 200 },
+      );
+      expect(first.status).toBe(200);
       expect(await api.call('POST', `/v1/connections/${id}/token`)).toEqual({
         status: 200,
         body: { apiKey: 'key-before' },
