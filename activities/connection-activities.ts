@@ -154,24 +154,34 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
     return integration.provider;
   }
 
-  /** Stores sealed tokens, announcing the change; `more` runs in the same transaction. */
-  async function storeTokens(
+  /**
+   * Seals a credential, then stores it in place of any old one and announces the change, in one transaction
+   * in which `more` runs too; refused once the connection's credentials were destroyed.
+   */
+  async function storeCredential(
     connection: ConnectionRef,
-    tokens: StoredTokens,
+    purpose: 'oauth_tokens' | 'api_key',
+    plaintext: string,
     more?: (tx: Knex.Transaction) => Promise<void>,
   ): Promise<void> {
-    const sealed = await vault.seal(context(connection, 'oauth_tokens'), JSON.stringify(tokens));
+    const sealed = await vault.seal(context(connection, purpose), plaintext);
     await db.transaction(async (tx) => {
       await requireNotDestroyed(tx, connection.id);
       await credentialStore.put(
         tx,
-        { workspaceId: connection.workspaceId, connectionId: connection.id, purpose: 'oauth_tokens' },
+        { workspaceId: connection.workspaceId, connectionId: connection.id, purpose },
         sealed,
       );
       await publishConnectionChange(tx, { connectionId: connection.id, kind: 'credential' });
       await more?.(tx);
     });
   }
+
+  const storeTokens = (
+    connection: ConnectionRef,
+    tokens: StoredTokens,
+    more?: (tx: Knex.Transaction) => Promise<void>,
+  ) => storeCredential(connection, 'oauth_tokens', JSON.stringify(tokens), more);
 
   async function loadTokens(connection: ConnectionRef): Promise<StoredTokens | undefined> {
     const sealed = await credentialStore.get(db, {
@@ -469,16 +479,8 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       } catch (error) {
         throw classify(error, 'storeApiKey');
       }
-      const sealed = await vault.seal(context(connection, 'api_key'), key);
       const keyCreatedAt = Date.now();
-      await db.transaction(async (tx) => {
-        await requireNotDestroyed(tx, connection.id);
-        await credentialStore.put(
-          tx,
-          { workspaceId: connection.workspaceId, connectionId: connection.id, purpose: 'api_key' },
-          sealed,
-        );
-        await publishConnectionChange(tx, { connectionId: connection.id, kind: 'credential' });
+      await storeCredential(connection, 'api_key', key, async (tx) => {
         await tx('connections')
           .where({ id: connection.id })
           .update({ key_created_at: new Date(keyCreatedAt) });

@@ -1,16 +1,12 @@
 // While a dependency is down (or just after, when a pooled connection turns out dead), the API answers 503
 // service_unavailable with Retry-After, never a 500: the caller is told to try again, and nothing of the
 // database's error reaches it.
-import { createApp } from '../../api/app.js';
 import { connectDatabase } from '../../db/database.js';
 import { dependencyUnavailable } from '../../platform/dependency-errors.js';
 import { freePort } from '../../platform/process.js';
 import { KeyProviderError } from '../../vault/key-provider.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
-import { testKeyProvider } from '../support/env.js';
 import { listen } from '../support/http.js';
-import { createOutboundGuard } from '../../providers/outbound-guard.js';
-import { createTokenVerifier } from '../../api/auth.js';
 
 describe('an API whose database is down', () => {
   let api: ApiHarness;
@@ -21,24 +17,7 @@ describe('an API whose database is down', () => {
 
   it('answers 503 with Retry-After, naming no detail of the failure', async () => {
     const dead = connectDatabase(`postgres://postgres:pw-not-real@127.0.0.1:${await freePort()}/connections`);
-    const outbound = createOutboundGuard({ checkAddresses: false });
-    const server = await listen(
-      createApp({
-        db: dead,
-        temporal: api.client,
-        keys: testKeyProvider(),
-        logger: api.logger,
-        service: {
-          vault: api.vault,
-          commands: api.commands,
-          verifyToken: await createTokenVerifier(api.authSettings),
-          publicUrl: 'http://127.0.0.1:9',
-          allowInsecureProviderUrls: true,
-          outbound,
-          changes: api.changes,
-        },
-      }),
-    );
+    const server = await listen(api.appWith({ db: dead }));
     try {
       const admin = await api.token({ role: 'admin' });
       const response = await fetch(`${server.url}/v1/connections`, {
@@ -53,7 +32,6 @@ describe('an API whose database is down', () => {
       expect(JSON.stringify(body)).not.toContain('pw-not-real');
     } finally {
       await server.close();
-      await outbound.close();
       await dead.destroy();
     }
   });

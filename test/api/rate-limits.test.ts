@@ -3,15 +3,12 @@
 // proxies TRUST_PROXY names), and on the refreshes the proxy and the token route make on their own, counted
 // at the provider's token endpoint. The provider's 401s are injected deliberately (the stand-in API's fault
 // injection): a real provider sends them when it no longer accepts a token.
-import { createApp } from '../../api/app.js';
-import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { integrationStore } from '../../stores/integration-store.js';
 import type { OAuthProviderConfig } from '../../providers/provider-config.js';
 import { startApiHarness, connectThroughApi, type ApiHarness } from '../support/api.js';
 import { eventually } from '../support/lifecycle.js';
 import { listen } from '../support/http.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
-import { testKeyProvider } from '../support/env.js';
 
 const LIMIT = 3;
 const PROXY_LIMIT = 20;
@@ -95,26 +92,8 @@ describe('rate limits', () => {
   });
 
   it('ignores X-Forwarded-For when no proxy is trusted (the default)', async () => {
-    const outbound = createOutboundGuard({ checkAddresses: false });
     const untrusting = await listen(
-      createApp({
-        db: api.db,
-        temporal: api.client,
-        keys: testKeyProvider(),
-        logger: api.logger,
-        service: {
-          vault: api.vault,
-          commands: api.commands,
-          verifyToken: async () => {
-            throw new Error('no caller in this test');
-          },
-          publicUrl: 'http://127.0.0.1:9',
-          allowInsecureProviderUrls: true,
-          outbound,
-          rateLimits: { callback: LIMIT },
-          changes: api.changes,
-        },
-      }),
+      api.appWith({ trustProxy: false, service: { rateLimits: { callback: LIMIT } } }),
     );
     try {
       // Each request claims another address; all come from this one loopback client, and count as it.
@@ -123,7 +102,6 @@ describe('rate limits', () => {
       expect(statuses).toEqual([...Array(LIMIT).fill(400), 429]);
     } finally {
       await untrusting.close();
-      await outbound.close();
     }
   });
 

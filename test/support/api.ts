@@ -5,7 +5,7 @@ import type { Express } from 'express';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp } from '../../api/app.js';
+import { createApp, type ApiDependencies } from '../../api/app.js';
 import type { ReadyWaitLimits } from '../../api/agents/ready.js';
 import type { RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
@@ -24,8 +24,12 @@ export interface ApiHarness extends LifecycleHarness {
   changes: ConnectionChangeListener;
   /** The API's grant recorder: its interval is an hour here, so tests write grants with flushGrants(). */
   grants: GrantRecorder;
-  /** How the API verifies bearer tokens (for another app over the same harness). */
-  authSettings: { jwtSecretFile: string };
+  /** Another app over the same harness, with some of its dependencies replaced; the caller serves it. */
+  appWith(overrides: {
+    db?: ApiDependencies['db'];
+    trustProxy?: ApiDependencies['trustProxy'];
+    service?: Partial<NonNullable<ApiDependencies['service']>>;
+  }): Express;
   /** Writes every grant the API has gathered now (the service: once GRANT_FLUSH_SECONDS old). */
   flushGrants(): Promise<void>;
   /** A bearer token for the caller (workspace defaults to the harness's own; expiry to 12 hours). */
@@ -58,7 +62,7 @@ export async function startApiHarness(
     flushIntervalMs: options.grantFlushMs ?? 3_600_000,
     logger: options.logger ?? lifecycle.logger,
   });
-  const app = createApp({
+  const dependencies: ApiDependencies = {
     db: lifecycle.db,
     temporal: lifecycle.client,
     keys: testKeyProvider(),
@@ -77,7 +81,8 @@ export async function startApiHarness(
       grants,
       changes,
     },
-  });
+  };
+  const app = createApp(dependencies);
   const server = await listen(app);
   return {
     ...lifecycle,
@@ -85,7 +90,13 @@ export async function startApiHarness(
     app,
     changes,
     grants,
-    authSettings: auth,
+    appWith: (overrides) =>
+      createApp({
+        ...dependencies,
+        ...(overrides.db ? { db: overrides.db } : {}),
+        trustProxy: overrides.trustProxy ?? dependencies.trustProxy,
+        service: { ...dependencies.service!, ...overrides.service },
+      }),
     async flushGrants() {
       if (!(await grants.flush())) throw new Error('the grants could not be written (see the log)');
     },
