@@ -78,6 +78,9 @@ http GET /readyz >/dev/null || { echo "fuzz: the service did not become ready" >
 
 token=$(node --import tsx scripts/token.ts --role admin --sub fuzz-admin --expires 1h)
 export FUZZ_ADMIN_TOKEN=$token
+# The codec server takes an operator's token, never a workspace's (scripts/schemathesis.toml sends it there).
+FUZZ_OPERATOR_TOKEN=$(node --import tsx scripts/token.ts --operator --sub fuzz-operator --expires 1h)
+export FUZZ_OPERATOR_TOKEN
 http PUT /v1/integrations/github '{"clientId":"fuzz-client","clientSecret":"fuzz-secret"}' >/dev/null
 connection=$(http POST /v1/connections '{"integration":"github","scope":"workspace","name":"fuzzed"}' |
   node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).connection.id))')
