@@ -18,6 +18,8 @@ export interface RouteContext<P, Q, B> {
   caller: Claims;
   req: Request;
   res: Response;
+  /** The declared request headers, validated. */
+  headers: Record<string, unknown>;
 }
 
 export interface RouteDefinition<
@@ -36,6 +38,8 @@ export interface RouteDefinition<
   params?: P;
   query?: Q;
   body?: B;
+  /** Request headers the route reads, by their canonical names (validated and documented like the rest). */
+  headers?: z.ZodObject<z.ZodRawShape>;
   /** The success answer's schema (JSON unless `contentType` says otherwise). */
   response?: R;
   /**
@@ -76,6 +80,17 @@ export async function authenticate(req: Request, verifyToken: TokenVerifier): Pr
 }
 
 export const idSchema = z.uuid({ message: 'must be a UUID' });
+
+/** The values of the headers a route declares, by their declared names; absent ones left out. */
+function headersOf(schema: z.ZodObject<z.ZodRawShape> | undefined, req: Request): Record<string, string> {
+  if (!schema) return {};
+  const values: Record<string, string> = {};
+  for (const name of Object.keys(schema.shape)) {
+    const value = req.get(name);
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return (where === 'body' ? undefined : {}) as T;
@@ -133,7 +148,7 @@ function registryStatuses(route: AnyRoute): number[] {
     // A route open to every role answers 403 only when its handler says so (in `errors`).
     if (allRoles.some((role) => !(route.roles as readonly Role[]).includes(role))) statuses.add(403);
   }
-  if (route.params || route.query || route.body) statuses.add(400);
+  if (route.params || route.query || route.body || route.headers) statuses.add(400);
   if (route.body) statuses.add(413);
   if (route.rateLimit) statuses.add(429);
   // Anything behind a bearer token reads Postgres or asks Temporal: an outage, or the moment after one,
@@ -201,6 +216,7 @@ export class RouteRegistry {
               params: parse(route.params, req.params, 'path'),
               query: parse(route.query, req.query, 'query'),
               body: parse(route.body, req.body, 'body'),
+              headers: parse(route.headers, headersOf(route.headers, req), 'header'),
               caller: res.locals.caller as Claims,
               req,
               res,
@@ -266,6 +282,12 @@ export class RouteRegistry {
         ...schemaProperties(route.query).map(([name, schema, required]) => ({
           name,
           in: 'query',
+          required,
+          schema,
+        })),
+        ...schemaProperties(route.headers).map(([name, schema, required]) => ({
+          name,
+          in: 'header',
           required,
           schema,
         })),
