@@ -458,6 +458,7 @@ function translate(error: unknown, timeoutMs: number): unknown {
     const failure = error.cause;
     if (failure.type === 'AuthorizationRefused') return new ApiError('invalid_request', failure.message);
     if (failure.type === 'ProviderRejected') return new ApiError('provider_rejected', failure.message);
+    if (failure.type === 'ProviderUnavailable') return new ApiError('provider_unavailable', failure.message);
     return new ApiError('conflict', failure.message);
   }
   if (isGrpcDeadlineError(error)) {

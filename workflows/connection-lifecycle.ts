@@ -74,6 +74,11 @@ export const MAX_WAITERS = 1_000;
 
 /** How long a non-local activity may go without a heartbeat (they beat every second) before it is retried. */
 const HEARTBEAT_TIMEOUT_MS = 5_000;
+/**
+ * The most a setup step a person waits for (a key's verification, a code exchange) retries a provider
+ * outage, well within the API's command deadline: then the setup fails, saying the provider was unavailable.
+ */
+const SETUP_BUDGET_MS = 30_000;
 /** Before a background step that failed (its records could not be written) is tried again. */
 const BACKGROUND_RETRY = '1 minute';
 
@@ -105,7 +110,7 @@ function activityOptionSets(settings: LifecycleSettings) {
   };
   return {
     /** Setup steps a person waits for: a provider outage is retried briefly, then the setup fails. */
-    setup: { ...provider, scheduleToCloseTimeout: attempt * 4 },
+    setup: { ...provider, scheduleToCloseTimeout: Math.min(attempt * 4, SETUP_BUDGET_MS) },
     /** Background provider calls (key probes): a few minutes at most; the next probe comes anyway. */
     background: { ...provider, scheduleToCloseTimeout: Math.max(attempt * 10, 300_000) },
     /** A refresh is retried for as long as the access token still works (`tokenLeftMs`). */
@@ -442,10 +447,17 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
         } catch (error) {
           if (isCancellation(error)) throw error;
           const failure = unwrap(error);
-          const reason = failure?.type === 'CredentialRejected' ? 'provider_rejected' : 'verification_failed';
+          const reason =
+            failure?.type === 'CredentialRejected'
+              ? 'provider_rejected'
+              : isTemporary(error)
+                ? 'provider_unavailable'
+                : 'verification_failed';
           if (snapshot.status === 'pending') await transition('failed', reason, request.actor);
-          // A rotation the provider refuses leaves the connection on its old key.
-          else refuse(`the provider rejected the key (${reason})`, 'ProviderRejected');
+          // A rotation the provider refuses (or cannot answer) leaves the connection on its old key.
+          else if (reason === 'provider_unavailable') {
+            refuse('the provider could not be reached to verify the key', 'ProviderUnavailable');
+          } else refuse(`the provider rejected the key (${reason})`, 'ProviderRejected');
           return { ...snapshot };
         }
         if (snapshot.status !== 'active') {

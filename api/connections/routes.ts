@@ -110,7 +110,8 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     headers: z.object({ 'Idempotency-Key': printable(1, 255).optional() }),
     response: z.object({ connection: connectionSchema, authorizationUrl: z.url().optional() }),
     status: 201,
-    errors: [409, 422],
+    // 502: the provider could not be reached to verify an API key.
+    errors: [409, 422, 502],
     rateLimit: 'connect',
     async handler({ body, caller, headers }) {
       const idempotencyKey = headers['Idempotency-Key'] as string | undefined;
@@ -142,11 +143,15 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         // A new key ends `active` or `failed`; a retried create may find its connection in a later state
         // (deactivated, expired, removed), and answers it as it stands.
         if (snapshot.status === 'failed') {
-          throw new ApiError('provider_rejected', 'the provider did not accept the API key', {
-            connectionId: snapshot.id,
-            status: snapshot.status,
-            reason: snapshot.reason,
-          });
+          const details = { connectionId: snapshot.id, status: snapshot.status, reason: snapshot.reason };
+          if (snapshot.reason === 'provider_unavailable') {
+            throw new ApiError(
+              'provider_unavailable',
+              'the provider could not be reached to verify the API key; nothing was stored: try again later',
+              details,
+            );
+          }
+          throw new ApiError('provider_rejected', 'the provider did not accept the API key', details);
         }
         return { connection: await readBack(caller.workspace, snapshot.id) };
       }
@@ -371,7 +376,7 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     params: idParams,
     body: z.strictObject({ apiKey: apiKeySchema }),
     response: oneConnection,
-    errors: [404, 409, 422],
+    errors: [404, 409, 422, 502],
     rateLimit: 'change',
     async handler({ params, body, caller }) {
       const connection = await managedConnection(db, caller, params.id);

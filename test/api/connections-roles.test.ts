@@ -118,6 +118,37 @@ describe('connections API, by role', () => {
     expect(used.body.connection.keyUnused).toBe(false);
   });
 
+  it('answers 502 provider_unavailable when the provider cannot verify a key (503s injected), and a rotation keeps the old key', async () => {
+    const created = await api.call('POST', '/v1/connections', {
+      token: tokens.admin,
+      body: { integration: 'stand-in', scope: 'workspace', apiKey: 'key-good-1' },
+    });
+    expect(created.status).toBe(201);
+    provider.injectFault(503, 1_000);
+    try {
+      const down = await api.call('POST', '/v1/connections', {
+        token: tokens.admin,
+        body: { integration: 'stand-in', scope: 'workspace', apiKey: 'key-good-2' },
+      });
+      expect(down.status).toBe(502);
+      expect(down.body.error).toMatchObject({
+        code: 'provider_unavailable',
+        details: { status: 'failed', reason: 'provider_unavailable' },
+      });
+      const rotated = await api.call('PUT', `/v1/connections/${created.body.connection.id}/api-key`, {
+        token: tokens.admin,
+        body: { apiKey: 'key-good-2' },
+      });
+      expect([rotated.status, rotated.body.error.code]).toEqual([502, 'provider_unavailable']);
+    } finally {
+      provider.clearFaults();
+    }
+    const token = await api.call('POST', `/v1/connections/${created.body.connection.id}/token`, {
+      token: tokens.admin,
+    });
+    expect(token.body).toEqual({ apiKey: 'key-good-1' });
+  });
+
   it('lists what each caller may see, with filters', async () => {
     const ids = async (token: string, query = '') => {
       const answer = await api.call('GET', `/v1/connections${query}`, { token });

@@ -58,6 +58,17 @@ describe('API-key connections', () => {
     expect(await harness.db('credentials').where({ connection_id: snapshot.id })).toEqual([]);
   });
 
+  it('fails a setup whose provider stays down (503s injected) once its short retry budget is spent, storing nothing', async () => {
+    api.injectFault(503, 1_000);
+    try {
+      const snapshot = await create('sk-live-while-down');
+      expect(snapshot).toMatchObject({ status: 'failed', reason: 'provider_unavailable' });
+      expect(await harness.db('credentials').where({ connection_id: snapshot.id })).toEqual([]);
+    } finally {
+      api.clearFaults();
+    }
+  });
+
   it('rotates a key, destroying the old one; a rejected rotation keeps the old key', async () => {
     api.validKeys.add('sk-live-old');
     api.validKeys.add('sk-live-new');

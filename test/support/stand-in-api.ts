@@ -17,6 +17,8 @@ export interface StandInApi {
   bodies: { complete: Array<{ url: string; length: number }>; cutShort: string[] };
   /** Deliberate fault injection: the next `times` requests get `status`. */
   injectFault(status: number, times: number): void;
+  /** Ends every injected fault not yet used up. */
+  clearFaults(): void;
   /** Deliberate fault injection, a stalling provider: the next `times` requests wait for `until`, then go on. */
   injectStall(until: Promise<unknown>, times: number): void;
   /** Requests held by a stall right now. */
@@ -113,6 +115,9 @@ export async function startStandInApi(): Promise<StandInApi> {
     bodies,
     injectFault(status, times) {
       for (let i = 0; i < times; i++) faults.push(status);
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     injectStall(until, times) {
       for (let i = 0; i < times; i++) faults.push(until);
