@@ -35,7 +35,7 @@ import type {
   SealedCredential,
 } from '../vault/index.js';
 import type { ConnectionRef, ConnectionStatus } from '../workflows/messages.js';
-import { cancellableCall, classify, failure, providerFailure, withClassifiedFailures } from './failures.js';
+import { cancellableCall, classify, failure, withClassifiedFailures } from './failures.js';
 
 export interface ConnectionActivityDependencies {
   db: Knex;
@@ -397,7 +397,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
         if (error instanceof ProviderError && error.kind === 'invalid_grant' && info.attempt === 1) {
           throw await refuseAndRelease('the provider refused the authorization code');
         }
-        throw classify(error, 'exchangeAuthorizationCode');
+        throw error;
       }
       deps.faults?.afterCodeExchange?.();
       // Without a `scope` in the answer, the provider granted what was asked (RFC 6749, 5.1).
@@ -474,11 +474,8 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
       const { connection } = input;
       const provider = await apiKeyProvider(connection);
       const key = await vault.openText(context(connection, 'api_key_submission'), input.sealedKey);
-      try {
-        await cancellableCall(timeoutMs, (signal) => verifyApiKey(provider, key, { signal, outbound }));
-      } catch (error) {
-        throw classify(error, 'storeApiKey');
-      }
+      // A refusal is classified (and the original logged) by withClassifiedFailures, like any failure here.
+      await cancellableCall(timeoutMs, (signal) => verifyApiKey(provider, key, { signal, outbound }));
       const keyCreatedAt = Date.now();
       await storeCredential(connection, 'api_key', key, async (tx) => {
         await tx('connections')
@@ -507,7 +504,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
         };
       } catch (error) {
         if (error instanceof ProviderError && error.retryable) return { verified: false };
-        throw error instanceof ProviderError ? providerFailure(error) : classify(error, 'probeApiKey');
+        throw error;
       }
     },
 

@@ -7,29 +7,20 @@ import type { Logger } from '../logging/logger.js';
 import { dependencyUnavailable, errorCode } from '../platform/dependency-errors.js';
 import { ProviderError } from '../providers/provider-error.js';
 import { DecryptionError } from '../vault/credential-vault.js';
-import type { FailureType } from '../workflows/failure-types.js';
+import { isTemporaryFailureType, type FailureType } from '../workflows/failure-types.js';
 
 /** A failure of our own making: its message is already safe. */
 export function failure(type: FailureType, message: string, options: { nextRetryDelayMs?: number } = {}) {
-  const permanent = !temporaryTypes.has(type);
   return ApplicationFailure.create({
     type,
     message,
-    nonRetryable: permanent,
+    nonRetryable: !isTemporaryFailureType(type),
     ...(options.nextRetryDelayMs !== undefined ? { nextRetryDelay: options.nextRetryDelayMs } : {}),
   });
 }
 
-const temporaryTypes = new Set<FailureType>([
-  'ProviderUnavailable',
-  'ProviderRateLimited',
-  'ProviderCallFailed',
-  'DatabaseUnavailable',
-  'KeyServiceUnavailable',
-]);
-
 /** A provider's answer in the workflow's vocabulary. ProviderError messages are built from status and codes. */
-export function providerFailure(error: ProviderError): ApplicationFailure {
+function providerFailure(error: ProviderError): ApplicationFailure {
   switch (error.kind) {
     case 'invalid_grant':
       return failure('CredentialRejected', error.message);

@@ -87,9 +87,6 @@ function timeToContinueAsNew(): boolean {
   return info.continueAsNewSuggested || info.historyLength >= HISTORY_EVENT_BUDGET;
 }
 
-/** Error types activities throw for answers that retrying cannot change. */
-export const permanentErrorTypes: string[] = [...permanentFailureTypes];
-
 /**
  * The activity option sets, defined once. Every one is bounded: a maximum time for the whole command
  * (schedule-to-close) on top of each attempt's, so that nothing is retried for ever.
@@ -99,7 +96,7 @@ function activityOptionSets(settings: LifecycleSettings) {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: permanentErrorTypes,
+    nonRetryableErrorTypes: [...permanentFailureTypes],
   };
   const attempt = settings.activityTimeoutMs;
   const provider: ActivityOptions = {

@@ -23,6 +23,7 @@ export const permanentFailureTypes = [
 export const temporaryFailureTypes = [
   'ProviderUnavailable',
   'ProviderRateLimited',
+  /** Raised before failures were classified: still in the histories of activities then running. */
   'ProviderCallFailed',
   'DatabaseUnavailable',
   'KeyServiceUnavailable',
