@@ -34,6 +34,15 @@ export function identifier(pattern: RegExp, message: string, maxLength: number):
   return z.string().regex(new RegExp(pattern.source, 'u'), message).meta({ maxLength });
 }
 
+/** An id the platform gives its own things (a task, a dependent): letters, digits and . _ : @ -, at most 200. */
+export function platformId(): z.ZodString {
+  return identifier(
+    /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/,
+    'letters, digits and . _ : @ -, at most 200',
+    200,
+  );
+}
+
 /** Visible ASCII: no spaces, controls or anything beyond ASCII (a path or URL to check further). */
 export function visibleAscii(min: number, max: number): z.ZodString {
   return bounded(String.raw`\x21-\x7e`, min, max, `${min} to ${max} visible ASCII characters`);

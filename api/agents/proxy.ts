@@ -24,6 +24,7 @@ import { authenticate, idSchema } from '../routes.js';
 import {
   agentAccess,
   agentAccessRoles,
+  taskIdSchema,
   recordGrant,
   usableCredential,
   type UsableCredential,
@@ -76,6 +77,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
           { path: 'path.id', message: 'must be a UUID' },
         ]);
       }
+      const taskId = taskIdOf(req);
       const { rawPath, rawQuery } = splitTarget(req.url);
       checkPath(rawPath);
       // Before the credential is opened or a grant recorded: a refused body costs neither.
@@ -87,8 +89,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
         throw new ApiError('invalid_request', `integration ${connection.integration} has no API base URL`);
       }
       const target = targetUrl(apiBaseUrl, rawPath, rawQuery);
-      const taskId = headerValue(req.headers[TASK_ID_HEADER]);
-      recordGrant(access, caller, connection.id, 'proxy', taskId?.slice(0, 200));
+      recordGrant(access, caller, connection.id, 'proxy', taskId);
 
       const declared = integration.provider.proxy;
       const send = (credential: UsableCredential) => {
@@ -137,6 +138,19 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
       next(error);
     }
   };
+}
+
+/** X-Task-Id, validated as the token route's `taskId` is (and as the document says), or absent. */
+function taskIdOf(req: Request): string | undefined {
+  const value = headerValue(req.headers[TASK_ID_HEADER]);
+  if (value === undefined) return undefined;
+  const parsed = taskIdSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ApiError('invalid_request', 'invalid header', [
+      { path: 'header.X-Task-Id', message: parsed.error.issues[0]?.message ?? 'not a task id' },
+    ]);
+  }
+  return value;
 }
 
 class UpstreamError extends Error {

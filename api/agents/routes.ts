@@ -8,7 +8,7 @@ import { REPLAYABLE_BODY_LIMIT } from './proxy.js';
 
 /** The methods the proxy forwards (one list: the proxy's own). */
 export { PROXY_METHODS as proxyMethods } from './proxy.js';
-import { registerTokenRoute } from './token.js';
+import { registerTokenRoute, taskIdSchema } from './token.js';
 
 export { agentProxy } from './proxy.js';
 
@@ -39,7 +39,7 @@ const common = {
       in: 'header',
       required: false,
       description: 'the task the call is made for: recorded with the grant, not forwarded',
-      schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$', maxLength: 200 },
+      schema: z.toJSONSchema(taskIdSchema),
     },
   ],
   'x-rate-limit': 'proxy',

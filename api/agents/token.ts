@@ -15,7 +15,7 @@ import type { Claims, Role } from '../auth.js';
 import type { ConnectionCommands } from '../connection-commands.js';
 import { ApiError } from '../errors.js';
 import { idSchema, type RouteRegistry } from '../routes.js';
-import { identifier } from '../validation.js';
+import { platformId } from '../validation.js';
 import { notFound, sees, visibilityOf } from '../connections/access.js';
 import type { SealedCredential } from '../../vault/index.js';
 import { parseStoredTokens } from '../../stores/stored-tokens.js';
@@ -229,11 +229,8 @@ export function recordGrant(
   });
 }
 
-const taskIdSchema = identifier(
-  /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/,
-  'letters, digits and . _ : @ -, at most 200',
-  200,
-);
+/** The task a grant is made for: the token route's `taskId`, the proxy's X-Task-Id header. */
+export const taskIdSchema = platformId();
 
 const tokenAnswer = z.union([
   z.strictObject({

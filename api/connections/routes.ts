@@ -10,7 +10,7 @@ import type { ApiDependencies } from '../app.js';
 import type { Role } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { idSchema, type RouteRegistry } from '../routes.js';
-import { credential, identifier, printable, text, url, visibleAscii } from '../validation.js';
+import { credential, platformId, printable, text, url, visibleAscii } from '../validation.js';
 import { integrationKeySchema, scopeSchema } from '../../providers/provider-config.js';
 import { managedConnection, visibilityOf, visibleConnection } from './access.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
@@ -63,11 +63,7 @@ const idParams = z.strictObject({ id: idSchema });
 const dependentParams = z.strictObject({
   id: idSchema,
   kind: z.enum(dependentKinds),
-  dependentId: identifier(
-    /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/,
-    'letters, digits and . _ : @ -, at most 200',
-    200,
-  ),
+  dependentId: platformId(),
 });
 
 function isUniqueViolation(error: unknown): boolean {

@@ -107,6 +107,22 @@ describe('/v1/connections/:id/proxy/*', () => {
     return answer.body.accessToken as string;
   };
 
+  it('refuses an X-Task-Id that is not a task id, as the token route refuses such a taskId, and sends nothing', async () => {
+    provider.received.length = 0;
+    for (const taskId of ['task 9', 'x'.repeat(201), '-leading-dash']) {
+      const answer = await api.call('GET', `/v1/connections/${oauthId}/proxy/echo/items`, {
+        token: agent,
+        headers: { 'x-task-id': taskId },
+      });
+      expect([taskId, answer.status, answer.body.error.details[0].path]).toEqual([
+        taskId,
+        400,
+        'header.X-Task-Id',
+      ]);
+    }
+    expect(provider.received).toHaveLength(0);
+  });
+
   it("forwards with the connection's token, never the caller's own credentials", async () => {
     const accessToken = await currentToken();
     provider.received.length = 0;
