@@ -87,6 +87,11 @@ export async function mintToken(
   return token;
 }
 
+/** The token of an `Authorization: Bearer <token>` header (the scheme in any case), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header ? /^Bearer ([^\s]+)$/i.exec(header)?.[1] : undefined;
+}
+
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
 }

@@ -8,7 +8,7 @@ import type { RequestHandler } from 'express';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, OPERATOR_AUDIENCE, type Config } from '../config/config.js';
-import { checkLifetime, loadSecret } from './auth.js';
+import { bearerToken, checkLifetime, loadSecret } from './auth.js';
 import { ApiError } from './errors.js';
 
 const OPERATOR_TYP = 'operator+jwt';
@@ -67,10 +67,10 @@ export function createOperatorVerifier(
  */
 export function operatorsOnly(verify: OperatorVerifier): RequestHandler {
   return async (req, res, next) => {
-    const match = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization ?? '');
+    const token = bearerToken(req.headers.authorization);
     try {
-      if (!match?.[1]) throw new ApiError('unauthorized', 'an operator token is required');
-      await verify(match[1]).catch(() => {
+      if (!token) throw new ApiError('unauthorized', 'an operator token is required');
+      await verify(token).catch(() => {
         throw new ApiError('unauthorized', 'the operator token is invalid or expired');
       });
     } catch (error) {

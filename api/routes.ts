@@ -6,7 +6,7 @@
 // apart. Bodies are parsed only on routes that take one, after the caller is authenticated.
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { roles as allRoles, type Claims, type Role, type TokenVerifier } from './auth.js';
+import { roles as allRoles, bearerToken, type Claims, type Role, type TokenVerifier } from './auth.js';
 import { ApiError, codesOf } from './errors.js';
 import { addressKey, callerKey, type RateLimitName, type RateLimits } from './rate-limits.js';
 
@@ -69,11 +69,10 @@ type AnyRoute = RouteDefinition<any, any, any, any>;
 
 /** The verified caller of a request with `Authorization: Bearer <JWT>`, or 401. */
 export async function authenticate(req: Request, verifyToken: TokenVerifier): Promise<Claims> {
-  const header = req.headers.authorization;
-  const match = header ? /^Bearer ([^\s]+)$/i.exec(header) : null;
-  if (!match?.[1]) throw new ApiError('unauthorized', 'a bearer token is required');
+  const token = bearerToken(req.headers.authorization);
+  if (!token) throw new ApiError('unauthorized', 'a bearer token is required');
   try {
-    return await verifyToken(match[1]);
+    return await verifyToken(token);
   } catch {
     throw new ApiError('unauthorized', 'the bearer token is invalid or expired');
   }
