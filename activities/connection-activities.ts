@@ -23,11 +23,11 @@ import {
 import { createOutboundGuard, type OutboundGuard } from '../providers/outbound-guard.js';
 import type { ApiKeyProviderConfig, OAuthProviderConfig } from '../providers/provider-config.js';
 import { ProviderError } from '../providers/provider-error.js';
-import { publishConnectionChange } from '../stores/connection-changes.js';
-import { connectionStore } from '../stores/connection-store.js';
-import { credentialStore } from '../stores/credential-store.js';
-import { integrationStore } from '../stores/integration-store.js';
-import { parseStoredTokens, type StoredTokens } from '../stores/stored-tokens.js';
+import { publishConnectionChange } from '../connections/connection-changes.js';
+import { connectionStore } from '../connections/connection-store.js';
+import { credentialStore } from '../connections/credential-store.js';
+import { integrationStore } from '../integrations/integration-store.js';
+import { parseStoredTokens, type StoredTokens } from '../connections/stored-tokens.js';
 import type {
   CredentialPurpose,
   CredentialVault,

@@ -8,22 +8,27 @@ import { z } from 'zod';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
 import type { OutboundGuard } from '../providers/outbound-guard.js';
-import type { ConnectionChangeListener } from '../stores/connection-changes.js';
-import type { GrantRecorder } from '../stores/grant-recorder.js';
+import type { ConnectionChangeListener } from '../connections/connection-changes.js';
+import type { GrantRecorder } from '../agent-access/grant-recorder.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
 import type { OperatorVerifier } from './operator-auth.js';
-import { agentAccessPaths, agentProxy, proxyMethods, registerAgentAccessRoutes } from './agents/routes.js';
-import { registerAgentRoutes } from './agents/resolve-routes.js';
+import {
+  agentAccessPaths,
+  agentProxy,
+  proxyMethods,
+  registerAgentAccessRoutes,
+} from '../agent-access/routes.js';
+import { registerAgentRoutes } from '../agent-access/resolve-routes.js';
 import { codecServerRoutes } from './codec-server.js';
-import type { ConnectionCommands } from './connection-commands.js';
-import { registerConnectionRoutes } from './connections/routes.js';
+import type { ConnectionCommands } from '../connections/connection-commands.js';
+import { registerConnectionRoutes } from '../connections/routes.js';
 import { errorHandler, notFound } from './errors.js';
 import { timeRequests, trackConnectionsByStatus } from '../observability/metrics.js';
-import type { ReadyWaitLimits } from './agents/ready.js';
+import type { ReadyWaitLimits } from '../agent-access/ready.js';
 import { registerHealthRoutes } from './health.js';
 import { rateLimitsOf, type RateLimitSettings } from './rate-limits.js';
-import { registerIntegrationRoutes } from './integrations/routes.js';
+import { registerIntegrationRoutes } from '../integrations/routes.js';
 import { errorResponse, methodsServed, RouteRegistry } from './routes.js';
 
 export interface ApiDependencies {

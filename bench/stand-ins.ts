@@ -6,7 +6,7 @@ import express from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
-import { integrationStore } from '../stores/integration-store.js';
+import { integrationStore } from '../integrations/integration-store.js';
 import type { CredentialVault } from '../vault/index.js';
 
 /** How long issued access tokens live: a fixed number of seconds, or until an instant (epoch ms). */

@@ -7,7 +7,7 @@ import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../logging/logger.js';
-import type { ConnectionChange } from '../stores/connection-changes.js';
+import type { ConnectionChange } from '../connections/connection-changes.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -41,7 +41,7 @@ const connectionsByStatus = new Gauge({
   registers: [registry],
 });
 
-/** What the gauge needs of the change listener (stores/connection-changes.ts). */
+/** What the gauge needs of the change listener (connections/connection-changes.ts). */
 export interface StatusNotices {
   on(event: 'change', listener: (change: ConnectionChange) => void): unknown;
   on(event: 'resync', listener: () => void): unknown;

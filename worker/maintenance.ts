@@ -1,8 +1,8 @@
-// The worker's housekeeping: purges expired rows (stores/expired-rows.ts) at start and then every interval,
+// The worker's housekeeping: purges expired rows (connections/expired-rows.ts) at start and then every interval,
 // in the background. A failed purge is logged and tried again at the next interval; it never stops the worker.
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
-import { purgeExpiredRows } from '../stores/expired-rows.js';
+import { purgeExpiredRows } from '../connections/expired-rows.js';
 
 export const PURGE_INTERVAL_MS = 10 * 60_000;
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createExampleAgentActivities, type AgentTaskEvent } from '../../agents/example-agent-activities.js';
 import type { ExampleAgentInput, ExampleAgentResult } from '../../agents/example-agent-workflow.js';
 import { projectRoot } from '../../platform/process.js';
-import { integrationStore } from '../../stores/integration-store.js';
+import { integrationStore } from '../../integrations/integration-store.js';
 import { workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { createWorker } from '../../worker/create-worker.js';

@@ -6,8 +6,8 @@
 // and methods outside the list are refused before anything is sent.
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { REPLAYABLE_BODY_LIMIT } from '../../api/agents/proxy.js';
-import { integrationStore } from '../../stores/integration-store.js';
+import { REPLAYABLE_BODY_LIMIT } from '../../agent-access/proxy.js';
+import { integrationStore } from '../../integrations/integration-store.js';
 import type { OAuthProviderConfig } from '../../providers/provider-config.js';
 import { eventually } from '../support/lifecycle.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';

@@ -3,7 +3,7 @@
 // proxies TRUST_PROXY names), and on the refreshes the proxy and the token route make on their own, counted
 // at the provider's token endpoint. The provider's 401s are injected deliberately (the stand-in API's fault
 // injection): a real provider sends them when it no longer accepts a token.
-import { integrationStore } from '../../stores/integration-store.js';
+import { integrationStore } from '../../integrations/integration-store.js';
 import type { OAuthProviderConfig } from '../../providers/provider-config.js';
 import { startApiHarness, connectThroughApi, type ApiHarness } from '../support/api.js';
 import { eventually } from '../support/lifecycle.js';

@@ -1,6 +1,6 @@
 // Where the OAuth callback may send the browser: this service's own paths and origin, and the origins the
 // operator allows (RETURN_TO_ORIGINS, e.g. the platform's front end); nothing else, however it is spelled.
-import { checkReturnTo } from '../../api/connections/return-to.js';
+import { checkReturnTo } from '../../connections/return-to.js';
 import { loadConfig } from '../../config/config.js';
 
 const publicUrl = 'https://connections.example.com';

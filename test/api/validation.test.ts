@@ -4,7 +4,7 @@
 // builders accept is what they say they accept (code points, not UTF-16 units; URLs the parser takes).
 import { z } from 'zod';
 import { credential, text, url } from '../../api/validation.js';
-import { integrationStore } from '../../stores/integration-store.js';
+import { integrationStore } from '../../integrations/integration-store.js';
 import { connectThroughApi, startApiHarness, type ApiHarness } from '../support/api.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 

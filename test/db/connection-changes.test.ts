@@ -7,7 +7,7 @@ import {
   ConnectionChangeListener,
   publishConnectionChange,
   type ConnectionChange,
-} from '../../stores/connection-changes.js';
+} from '../../connections/connection-changes.js';
 import { createTestDatabase } from '../support/env.js';
 
 describe('connection change notices', () => {

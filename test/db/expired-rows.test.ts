@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { migrateToLatest } from '../../db/database.js';
-import { purgeExpiredRows, STATE_GRACE_MS } from '../../stores/expired-rows.js';
+import { purgeExpiredRows, STATE_GRACE_MS } from '../../connections/expired-rows.js';
 import { createTestDatabase } from '../support/env.js';
 
 describe('expired rows', () => {

@@ -7,9 +7,9 @@ import type { Knex } from 'knex';
 import { migrateToLatest } from '../../db/database.js';
 import { createLogger } from '../../logging/logger.js';
 import { migrations } from '../../migrations/index.js';
-import { connectionStore } from '../../stores/connection-store.js';
-import { GrantRecorder } from '../../stores/grant-recorder.js';
-import { grantStore, type CredentialGrant } from '../../stores/grant-store.js';
+import { connectionStore } from '../../connections/connection-store.js';
+import { GrantRecorder } from '../../agent-access/grant-recorder.js';
+import { grantStore, type CredentialGrant } from '../../agent-access/grant-store.js';
 import { createTestDatabase } from '../support/env.js';
 import { eventually } from '../support/lifecycle.js';
 

@@ -1,7 +1,7 @@
 // The address classification (an allow-list: globally routable unicast only) and the registration check
 // of custom provider URLs, which goes through the outbound guard's own check. Host names resolve through a
 // fake DNS (a deliberately injected resolver) except where the test says it resolves real names.
-import { checkProviderUrls } from '../../api/integrations/provider-urls.js';
+import { checkProviderUrls } from '../../integrations/provider-urls.js';
 import { createOutboundGuard, type Resolver } from '../../providers/outbound-guard.js';
 import { classifyAddress } from '../../providers/public-address.js';
 

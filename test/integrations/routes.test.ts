@@ -5,7 +5,7 @@ import { createApp } from '../../api/app.js';
 import { createTokenVerifier, loadJwtSecret, mintToken } from '../../api/auth.js';
 import { createLogger } from '../../logging/logger.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
-import { integrationStore } from '../../stores/integration-store.js';
+import { integrationStore } from '../../integrations/integration-store.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { testKeyProvider } from '../support/env.js';
 import { listen } from '../support/http.js';

@@ -4,7 +4,7 @@
 // deactivation during a refresh that keeps failing (503s injected) completes, and the connection refreshes
 // again once activated; a command whose workflow cannot answer (no worker) gets a 503 at its deadline.
 import { randomUUID } from 'node:crypto';
-import { ConnectionCommands } from '../../api/connection-commands.js';
+import { ConnectionCommands } from '../../connections/connection-commands.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import {
   connectThroughProvider,

@@ -3,7 +3,7 @@
 import express from 'express';
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
-import { integrationStore } from '../../stores/integration-store.js';
+import { integrationStore } from '../../integrations/integration-store.js';
 import type { CredentialVault } from '../../vault/index.js';
 
 export interface StandInApi {

@@ -4,13 +4,13 @@
 // answer without a thousand reads; only a resync (the listener reconnected) re-reads the row. It never
 // polls the database in a loop.
 import type { Response } from 'express';
-import type { Db } from '../../db/database.js';
-import type { ConnectionMetadata } from '../../stores/connection-store.js';
-import type { ConnectionChangeListener, ConnectionChange } from '../../stores/connection-changes.js';
-import type { ConnectionStatus } from '../../workflows/messages.js';
-import type { Claims } from '../auth.js';
+import type { Db } from '../db/database.js';
+import type { ConnectionMetadata } from '../connections/connection-store.js';
+import type { ConnectionChangeListener, ConnectionChange } from '../connections/connection-changes.js';
+import type { ConnectionStatus } from '../workflows/messages.js';
+import type { Claims } from '../api/auth.js';
 import { visibleConnection } from '../connections/access.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../api/errors.js';
 
 export interface Readiness {
   ready: boolean;

@@ -3,24 +3,24 @@
 // asked on every request); it neither calls Temporal nor takes a lock, except to ask the connection's
 // workflow for a refresh when the token is about to expire (or the provider refused it): refreshes stay
 // serialised by the workflow. Nor does it write per read: grants are counted in memory and written in
-// batches (stores/grant-recorder.ts). Credentials are returned to the caller only, never logged.
+// batches (agent-access/grant-recorder.ts). Credentials are returned to the caller only, never logged.
 import { z } from 'zod';
 import type { Knex } from 'knex';
-import { connectionStore, type ConnectionMetadata } from '../../stores/connection-store.js';
-import { credentialStore } from '../../stores/credential-store.js';
-import { GrantRecorder } from '../../stores/grant-recorder.js';
-import { CredentialCache } from '../../vault/credential-cache.js';
-import type { ApiDependencies } from '../app.js';
-import type { Claims, Role } from '../auth.js';
-import type { ConnectionCommands } from '../connection-commands.js';
-import { ApiError } from '../errors.js';
-import { idSchema, type RouteRegistry } from '../routes.js';
-import { platformId } from '../validation.js';
+import { connectionStore, type ConnectionMetadata } from '../connections/connection-store.js';
+import { credentialStore } from '../connections/credential-store.js';
+import { GrantRecorder } from './grant-recorder.js';
+import { CredentialCache } from '../vault/credential-cache.js';
+import type { ApiDependencies } from '../api/app.js';
+import type { Claims, Role } from '../api/auth.js';
+import type { ConnectionCommands } from '../connections/connection-commands.js';
+import { ApiError } from '../api/errors.js';
+import { idSchema, type RouteRegistry } from '../api/routes.js';
+import { platformId } from '../api/validation.js';
 import { notFound, sees, visibilityOf } from '../connections/access.js';
-import type { SealedCredential } from '../../vault/index.js';
-import { parseStoredTokens } from '../../stores/stored-tokens.js';
-import { dueForRefresh } from '../../workflows/refresh-policy.js';
-import { callerKey, connectionKey, rateLimited, rateLimitsOf, type RateLimits } from '../rate-limits.js';
+import type { SealedCredential } from '../vault/index.js';
+import { parseStoredTokens } from '../connections/stored-tokens.js';
+import { dueForRefresh } from '../workflows/refresh-policy.js';
+import { callerKey, connectionKey, rateLimited, rateLimitsOf, type RateLimits } from '../api/rate-limits.js';
 
 /**
  * The default of REFRESH_MARGIN_SECONDS: a token expiring sooner (or within half its lifetime, for a short-lived

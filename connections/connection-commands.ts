@@ -20,7 +20,7 @@ import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { hashState } from '../activities/connection-activities.js';
-import { integrationStore } from '../stores/integration-store.js';
+import { integrationStore } from '../integrations/integration-store.js';
 import type { CredentialVault } from '../vault/index.js';
 import type { connectionLifecycle } from '../workflows/connection-lifecycle.js';
 import type { notifyDependent } from '../workflows/dependent-notification.js';
@@ -46,7 +46,7 @@ import {
   ConnectionStatus,
   WorkspaceId,
 } from '../workflows/search-attributes.js';
-import { ApiError } from './errors.js';
+import { ApiError } from '../api/errors.js';
 
 export interface ConnectionCommandDependencies {
   temporal: Client;

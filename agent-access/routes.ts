@@ -2,8 +2,8 @@
 // The token route is declared in the registry; the proxy is mounted (by api/app.ts) before the JSON parser,
 // since it streams raw bodies, and documented here for /openapi.json.
 import { z } from 'zod';
-import type { ApiDependencies } from '../app.js';
-import { errorResponse, idSchema, type RouteRegistry } from '../routes.js';
+import type { ApiDependencies } from '../api/app.js';
+import { errorResponse, idSchema, type RouteRegistry } from '../api/routes.js';
 import { REPLAYABLE_BODY_LIMIT } from './proxy.js';
 
 /** The methods the proxy forwards (one list: the proxy's own). */

@@ -2,15 +2,15 @@
 // whether it is ready (a long-poll woken by transitions); plus the per-integration setting that decides
 // between the workspace's connection and the acting user's own. Never answers with a credential.
 import { z } from 'zod';
-import { connectionStatuses } from '../../workflows/messages.js';
-import type { ApiDependencies } from '../app.js';
-import type { Role } from '../auth.js';
-import { ApiError } from '../errors.js';
+import { connectionStatuses } from '../workflows/messages.js';
+import type { ApiDependencies } from '../api/app.js';
+import type { Role } from '../api/auth.js';
+import { ApiError } from '../api/errors.js';
 import { connectionSchema } from '../connections/routes.js';
-import { idSchema, type RouteRegistry } from '../routes.js';
-import { queryInteger, text } from '../validation.js';
-import { integrationKeySchema } from '../../providers/provider-config.js';
-import { callerKey } from '../rate-limits.js';
+import { idSchema, type RouteRegistry } from '../api/routes.js';
+import { queryInteger, text } from '../api/validation.js';
+import { integrationKeySchema } from '../providers/provider-config.js';
+import { callerKey } from '../api/rate-limits.js';
 import { awaitReadiness, readyWaitsOf } from './ready.js';
 import { agentScopeOf, resolveConnection } from './resolve.js';
 

@@ -1,13 +1,13 @@
 // Which connection applies when an agent (or a person) asks for an integration: the workspace's shared
 // connection, or the acting user's own `user` connection, as the integration's agent scope says. Reads the
 // Postgres read model only; never creates, changes or opens a connection.
-import { catalogueEntry } from '../../catalogue/providers.js';
-import type { Db } from '../../db/database.js';
-import { connectionStore, type ConnectionMetadata } from '../../stores/connection-store.js';
-import { integrationStore } from '../../stores/integration-store.js';
-import type { ConnectionStatus } from '../../workflows/messages.js';
-import type { Claims } from '../auth.js';
-import { ApiError } from '../errors.js';
+import { catalogueEntry } from '../catalogue/providers.js';
+import type { Db } from '../db/database.js';
+import { connectionStore, type ConnectionMetadata } from '../connections/connection-store.js';
+import { integrationStore } from '../integrations/integration-store.js';
+import type { ConnectionStatus } from '../workflows/messages.js';
+import type { Claims } from '../api/auth.js';
+import { ApiError } from '../api/errors.js';
 
 export type AgentScope = 'workspace' | 'user';
 

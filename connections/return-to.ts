@@ -2,9 +2,9 @@
 // (a path starting with a single '/', or an absolute URL with the public URL's origin), so the callback can
 // never be used as an open redirect. A target is bound to one authorization request by the hash of its
 // state, exactly as oauth_states is, and is read back only by the callback that presents that state.
-import type { Db } from '../../db/database.js';
-import { hashState } from '../../activities/connection-activities.js';
-import { ApiError } from '../errors.js';
+import type { Db } from '../db/database.js';
+import { hashState } from '../activities/connection-activities.js';
+import { ApiError } from '../api/errors.js';
 
 /**
  * A return address, if allowed: a path on this service, or an absolute URL on its own origin or on one of

@@ -2,11 +2,7 @@
 // network, so they must be https, carry no credentials, and lead only to public addresses (server-side
 // request forgery). The address check is the outbound guard's own (providers/outbound-guard.ts), which
 // checks again on every later connection; with ALLOW_INSECURE_PROVIDER_URLS, http and any address pass.
-import {
-  AddressRefusedError,
-  HostUnresolvedError,
-  type OutboundGuard,
-} from '../../providers/outbound-guard.js';
+import { AddressRefusedError, HostUnresolvedError, type OutboundGuard } from '../providers/outbound-guard.js';
 
 export interface UrlProblem {
   path: string;

@@ -2,19 +2,19 @@
 // configuration of catalogue providers, and custom providers. A client secret is write-only: it is sealed
 // through the vault on the way in and no answer ever carries it (only whether one is stored).
 import { z } from 'zod';
-import { catalogueEntry, catalogueProvider, providerCatalogue } from '../../catalogue/providers.js';
+import { catalogueEntry, catalogueProvider, providerCatalogue } from '../catalogue/providers.js';
 import {
   apiKeyProviderSchema,
   integrationKeySchema,
   oauthProviderSchema,
   scopeSchema,
   type ProviderConfig,
-} from '../../providers/provider-config.js';
-import { integrationStore, type Integration } from '../../stores/integration-store.js';
-import type { ApiDependencies } from '../app.js';
-import { ApiError } from '../errors.js';
-import type { RouteRegistry } from '../routes.js';
-import { credential, text, url } from '../validation.js';
+} from '../providers/provider-config.js';
+import { integrationStore, type Integration } from './integration-store.js';
+import type { ApiDependencies } from '../api/app.js';
+import { ApiError } from '../api/errors.js';
+import type { RouteRegistry } from '../api/routes.js';
+import { credential, text, url } from '../api/validation.js';
 import { checkProviderUrls } from './provider-urls.js';
 
 const managers = ['owner', 'admin'] as const;

@@ -12,15 +12,15 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { applyApiKey } from '../../providers/api-key-client.js';
-import { addressRefusal, type OutboundGuard } from '../../providers/outbound-guard.js';
-import { forwardedRequestHeaders, forwardedResponseHeaders } from '../../providers/proxy-headers.js';
-import { integrationStore } from '../../stores/integration-store.js';
-import type { ApiDependencies } from '../app.js';
-import type { Claims } from '../auth.js';
-import { ApiError } from '../errors.js';
-import { callerKey } from '../rate-limits.js';
-import { authenticate, idSchema } from '../routes.js';
+import { applyApiKey } from '../providers/api-key-client.js';
+import { addressRefusal, type OutboundGuard } from '../providers/outbound-guard.js';
+import { forwardedRequestHeaders, forwardedResponseHeaders } from '../providers/proxy-headers.js';
+import { integrationStore } from '../integrations/integration-store.js';
+import type { ApiDependencies } from '../api/app.js';
+import type { Claims } from '../api/auth.js';
+import { ApiError } from '../api/errors.js';
+import { callerKey } from '../api/rate-limits.js';
+import { authenticate, idSchema } from '../api/routes.js';
 import {
   agentAccess,
   agentAccessRoles,

@@ -2,10 +2,10 @@
 // Members: the workspace's shared connections and their own user connections; they act only on their own.
 // Agents: the shared ones and those of the user they act for. What a caller may not see answers 404, like
 // an id that does not exist (another workspace's ids included); what it sees but may not change, 403.
-import type { Db } from '../../db/database.js';
-import { connectionStore, type ConnectionMetadata, type Visibility } from '../../stores/connection-store.js';
-import type { Claims } from '../auth.js';
-import { ApiError } from '../errors.js';
+import type { Db } from '../db/database.js';
+import { connectionStore, type ConnectionMetadata, type Visibility } from './connection-store.js';
+import type { Claims } from '../api/auth.js';
+import { ApiError } from '../api/errors.js';
 
 export function visibilityOf(caller: Claims): Visibility {
   if (caller.role === 'owner' || caller.role === 'admin') return { all: true };

@@ -1,5 +1,5 @@
 // The audit of credential grants (a token handed out, a call proxied): who, for which task, when. Grants
-// reach Postgres as aggregates (stores/grant-recorder.ts gathers them in the API process): one row per
+// reach Postgres as aggregates (agent-access/grant-recorder.ts gathers them in the API process): one row per
 // workspace, connection, kind, caller, role, on-behalf-of and task per flush, with how many grants there
 // were and the first (granted_at) and last time. Rows are appended, never updated; a connection's last use
 // is read from them (connection-store.ts), so the read path never writes the connection's row.

@@ -2,16 +2,16 @@
 // callback, dependents and safe delete. Every change goes to the connection's workflow; what is shown is
 // read back from Postgres, the read model. No route ever answers with a credential.
 import { z } from 'zod';
-import { createRequestFingerprint, type CreateIdempotency } from '../connection-commands.js';
-import { connectionStore, type ConnectionMetadata } from '../../stores/connection-store.js';
-import { dependentKinds, dependentStore } from '../../stores/dependent-store.js';
-import { connectionStatuses } from '../../workflows/messages.js';
-import type { ApiDependencies } from '../app.js';
-import type { Role } from '../auth.js';
-import { ApiError } from '../errors.js';
-import { idSchema, type RouteRegistry } from '../routes.js';
-import { credential, platformId, printable, text, url, visibleAscii } from '../validation.js';
-import { integrationKeySchema, scopeSchema } from '../../providers/provider-config.js';
+import { createRequestFingerprint, type CreateIdempotency } from './connection-commands.js';
+import { connectionStore, type ConnectionMetadata } from './connection-store.js';
+import { dependentKinds, dependentStore } from '../dependents/dependent-store.js';
+import { connectionStatuses } from '../workflows/messages.js';
+import type { ApiDependencies } from '../api/app.js';
+import type { Role } from '../api/auth.js';
+import { ApiError } from '../api/errors.js';
+import { idSchema, type RouteRegistry } from '../api/routes.js';
+import { credential, platformId, printable, text, url, visibleAscii } from '../api/validation.js';
+import { integrationKeySchema, scopeSchema } from '../providers/provider-config.js';
 import { managedConnection, visibilityOf, visibleConnection } from './access.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';

@@ -8,7 +8,7 @@ import {
   type ProviderConfigInput,
 } from '../providers/provider-config.js';
 import type { CredentialVault } from '../vault/index.js';
-import { credentialStore } from './credential-store.js';
+import { credentialStore } from '../connections/credential-store.js';
 
 export interface Integration {
   workspaceId: string;
