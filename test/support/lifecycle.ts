@@ -14,7 +14,7 @@ import { clientDataConverter, workerDataConverter } from '../../temporal/data-co
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../stores/integration-store.js';
 import { createWorker } from '../../worker/create-worker.js';
-import type { LifecycleSettings } from '../../workflows/messages.js';
+import { connectionWorkflowId, registerWaiter, type LifecycleSettings } from '../../workflows/messages.js';
 import { createTestDatabase, testEnv, testKeyProvider } from './env.js';
 import { RecordingVault, secretsInHistories } from './secret-scan.js';
 import {
@@ -201,6 +201,17 @@ export async function eventually<T>(
     value = await read();
   }
   return value;
+}
+
+/**
+ * How many waiter registrations the connection's workflow has received (its current run's history): a task
+ * counted here is waiting on the connection and will be told when it is ready or unavailable.
+ */
+export async function waiterRegistrations(client: Client, connectionId: string): Promise<number> {
+  const history = await client.workflow.getHandle(connectionWorkflowId(connectionId)).fetchHistory();
+  return (history.events ?? []).filter(
+    (event) => event.workflowExecutionSignaledEventAttributes?.signalName === registerWaiter.name,
+  ).length;
 }
 
 /** A completed OAuth setup as a user would do it: create, sign in and consent, callback. */
