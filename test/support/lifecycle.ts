@@ -189,15 +189,25 @@ export async function startLifecycleHarness(
   };
 }
 
-/** Polls `read` until `done` holds (bounded), returning the last value read. */
+/**
+ * Polls `read` until `done` holds, returning the value that satisfied it; fails once the reads run out, so a
+ * wait for something that never happens fails where it waited (the value is not shown: it may hold a secret).
+ */
 export async function eventually<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
   options: { attempts?: number; intervalMs?: number } = {},
 ): Promise<T> {
+  const attempts = options.attempts ?? 150;
+  const intervalMs = options.intervalMs ?? 100;
   let value = await read();
-  for (let attempt = 0; attempt < (options.attempts ?? 150) && !done(value); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+  for (let attempt = 0; !done(value); attempt++) {
+    if (attempt >= attempts) {
+      throw new Error(
+        `eventually: the condition did not hold after ${attempts + 1} reads, ${intervalMs} ms apart`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
     value = await read();
   }
   return value;
