@@ -17,6 +17,7 @@ import {
   type ConnectionSnapshot,
   type LifecycleSettings,
 } from '../../workflows/messages.js';
+import { withDeadline } from '../support/deadline.js';
 import { FakeLifecycleActivities } from '../support/fake-lifecycle-activities.js';
 import { eventually, fastSettings, REDIRECT_URI } from '../support/lifecycle.js';
 import {
@@ -98,7 +99,9 @@ async function connectOAuth(settings: Partial<LifecycleSettings>) {
 /** Skips the test server's clock forward to `at` (epoch ms of workflow time). */
 async function skipTo(at: number): Promise<void> {
   const now = await env.currentTimeMs();
-  if (at > now) await env.sleep(at - now);
+  // The server skips only while no workflow task or activity is running: a workflow that never settles (a
+  // refresh storm, say) would hold the skip for ever.
+  if (at > now) await withDeadline(env.sleep(at - now), `skipping ${at - now} ms of workflow time`);
 }
 
 const query = (handle: WorkflowHandle): Promise<ConnectionSnapshot> => handle.query(getConnection);

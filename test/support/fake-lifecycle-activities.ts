@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import type { TransitionRecord } from '../../activities/connection-activities.js';
+import { withDeadline } from './deadline.js';
 
 type Called =
   | 'recordTransition'
@@ -28,9 +29,6 @@ export interface FakeCall {
   at: number;
 }
 
-/** How long a wait for a call may take in real time before the test fails saying what it waited for. */
-const WAIT_DEADLINE_MS = 60_000;
-
 export class FakeLifecycleActivities {
   readonly calls: FakeCall[] = [];
   /** Lifetime of the tokens a code exchange or a refresh returns. */
@@ -50,25 +48,19 @@ export class FakeLifecycleActivities {
     return this.callsOf('recordTransition').map((call) => call.input as TransitionRecord);
   }
 
-  /** Resolves with the calls once `done` holds for them; fails after WAIT_DEADLINE_MS of real time. */
+  /** Resolves with the calls once `done` holds for them; fails at the deadline, saying what it waited for. */
   until(what: string, done: (calls: FakeCall[]) => boolean): Promise<FakeCall[]> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!done(this.calls)) return;
-        cleanup();
-        resolve([...this.calls]);
+    let check = () => {};
+    const reached = new Promise<FakeCall[]>((resolve) => {
+      check = () => {
+        if (done(this.calls)) resolve([...this.calls]);
       };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no ${what} within ${WAIT_DEADLINE_MS} ms; calls: ${this.names()}`));
-      }, WAIT_DEADLINE_MS);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.watchers.delete(check);
-      };
-      this.watchers.add(check);
-      check();
     });
+    this.watchers.add(check);
+    check();
+    return withDeadline(reached, () => `${what} (calls: ${this.names()})`).finally(() =>
+      this.watchers.delete(check),
+    );
   }
 
   /** Resolves with the `count`th call of an activity (1-based), once it is made. */
