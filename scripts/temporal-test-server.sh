@@ -26,7 +26,7 @@ if [ ! -x "$server" ]; then
   mkdir -p "$root/.tools"
   staging=$(mktemp -d "$root/.tools/temporal-test-server.XXXXXX")
   trap 'rm -rf "$staging"' EXIT
-  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$staging/lib" >&2
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$staging/lib" >&2
   [ -f "$staging/lib/temporal-test-server-$version.jar" ] || { echo "temporal-test-server: Maven fetched no server jar" >&2; exit 1; }
   # The SDK runs this with the port (and any extra flags) as arguments, and stops it by killing this
   # process: exec, so that the JVM is that process. A small JIT and heap: the tests' workflows are tiny,
