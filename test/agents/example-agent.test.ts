@@ -15,7 +15,12 @@ import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { testEnv } from '../support/env.js';
-import { connectThroughProvider, eventually, callbackParams } from '../support/lifecycle.js';
+import {
+  connectThroughProvider,
+  eventually,
+  callbackParams,
+  waiterRegistrations,
+} from '../support/lifecycle.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
@@ -193,11 +198,13 @@ describe('example agent task', () => {
     });
     // The platform tells the task a connection was started: it resolves it at once and waits for ready.
     await task.signal('connectionCreated');
-    await eventually(
-      async () => harness.db('connection_events').where({ connection_id: created.connectionId }),
-      () => true,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Denied only once the task waits on it (its registration has reached the connection's workflow).
+    expect(
+      await eventually(
+        () => waiterRegistrations(harness.client, created.connectionId),
+        (count) => count > 0,
+      ),
+    ).toBe(1);
     const callback = await authorizeInBrowser(created.authorizationUrl, { login: 'frank', deny: true });
     await harness.commands.completeCallback(callbackParams(callback));
     await expect(result(task)).resolves.toEqual({
@@ -217,11 +224,13 @@ describe('example agent task', () => {
       actor: 'dave',
     });
     const task = await startTask('dave');
-    await eventually(
-      async () => (await task.describe()).status.name,
-      () => true,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Disconnected only once the task waits on it (its registration has reached the connection's workflow).
+    expect(
+      await eventually(
+        () => waiterRegistrations(harness.client, created.connectionId),
+        (count) => count > 0,
+      ),
+    ).toBe(1);
     await harness.commands.disconnect(created.connectionId, 'admin-1', 'removed_by_admin');
     await expect(result(task)).resolves.toEqual({
       ended: 'unavailable',

@@ -2,6 +2,7 @@
 // connection_required answer, visibility (404 for what a caller may not see), and the readiness long-poll
 // woken by the transition, answering final statuses at once and the current status at its deadline.
 import { startApiHarness, type ApiHarness } from '../support/api.js';
+import { withDeadline } from '../support/deadline.js';
 import { connectThroughProvider, callbackParams } from '../support/lifecycle.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 
@@ -43,6 +44,33 @@ describe('resolve and ready', () => {
       actor: 'admin-1',
     });
   }
+
+  /**
+   * Resolves once `count` long-polls listen for the connection's changes (each waiting poll holds one
+   * listener, from before its first read until it answers); fails at the deadline.
+   */
+  function listeners(connectionId: string, count: number): Promise<void> {
+    const event = `change:${connectionId}`;
+    const { changes } = harness;
+    let check = () => {};
+    const settledCount = new Promise<void>((resolve) => {
+      check = () => {
+        if (changes.listenerCount(event) === count) resolve();
+      };
+    });
+    // newListener is emitted before the listener is added: look once it has been.
+    const added = () => process.nextTick(check);
+    changes.on('newListener', added);
+    changes.on('removeListener', check);
+    check();
+    return withDeadline(settledCount, `${count} listener(s) of ${event}`).finally(() => {
+      changes.off('newListener', added);
+      changes.off('removeListener', check);
+    });
+  }
+
+  /** A final status is answered without waiting: well within the 60 s the ask would otherwise wait. */
+  const atOnce = <T>(answer: Promise<T>) => withDeadline(answer, 'a final status, answered at once', 30_000);
 
   async function complete(authorizationUrl: string, options: { deny?: boolean; login?: string } = {}) {
     const callback = await authorizeInBrowser(authorizationUrl, options);
@@ -192,33 +220,32 @@ describe('resolve and ready', () => {
 
     it('wakes at the transition: a long-poll started while pending answers active when setup completes', async () => {
       const created = await pendingConnection();
-      const started = Date.now();
       const poll = ready(tokens.agentForA, created.connectionId, 60);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await listeners(created.connectionId, 1);
       expect(harness.changes.listenerCount(`change:${created.connectionId}`)).toBe(1);
       await complete(created.authorizationUrl);
       const answer = await poll;
+      // Woken by the transition: an answer at its deadline would say `timedOut`.
       expect(answer.body).toEqual({ ready: true, status: 'active' });
-      expect(Date.now() - started).toBeLessThan(30_000);
       expect(harness.changes.listenerCount(`change:${created.connectionId}`)).toBe(0);
     });
 
     it('a waiting long-poll answers failed with the reason when setup is denied', async () => {
       const created = await pendingConnection();
       const poll = ready(tokens.admin, created.connectionId, 60);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await listeners(created.connectionId, 1);
       await complete(created.authorizationUrl, { deny: true });
       expect((await poll).body).toEqual({ ready: false, status: 'failed', reason: 'access_denied' });
       // Asked again, a failed connection is answered at once.
-      const started = Date.now();
-      expect((await ready(tokens.admin, created.connectionId, 60)).body).toMatchObject({ status: 'failed' });
-      expect(Date.now() - started).toBeLessThan(2_000);
+      expect((await atOnce(ready(tokens.admin, created.connectionId, 60))).body).toMatchObject({
+        status: 'failed',
+      });
     });
 
     it('answers disconnected and expired at once', async () => {
       const gone = await pendingConnection();
       const poll = ready(tokens.admin, gone.connectionId, 60);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await listeners(gone.connectionId, 1);
       await harness.commands.disconnect(gone.connectionId, 'admin-1', 'removed_by_admin');
       expect((await poll).body).toEqual({ ready: false, status: 'disconnected', reason: 'removed_by_admin' });
 
@@ -227,25 +254,26 @@ describe('resolve and ready', () => {
       );
       await harness.oidc.revokeGrant('grant-owner');
       expect(await harness.commands.refresh(connectionId, 'admin-1')).toMatchObject({ status: 'expired' });
-      const started = Date.now();
-      expect((await ready(tokens.agentForA, connectionId, 60)).body).toEqual({
+      expect((await atOnce(ready(tokens.agentForA, connectionId, 60))).body).toEqual({
         ready: false,
         status: 'expired',
         reason: 'refresh_rejected',
       });
-      expect(Date.now() - started).toBeLessThan(2_000);
     });
 
     it('answers the current status when the time is up, and timeout=0 answers at once', async () => {
       const created = await pendingConnection();
-      const started = Date.now();
-      expect((await ready(tokens.admin, created.connectionId, 1)).body).toEqual({
+      // It waits (listening for the connection's changes) until the time is up, then says so: `timedOut` is
+      // the answer of a poll whose deadline has passed.
+      const waiting = listeners(created.connectionId, 1);
+      const poll = ready(tokens.admin, created.connectionId, 1);
+      await waiting;
+      expect((await poll).body).toEqual({
         ready: false,
         status: 'pending',
         reason: 'setup_started',
         timedOut: true,
       });
-      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
       expect((await ready(tokens.admin, created.connectionId, 0)).body).toMatchObject({ status: 'pending' });
       expect(harness.changes.listenerCount(`change:${created.connectionId}`)).toBe(0);
     });
@@ -257,13 +285,11 @@ describe('resolve and ready', () => {
         headers: { authorization: `Bearer ${tokens.admin}` },
         signal: aborter.signal,
       }).catch(() => 'aborted');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await listeners(created.connectionId, 1);
       expect(harness.changes.listenerCount(`change:${created.connectionId}`)).toBe(1);
       aborter.abort();
       expect(await poll).toBe('aborted');
-      for (let i = 0; i < 50 && harness.changes.listenerCount(`change:${created.connectionId}`) > 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await listeners(created.connectionId, 0);
       expect(harness.changes.listenerCount(`change:${created.connectionId}`)).toBe(0);
     });
   });

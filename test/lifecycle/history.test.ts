@@ -1,6 +1,7 @@
 // What Temporal keeps of a connection: no credential in any history (searched raw and decoded), a history
 // that continues as new when the server suggests it (carrying state, the pending authorization and the
-// waiters), and a recorded history that still replays against today's workflow code.
+// waiters), and recorded histories that still replay against today's workflow code: one from before the
+// workflow's patches, and one recorded with all of them (`npm run record-history` records it again).
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
@@ -11,6 +12,12 @@ import { projectRoot } from '../../platform/process.js';
 import { clientDataConverter, workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { bundlerOptions } from '../../worker/create-worker.js';
+import {
+  BOUNDED_WAITERS_PATCH,
+  LOCAL_RECORDS_PATCH,
+  PREEMPTION_PATCH,
+  REFRESH_POLICY_PATCH,
+} from '../../workflows/connection-lifecycle.js';
 import { registerWaiter } from '../../workflows/messages.js';
 import { testEnv } from '../support/env.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
@@ -22,7 +29,12 @@ import {
 } from '../support/lifecycle.js';
 import { secretsInHistories } from '../support/secret-scan.js';
 
-const recordedHistory = path.join(projectRoot, 'test/fixtures/histories/connection-lifecycle.binpb');
+const histories = path.join(projectRoot, 'test/fixtures/histories');
+/** Recorded before the first patch (`local-activity-records`): the workflow's unpatched branches. */
+const historyBeforePatches = path.join(histories, 'connection-lifecycle.binpb');
+/** Recorded with every patch below taken: a refresh, a waiter, a deactivation and a disconnect. */
+const historyWithPatches = path.join(histories, 'connection-lifecycle-patched.binpb');
+const allPatches = [LOCAL_RECORDS_PATCH, REFRESH_POLICY_PATCH, PREEMPTION_PATCH, BOUNDED_WAITERS_PATCH];
 // The recorded history's payloads are encrypted with this test-only key, as a real history would be.
 const fixtureCodecKey = Buffer.alloc(32, 7);
 const fixtureCodec = new AesGcmPayloadCodec({ id: 'test', key: fixtureCodecKey });
@@ -99,19 +111,42 @@ describe('connection histories', () => {
     ]);
   });
 
-  it('replays a fresh lifecycle history, and records it as the fixture when RECORD_HISTORY=1', async () => {
+  it('replays a fresh lifecycle history with every patch, and records it as the fixture when RECORD_HISTORY=1', async () => {
     const { connectionId } = await connectThroughProvider(harness, (url) => authorizeInBrowser(url));
+    const handle = harness.client.workflow.getHandle(`connection-${connectionId}`);
     await harness.commands.refresh(connectionId, 'admin-1');
     await harness.commands.deactivate(connectionId, 'admin-1');
+    // A waiter of an inactive connection is kept (bounded-waiters) and told when it is active again; this
+    // one has finished, which the connection only logs.
+    await handle.signal(registerWaiter, { workflowId: `gone-waiter-${randomUUID()}` });
     await harness.commands.activate(connectionId, 'admin-1');
     await harness.commands.disconnect(connectionId, 'admin-1');
-    const history = await harness.client.workflow.getHandle(`connection-${connectionId}`).fetchHistory();
+    const history = await handle.fetchHistory();
+    expect(patchMarkers(history).sort()).toEqual([...allPatches].sort());
     await expect(replay(history)).resolves.toBeUndefined();
     if (process.env.RECORD_HISTORY === '1') {
-      await writeFile(recordedHistory, proto.temporal.api.history.v1.History.encode(history).finish());
+      await writeFile(historyWithPatches, proto.temporal.api.history.v1.History.encode(history).finish());
     }
   });
 });
+
+/**
+ * The patch ids a history's patch markers carry, in the order first recorded. The SDK's core writes a marker
+ * named `core_patch` with its id in the JSON payload `patch-data` ({ id, deprecated }).
+ */
+function patchMarkers(history: proto.temporal.api.history.v1.IHistory): string[] {
+  const { EventType } = proto.temporal.api.enums.v1;
+  const ids = (history.events ?? [])
+    .filter((event) => event.eventType === EventType.EVENT_TYPE_MARKER_RECORDED)
+    .map((event) => event.markerRecordedEventAttributes)
+    .filter((marker) => marker?.markerName === 'core_patch')
+    .map((marker) => {
+      const data = marker?.details?.['patch-data']?.payloads?.[0]?.data;
+      if (!data) throw new Error('a patch marker without its patch-data');
+      return (JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id;
+    });
+  return [...new Set(ids)];
+}
 
 function replay(history: unknown) {
   return Worker.runReplayHistory(
@@ -124,11 +159,23 @@ function replay(history: unknown) {
   );
 }
 
+// Binary protobuf: jest's module registry cannot run the SDK's JSON history conversion.
+const readHistory = async (file: string) =>
+  proto.temporal.api.history.v1.History.decode(await readFile(file));
+
 describe('replay', () => {
   it('replays a recorded connection history against the current workflow code', async () => {
-    // Binary protobuf: jest's module registry cannot run the SDK's JSON history conversion.
-    const history = proto.temporal.api.history.v1.History.decode(await readFile(recordedHistory));
+    const history = await readHistory(historyBeforePatches);
     expect(history.events.length).toBeGreaterThan(20);
+    expect(patchMarkers(history)).toEqual([]);
+    await expect(replay(history)).resolves.toBeUndefined();
+  });
+
+  it('replays a history recorded with every patch against the current workflow code', async () => {
+    const history = await readHistory(historyWithPatches);
+    expect(history.events.length).toBeGreaterThan(20);
+    // Else it could be an unpatched history recorded again, and the patched branches would go unreplayed.
+    expect(patchMarkers(history).sort()).toEqual([...allPatches].sort());
     await expect(replay(history)).resolves.toBeUndefined();
   });
 });

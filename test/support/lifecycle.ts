@@ -14,7 +14,7 @@ import { clientDataConverter, workerDataConverter } from '../../temporal/data-co
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import { createWorker } from '../../worker/create-worker.js';
-import type { LifecycleSettings } from '../../workflows/messages.js';
+import { connectionWorkflowId, registerWaiter, type LifecycleSettings } from '../../workflows/messages.js';
 import { createTestDatabase, testEnv, testKeyProvider } from './env.js';
 import { RecordingVault, secretsInHistories } from './secret-scan.js';
 import {
@@ -189,18 +189,39 @@ export async function startLifecycleHarness(
   };
 }
 
-/** Polls `read` until `done` holds (bounded), returning the last value read. */
+/**
+ * Polls `read` until `done` holds, returning the value that satisfied it; fails once the reads run out, so a
+ * wait for something that never happens fails where it waited (the value is not shown: it may hold a secret).
+ */
 export async function eventually<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
   options: { attempts?: number; intervalMs?: number } = {},
 ): Promise<T> {
+  const attempts = options.attempts ?? 150;
+  const intervalMs = options.intervalMs ?? 100;
   let value = await read();
-  for (let attempt = 0; attempt < (options.attempts ?? 150) && !done(value); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+  for (let attempt = 0; !done(value); attempt++) {
+    if (attempt >= attempts) {
+      throw new Error(
+        `eventually: the condition did not hold after ${attempts + 1} reads, ${intervalMs} ms apart`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
     value = await read();
   }
   return value;
+}
+
+/**
+ * How many waiter registrations the connection's workflow has received (its current run's history): a task
+ * counted here is waiting on the connection and will be told when it is ready or unavailable.
+ */
+export async function waiterRegistrations(client: Client, connectionId: string): Promise<number> {
+  const history = await client.workflow.getHandle(connectionWorkflowId(connectionId)).fetchHistory();
+  return (history.events ?? []).filter(
+    (event) => event.workflowExecutionSignaledEventAttributes?.signalName === registerWaiter.name,
+  ).length;
 }
 
 /** A completed OAuth setup as a user would do it: create, sign in and consent, callback. */

@@ -23,6 +23,11 @@ export interface StandInApi {
   injectStall(until: Promise<unknown>, times: number): void;
   /** Requests held by a stall right now. */
   heldRequests(): number;
+  /**
+   * The next GET /stream sends its first chunk, then holds the rest until the function returned is called:
+   * a reader that sees the first chunk before that has seen it before the provider finished.
+   */
+  holdStreamAfterFirstChunk(): () => void;
   stop(): Promise<void>;
 }
 
@@ -32,6 +37,7 @@ export async function startStandInApi(): Promise<StandInApi> {
   const received: StandInApi['received'] = [];
   const faults: Array<number | Promise<unknown>> = [];
   let held = 0;
+  let streamGate: Promise<void> | undefined;
   const bodies: StandInApi['bodies'] = { complete: [], cutShort: [] };
   const app = express();
   app.use(async (req, res, next) => {
@@ -92,14 +98,16 @@ export async function startStandInApi(): Promise<StandInApi> {
     res.setHeader('x-request-id', 'req-123');
     res.json({ ok: true });
   });
-  // A body sent in `count` chunks, `delay` ms apart, so that a reader can see it arrive piece by piece.
+  // A body sent in `count` chunks, so that a reader can see it arrive piece by piece; held after the first
+  // while a test holds it (holdStreamAfterFirstChunk).
   app.get('/stream', async (req, res) => {
     const count = Number(req.query.count ?? 3);
-    const delay = Number(req.query.delay ?? 100);
+    const gate = streamGate;
+    streamGate = undefined;
     res.setHeader('content-type', 'text/plain');
     for (let i = 0; i < count; i++) {
       res.write(`chunk ${i}\n`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (i === 0 && gate) await gate;
     }
     res.end();
   });
@@ -123,6 +131,11 @@ export async function startStandInApi(): Promise<StandInApi> {
       for (let i = 0; i < times; i++) faults.push(until);
     },
     heldRequests: () => held,
+    holdStreamAfterFirstChunk() {
+      let release!: () => void;
+      streamGate = new Promise<void>((resolve) => (release = resolve));
+      return release;
+    },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
