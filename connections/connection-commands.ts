@@ -24,6 +24,7 @@ import { integrationStore } from '../integrations/integration-store.js';
 import type { CredentialVault } from '../vault/index.js';
 import type { connectionLifecycle } from '../workflows/connection-lifecycle.js';
 import type { notifyDependent } from '../workflows/dependent-notification.js';
+import { isFailureType } from '../workflows/failure-types.js';
 import {
   activateConnection,
   beginAuthorization,
@@ -456,9 +457,12 @@ function translate(error: unknown, timeoutMs: number): unknown {
   }
   if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
     const failure = error.cause;
-    if (failure.type === 'AuthorizationRefused') return new ApiError('invalid_request', failure.message);
-    if (failure.type === 'ProviderRejected') return new ApiError('provider_rejected', failure.message);
-    if (failure.type === 'ProviderUnavailable') return new ApiError('provider_unavailable', failure.message);
+    if (isFailureType(failure.type, 'AuthorizationRefused'))
+      return new ApiError('invalid_request', failure.message);
+    if (isFailureType(failure.type, 'ProviderRejected'))
+      return new ApiError('provider_rejected', failure.message);
+    if (isFailureType(failure.type, 'ProviderUnavailable'))
+      return new ApiError('provider_unavailable', failure.message);
     return new ApiError('conflict', failure.message);
   }
   if (isGrpcDeadlineError(error)) {

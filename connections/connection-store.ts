@@ -102,7 +102,7 @@ function toMetadata(row: Row, now = Date.now()): ConnectionMetadata {
     keyRotationDueAt: iso(row.key_rotation_due_at),
     keyUnused:
       row.auth_type === 'api_key' &&
-      row.status !== 'disconnected' &&
+      (row.status as ConnectionStatus) !== 'disconnected' &&
       lastSign !== null &&
       now - lastSign.getTime() > KEY_UNUSED_AFTER_MS,
     grantedScopes: (row.granted_scopes as string[] | null) ?? null,

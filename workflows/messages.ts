@@ -3,15 +3,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SealedCredential } from '../vault/credential-vault.js';
 
-export const connectionStatuses = [
-  'pending',
-  'active',
-  'inactive',
-  'expired',
-  'failed',
-  'disconnected',
-] as const;
-export type ConnectionStatus = (typeof connectionStatuses)[number];
+import type { ConnectionStatus } from './connection-status.js';
+
+export { connectionStatuses, type ConnectionStatus } from './connection-status.js';
 
 export interface ConnectionRef {
   id: string;
