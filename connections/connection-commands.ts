@@ -39,7 +39,6 @@ import {
   type ConnectionRef,
   type ConnectionSnapshot,
   type ConnectionStatus as Status,
-  type LifecycleSettings,
 } from '../workflows/messages.js';
 import {
   ConnectionIntegration,
@@ -53,7 +52,6 @@ export interface ConnectionCommandDependencies {
   temporal: Client;
   db: Knex;
   vault: CredentialVault;
-  settings: LifecycleSettings;
   /** The exact redirect URI registered with providers: `${PUBLIC_URL}/v1/oauth/callback`. */
   redirectUri: string;
   taskQueue?: string;
@@ -416,7 +414,7 @@ export class ConnectionCommands {
       {
         workflowId: connectionWorkflowId(ref.id),
         taskQueue: this.deps.taskQueue ?? CONNECTIONS_TASK_QUEUE,
-        args: [{ connection: ref, settings: this.deps.settings }],
+        args: [{ connection: ref }],
         workflowIdConflictPolicy: updateId ? 'USE_EXISTING' : 'FAIL',
         ...(updateId ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
         typedSearchAttributes: [

@@ -55,14 +55,17 @@ export function lifecycleActivityOptions(activityTimeoutMs: number): LifecycleAc
       retry: { ...retry, maximumInterval: '5 minutes' },
     }),
     disconnect: { ...provider, startToCloseTimeout: '5 minutes', scheduleToCloseTimeout: '15 minutes' },
-    records: {
-      startToCloseTimeout: '10 seconds',
-      scheduleToCloseTimeout: '10 minutes',
-      localRetryThreshold: '10 seconds',
-      retry: { ...retry, initialInterval: '200 milliseconds', maximumInterval: '1 minute' },
-    },
+    records: recordsOptions,
   };
 }
+
+/** The read model's writes and the worker's settings: local, Postgres or memory only, whatever the settings. */
+export const recordsOptions: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '10 minutes',
+  localRetryThreshold: '10 seconds',
+  retry: { ...retry, initialInterval: '200 milliseconds', maximumInterval: '1 minute' },
+};
 
 /** A dependent's notice: its webhook is retried with backoff for up to a day; a refusal is final. */
 export const dependentNoticeOptions: ActivityOptions = {

@@ -35,6 +35,7 @@ import {
   registerWaiter,
   type ConnectionLifecycleInput,
   type ConnectionSnapshot,
+  type LifecycleSettings,
 } from './messages.js';
 import { endAuthorization, installOAuthHandlers, refreshTokens } from './oauth-commands.js';
 
@@ -50,9 +51,19 @@ export const HISTORY_EVENT_BUDGET = 2_000;
 
 /** Waiters are registered once each, at most MAX_WAITERS, from this patch on. */
 export const BOUNDED_WAITERS_PATCH = 'bounded-waiters';
+/**
+ * The settings are the worker's (its configuration, read by a local activity at the start of each run and
+ * before each wait), not the input's, from this patch on. Runs from before keep the settings of their input.
+ */
+export const WORKER_SETTINGS_PATCH = 'worker-settings';
 
 /** Before a background step that failed (its records could not be written) is tried again. */
 const BACKGROUND_RETRY = '1 minute';
+
+/** Whether two readings of the settings agree (plain data: compared as written). */
+function sameSettings(a: LifecycleSettings, b: LifecycleSettings | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 function timeToContinueAsNew(): boolean {
   const info = workflowInfo();
@@ -60,11 +71,30 @@ function timeToContinueAsNew(): boolean {
 }
 
 export async function connectionLifecycle(input: ConnectionLifecycleInput): Promise<ConnectionSnapshot> {
-  const { connection, settings } = input;
-  const run = createLifecycleRun(connection, input.carried, settings);
+  const { connection } = input;
+  const fromWorker = patched(WORKER_SETTINGS_PATCH);
+  const run = createLifecycleRun(connection, input.carried, fromWorker ? undefined : input.settings);
   const { state, snapshot } = run;
+  if (fromWorker) {
+    // Read by the first command after each wait (a timer's step too), so that a worker started with other
+    // settings changes the running connections it serves; a change re-arms the timers.
+    let stale = true;
+    run.beforeEachCommand = async () => {
+      if (!stale) return;
+      stale = false;
+      const read = await run.localActivities().lifecycleSettings();
+      if (sameSettings(read, run.settingsIfLoaded())) return;
+      run.settings = read;
+      run.wake = true;
+    };
+    run.markSettingsStale = () => {
+      stale = true;
+    };
+  }
 
-  // The connection's first record is queued before any handler can queue work that refers to it.
+  // The settings are loaded, and then the connection's first record queued, before any handler can queue
+  // work that reads them or refers to it.
+  const loaded = fromWorker ? run.serialized(async () => undefined, 'never') : undefined;
   const recorded =
     state.sequence === 0
       ? run.serialized(() => run.transition('pending', 'setup_started', connection.createdBy), 'never')
@@ -76,6 +106,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
 
   // --- the main loop: timers --------------------------------------------------------------------------
 
+  await loaded;
   await recorded;
 
   const awake = () => run.wake || run.isFinal() || timeToContinueAsNew();
@@ -83,6 +114,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     const now = Date.now();
     const next = nextDeadline(deadlines(state, connection, run.settings, now));
     run.wake = false;
+    run.markSettingsStale();
     const woken =
       next === undefined ? await condition(awake) : await condition(awake, Math.max(next - now, 1));
     if (run.isFinal()) break;
@@ -90,7 +122,11 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     if (timeToContinueAsNew()) {
       await condition(allHandlersFinished);
       await run.drained();
-      return continueAsNew<typeof connectionLifecycle>({ connection, settings, carried: state });
+      return continueAsNew<typeof connectionLifecycle>(
+        fromWorker
+          ? { connection, carried: state }
+          : { connection, settings: input.settings, carried: state },
+      );
     }
     if (woken) continue;
 
@@ -191,7 +227,7 @@ function installStatusHandlers(run: LifecycleRun): void {
     const waits = !endsReadinessWait(snapshot.status);
     const admission = admitWaiter(state, waiter, {
       bounded: waits && patched(BOUNDED_WAITERS_PATCH),
-      maxWaiters: run.settings.maxWaiters,
+      maxWaiters: run.maxWaiters(),
     });
     if (admission === 'answer-now') void run.notify(waiter.workflowId);
     else if (admission === 'too-many') void run.notify(waiter.workflowId, 'too_many_waiters');

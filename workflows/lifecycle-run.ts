@@ -15,7 +15,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { lifecycleActivityOptions } from './activity-options.js';
+import { lifecycleActivityOptions, recordsOptions } from './activity-options.js';
 import { endsReadinessWait, isFinalStatus, type ConnectionStatus } from './connection-status.js';
 import { isTemporaryFailureType, SUPERSEDED } from './failure-types.js';
 import {
@@ -51,11 +51,14 @@ export function refuse(refusal: Refusal | undefined): void {
 
 export type LifecycleRun = ReturnType<typeof createLifecycleRun>;
 
-/** The run's state and shared steps; `settings` may be replaced while it runs (the worker's, re-read). */
+/**
+ * The run's state and shared steps. `settings` are the input's (runs from before the worker-settings patch)
+ * or, undefined here, the worker's: loaded by the driver before any command reads them, and re-read.
+ */
 export function createLifecycleRun(
   connection: ConnectionRef,
   carried: CarriedState | undefined,
-  settings: LifecycleSettings,
+  settings: LifecycleSettings | undefined,
 ) {
   const state: CarriedState = carried ?? initialState(connection.id);
   const snapshot = state.snapshot;
@@ -67,13 +70,26 @@ export function createLifecycleRun(
   // makes a setup or a refresh about one activity's worth of Temporal work instead of three. Histories
   // written before ran them as ordinary activities and still replay that way (the patch marker).
   const options = () => lifecycleActivityOptions(run.settings.activityTimeoutMs);
-  const localRecords = () => proxyLocalActivities<Activities>(options().records);
+  const localRecords = () => proxyLocalActivities<Activities>(recordsOptions);
+  let current = settings;
 
   const run = {
     connection,
     state,
     snapshot,
-    settings,
+    get settings(): LifecycleSettings {
+      // Unreachable by construction (the driver loads them first); a plain Error holds the task, not the run.
+      if (!current) throw new Error('the lifecycle settings were read before they were loaded');
+      return current;
+    },
+    set settings(value: LifecycleSettings) {
+      current = value;
+    },
+    settingsIfLoaded: (): LifecycleSettings | undefined => current,
+    /** The most waiters; the default until the settings are loaded (a signal may come first). */
+    maxWaiters: () => current?.maxWaiters,
+    /** Called as the main loop starts to wait: the next command re-reads the worker's settings. */
+    markSettingsStale: () => undefined as void,
     /** Set whenever something changes what the main loop should wait for. */
     wake: false,
     isFinal: () => isFinalStatus(snapshot.status),
@@ -95,8 +111,18 @@ export function createLifecycleRun(
     serialized<T>(work: () => Promise<T>, stoppable: Stoppable): Promise<T> {
       const command = { scope: new CancellationScope(), stoppable };
       commands.add(command);
+      const before = run.beforeEachCommand;
       const ran = queue
-        .then(() => command.scope.run(work))
+        .then(() =>
+          command.scope.run(
+            before
+              ? async () => {
+                  await run.unstoppable(before);
+                  return work();
+                }
+              : work,
+          ),
+        )
         .catch((error: unknown) => {
           throw isCancellation(error) ? superseded() : error;
         })
@@ -104,6 +130,8 @@ export function createLifecycleRun(
       queue = ran.catch(() => undefined);
       return ran;
     },
+    /** Runs first in every command (the worker's settings are re-read there); none in runs from before. */
+    beforeEachCommand: undefined as (() => Promise<void>) | undefined,
     /** Settles once every command queued so far has. */
     drained: () => queue,
 

@@ -56,7 +56,11 @@ export interface Waiter {
 
 export interface ConnectionLifecycleInput {
   connection: ConnectionRef;
-  settings: LifecycleSettings;
+  /**
+   * The settings of runs started before the worker-settings patch, kept for ever across continue-as-new.
+   * Runs from it on read the worker's (the `lifecycleSettings` local activity) and are started without.
+   */
+  settings?: LifecycleSettings;
   /** State carried across continue-as-new. */
   carried?: CarriedState;
 }
