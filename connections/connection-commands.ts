@@ -19,7 +19,7 @@ import {
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { hashState } from '../activities/connection-activities.js';
+import { hashState } from './oauth-state-store.js';
 import { integrationStore } from '../integrations/integration-store.js';
 import type { CredentialVault } from '../vault/index.js';
 import type { connectionLifecycle } from '../workflows/connection-lifecycle.js';
