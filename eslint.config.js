@@ -36,4 +36,36 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The lifecycle's rules and vocabularies are plain data and functions, tested without Temporal.
+    files: [
+      'workflows/lifecycle-state.ts',
+      'workflows/connection-status.ts',
+      'workflows/failure-types.ts',
+      'workflows/refresh-policy.ts',
+    ],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'node:*',
+                '@temporalio/*',
+                '../activities/*',
+                '../db/*',
+                '../vault/*',
+                '../api/*',
+                'pg',
+                'knex',
+              ],
+              allowTypeImports: true,
+              message: 'the lifecycle rules are pure: no Temporal, no side effects',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

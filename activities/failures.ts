@@ -63,7 +63,7 @@ export function classify(error: unknown, activity: string): ApplicationFailure {
     return failure('InternalError', `${activity} failed (${name})`);
   }
   return ApplicationFailure.create({
-    type: 'InternalError',
+    type: 'InternalError' satisfies FailureType,
     message: `${activity} failed (${what})`,
     nonRetryable: false,
   });

@@ -1,15 +1,40 @@
 // Activities are built by injection (STYLE.md): createActivities(deps) returns the functions the worker
-// registers, so tests hand in real or fake dependencies without module mocking.
+// registers, so tests hand in real or fake dependencies without module mocking. The connection activities
+// are grouped by concern (records.ts, oauth.ts, api-keys.ts, revocation.ts) over what they share
+// (connection-access.ts); every one of them raises classified failures only (failures.ts).
 import { createWebhookActivities } from '../notifications/webhook.js';
-import { createConnectionActivities, type ConnectionActivityDependencies } from './connection-activities.js';
+import type { LifecycleSettings } from '../workflows/messages.js';
+import { createApiKeyActivities } from './api-keys.js';
+import { createConnectionAccess, type ConnectionActivityDependencies } from './connection-access.js';
+import { withClassifiedFailures } from './failures.js';
+import { createOAuthActivities } from './oauth.js';
+import { createRecordActivities } from './records.js';
+import { createRevocationActivities } from './revocation.js';
 
 export type ActivityDependencies = ConnectionActivityDependencies & {
   /** Where dependents' notices go (WEBHOOK_URL, WEBHOOK_SECRET); none configured: nothing is sent. */
   webhook?: { url?: string; secret?: string };
+  /** The worker's lifecycle settings (its configuration), which every connection's workflow runs by. */
+  lifecycle: LifecycleSettings;
 };
 
 export function createActivities(deps: ActivityDependencies) {
-  return { ...createConnectionActivities(deps), ...createWebhookActivities(deps.webhook ?? {}) };
+  const access = createConnectionAccess(deps);
+  const connectionActivities = withClassifiedFailures(
+    {
+      ...createRecordActivities(access),
+      ...createOAuthActivities(access),
+      ...createApiKeyActivities(access),
+      ...createRevocationActivities(access),
+    },
+    deps.logger,
+  );
+  return {
+    ...connectionActivities,
+    ...createWebhookActivities(deps.webhook ?? {}),
+    /** The worker's lifecycle settings, read by each connection's workflow (a local activity). */
+    lifecycleSettings: async (): Promise<LifecycleSettings> => ({ ...deps.lifecycle }),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -8,6 +8,7 @@ import type { Db } from '../db/database.js';
 import type { ConnectionMetadata } from '../connections/connection-store.js';
 import type { ConnectionChangeListener, ConnectionChange } from '../connections/connection-changes.js';
 import type { ConnectionStatus } from '../workflows/messages.js';
+import { isUnavailableStatus, usableStatus } from '../workflows/connection-status.js';
 import type { Claims } from '../api/auth.js';
 import { visibleConnection } from '../connections/access.js';
 import { ApiError } from '../api/errors.js';
@@ -86,11 +87,9 @@ export function readyWaitsOf(service: { readyWaits?: Partial<ReadyWaitLimits> })
   return waits;
 }
 
-const finalStatuses: ReadonlySet<ConnectionStatus> = new Set(['failed', 'expired', 'disconnected']);
-
 function settled(connection: ConnectionMetadata): Readiness | undefined {
-  if (connection.status === 'active') return { ready: true, status: 'active' };
-  if (finalStatuses.has(connection.status)) {
+  if (connection.status === usableStatus) return { ready: true, status: usableStatus };
+  if (isUnavailableStatus(connection.status)) {
     return {
       ready: false,
       status: connection.status,

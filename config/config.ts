@@ -3,7 +3,7 @@
 import path from 'node:path';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
-import type { LifecycleSettings } from '../workflows/messages.js';
+import { CONNECTIONS_TASK_QUEUE, type LifecycleSettings } from '../workflows/messages.js';
 import { isDevelopmentSecret, isLoopbackHost } from './development-secrets.js';
 
 /** The `aud` of every operator token, and of no workspace token. */
@@ -33,7 +33,7 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.url().optional(),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('connections'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(CONNECTIONS_TASK_QUEUE),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().nonnegative().optional(),
 
   KMS_KEY_ID: optionalString,

@@ -19,11 +19,12 @@ import {
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { hashState } from '../activities/connection-activities.js';
+import { hashState } from './oauth-state-store.js';
 import { integrationStore } from '../integrations/integration-store.js';
 import type { CredentialVault } from '../vault/index.js';
 import type { connectionLifecycle } from '../workflows/connection-lifecycle.js';
 import type { notifyDependent } from '../workflows/dependent-notification.js';
+import { isFailureType } from '../workflows/failure-types.js';
 import {
   activateConnection,
   beginAuthorization,
@@ -38,7 +39,6 @@ import {
   type ConnectionRef,
   type ConnectionSnapshot,
   type ConnectionStatus as Status,
-  type LifecycleSettings,
 } from '../workflows/messages.js';
 import {
   ConnectionIntegration,
@@ -52,7 +52,6 @@ export interface ConnectionCommandDependencies {
   temporal: Client;
   db: Knex;
   vault: CredentialVault;
-  settings: LifecycleSettings;
   /** The exact redirect URI registered with providers: `${PUBLIC_URL}/v1/oauth/callback`. */
   redirectUri: string;
   taskQueue?: string;
@@ -415,7 +414,7 @@ export class ConnectionCommands {
       {
         workflowId: connectionWorkflowId(ref.id),
         taskQueue: this.deps.taskQueue ?? CONNECTIONS_TASK_QUEUE,
-        args: [{ connection: ref, settings: this.deps.settings }],
+        args: [{ connection: ref }],
         workflowIdConflictPolicy: updateId ? 'USE_EXISTING' : 'FAIL',
         ...(updateId ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
         typedSearchAttributes: [
@@ -456,9 +455,12 @@ function translate(error: unknown, timeoutMs: number): unknown {
   }
   if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
     const failure = error.cause;
-    if (failure.type === 'AuthorizationRefused') return new ApiError('invalid_request', failure.message);
-    if (failure.type === 'ProviderRejected') return new ApiError('provider_rejected', failure.message);
-    if (failure.type === 'ProviderUnavailable') return new ApiError('provider_unavailable', failure.message);
+    if (isFailureType(failure.type, 'AuthorizationRefused'))
+      return new ApiError('invalid_request', failure.message);
+    if (isFailureType(failure.type, 'ProviderRejected'))
+      return new ApiError('provider_rejected', failure.message);
+    if (isFailureType(failure.type, 'ProviderUnavailable'))
+      return new ApiError('provider_unavailable', failure.message);
     return new ApiError('conflict', failure.message);
   }
   if (isGrpcDeadlineError(error)) {

@@ -1,9 +1,10 @@
-// The connection read model: what the API shows of a connection, its lifecycle events and listings, read
-// from Postgres. Read-only by design: statuses are written by the connection's workflow alone, and this
-// store never selects a credential.
+// The connection read model (`connections`, `connection_events`): what the API shows of a connection, its
+// lifecycle events and listings, and the writes that keep them. The API only reads here: statuses and times
+// are written by the connection's workflow alone, through its activities (the `record…` methods). This store
+// never selects a credential.
 import type { Knex } from 'knex';
 import type { Db } from '../db/database.js';
-import type { ConnectionStatus } from '../workflows/messages.js';
+import type { ConnectionRef, ConnectionStatus } from '../workflows/messages.js';
 
 /** A key (or, for OAuth, nothing) counts as unused when neither used nor created for this long. */
 export const KEY_UNUSED_AFTER_MS = 30 * 86_400_000;
@@ -102,14 +103,149 @@ function toMetadata(row: Row, now = Date.now()): ConnectionMetadata {
     keyRotationDueAt: iso(row.key_rotation_due_at),
     keyUnused:
       row.auth_type === 'api_key' &&
-      row.status !== 'disconnected' &&
+      (row.status as ConnectionStatus) !== 'disconnected' &&
       lastSign !== null &&
       now - lastSign.getTime() > KEY_UNUSED_AFTER_MS,
     grantedScopes: (row.granted_scopes as string[] | null) ?? null,
   };
 }
 
+/** One event of a connection's lifecycle, as the workflow numbered it. */
+export interface EventRecord {
+  connection: ConnectionRef;
+  sequence: number;
+  from: ConnectionStatus | null;
+  to: ConnectionStatus;
+  reason: string | null;
+  actor: string;
+  at: Date;
+}
+
+/** The times mirrored on the connection's row (epoch ms, null when none). */
+export interface ScheduleMetadata {
+  tokenExpiresAt: number | null;
+  nextRefreshAt: number | null;
+  keyCreatedAt: number | null;
+  keyRotationDueAt: number | null;
+}
+
+const toDate = (ms: number | null) => (ms === null ? null : new Date(ms));
+
 export const connectionStore = {
+  /** The connection's row, created by its first event; a retry of that event finds it there. */
+  async recordCreation(db: Db, event: EventRecord): Promise<void> {
+    const { connection } = event;
+    await db('connections')
+      .insert({
+        id: connection.id,
+        workspace_id: connection.workspaceId,
+        integration: connection.integration,
+        scope: connection.scope,
+        owner_user_id: connection.ownerUserId ?? null,
+        name: connection.name ?? null,
+        auth_type: connection.authType,
+        status: event.to,
+        status_reason: event.reason,
+        created_by: connection.createdBy,
+        created_at: event.at,
+        updated_at: event.at,
+      })
+      .onConflict('id')
+      .ignore();
+  },
+
+  /** Appends an event once: false when its sequence number was recorded already (a retry). */
+  async recordEvent(db: Db, event: EventRecord): Promise<boolean> {
+    const inserted = await db('connection_events')
+      .insert({
+        connection_id: event.connection.id,
+        workspace_id: event.connection.workspaceId,
+        sequence: event.sequence,
+        from_status: event.from,
+        to_status: event.to,
+        reason: event.reason,
+        actor: event.actor,
+        occurred_at: event.at,
+      })
+      .onConflict(['connection_id', 'sequence'])
+      .ignore()
+      .returning('id');
+    return inserted.length > 0;
+  },
+
+  /** Mirrors an event's status and the connection's times onto its row. */
+  async recordStatus(db: Db, event: EventRecord, metadata: ScheduleMetadata): Promise<void> {
+    await db('connections')
+      .where({ id: event.connection.id })
+      .update({
+        status: event.to,
+        status_reason: event.reason,
+        updated_at: event.at,
+        token_expires_at: toDate(metadata.tokenExpiresAt),
+        next_refresh_at: toDate(metadata.nextRefreshAt),
+        key_created_at: toDate(metadata.keyCreatedAt),
+        key_rotation_due_at: toDate(metadata.keyRotationDueAt),
+        ...(event.to === 'disconnected' ? { disconnected_at: event.at } : {}),
+      });
+  },
+
+  /** A new token expiry and refresh time, without a change of status. */
+  async recordSchedule(db: Db, connectionId: string, metadata: ScheduleMetadata): Promise<void> {
+    await db('connections')
+      .where({ id: connectionId })
+      .update({
+        token_expires_at: toDate(metadata.tokenExpiresAt),
+        next_refresh_at: toDate(metadata.nextRefreshAt),
+      });
+  },
+
+  /** What a completed authorization leaves on the row: its setup, the granted scopes, the token's expiry. */
+  async recordAuthorization(
+    db: Db,
+    connectionId: string,
+    authorization: {
+      setupId: string;
+      scopes: string[] | null;
+      hasRefreshToken: boolean;
+      expiresAt: number | null;
+    },
+  ): Promise<void> {
+    await db('connections')
+      .where({ id: connectionId })
+      .update({
+        setup_id: authorization.setupId,
+        granted_scopes: authorization.scopes,
+        has_refresh_token: authorization.hasRefreshToken,
+        token_expires_at: toDate(authorization.expiresAt),
+      });
+  },
+
+  /** The setup whose tokens are stored, if any. */
+  async setupIdOf(db: Db, connectionId: string): Promise<string | undefined> {
+    const row = await db('connections').where({ id: connectionId }).first('setup_id');
+    return (row?.setup_id as string | null | undefined) ?? undefined;
+  },
+
+  async recordKeyCreated(db: Db, connectionId: string, at: Date): Promise<void> {
+    await db('connections').where({ id: connectionId }).update({ key_created_at: at });
+  },
+
+  async recordCredentialsDestroyed(db: Db, connectionId: string): Promise<void> {
+    await db('connections').where({ id: connectionId }).update({ credentials_destroyed_at: new Date() });
+  },
+
+  /**
+   * Inside a transaction that stores a credential: locks the connection's row and answers whether its
+   * credentials are still there to replace (false once destroyed, or for an unknown connection).
+   */
+  async lockUndestroyed(tx: Knex.Transaction, connectionId: string): Promise<boolean> {
+    const row = await tx('connections')
+      .where({ id: connectionId })
+      .forUpdate()
+      .first('credentials_destroyed_at');
+    return Boolean(row) && !row.credentials_destroyed_at;
+  },
+
   /** One connection of the workspace, or undefined: a foreign id and an unknown one look the same. */
   async get(db: Db, workspaceId: string, id: string): Promise<ConnectionMetadata | undefined> {
     const row = await db('connections').where({ workspace_id: workspaceId, id }).first(columns(db));

@@ -15,8 +15,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../logging/logger.js';
 import type { SupervisedPart } from '../platform/supervisor.js';
+import { CONNECTIONS_TASK_QUEUE } from '../workflows/messages.js';
 
-export const TASK_QUEUE = 'connections';
 export const defaultWorkflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 /** Where `npm run build` writes the prebuilt workflow bundle, relative to the build's root (dist/). */
 export const WORKFLOW_BUNDLE = 'workflows/workflow-bundle.js';
@@ -79,7 +79,7 @@ export async function createWorker(
     const worker = await Worker.create({
       connection,
       namespace: options.namespace,
-      taskQueue: options.taskQueue ?? TASK_QUEUE,
+      taskQueue: options.taskQueue ?? CONNECTIONS_TASK_QUEUE,
       ...(options.workflowsPath
         ? { workflowsPath: options.workflowsPath, bundlerOptions }
         : defaultWorkflows()),

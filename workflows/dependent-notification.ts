@@ -3,17 +3,9 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { DependentNotice } from '../notifications/webhook.js';
+import { dependentNoticeOptions } from './activity-options.js';
 
-const { deliverDependentNotice } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '1 day',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '10 minutes',
-    nonRetryableErrorTypes: ['WebhookRefused'],
-  },
-});
+const { deliverDependentNotice } = proxyActivities<Activities>(dependentNoticeOptions);
 
 export async function notifyDependent(notice: DependentNotice): Promise<{ delivered: boolean }> {
   return deliverDependentNotice(notice);

@@ -41,3 +41,11 @@ export const INVALID_STATE = 'InvalidState';
 export function isTemporaryFailureType(type: string | undefined | null): boolean {
   return (temporaryFailureTypes as readonly string[]).includes(type ?? '');
 }
+
+/** Every failure type a command of the workflow can end with. */
+export type CommandFailureType = FailureType | typeof SUPERSEDED | typeof INVALID_STATE;
+
+/** Whether a failure's type is `type`: a typed comparison, so that a misspelt name fails to compile. */
+export function isFailureType(actual: string | undefined | null, type: CommandFailureType): boolean {
+  return actual === type;
+}

@@ -3,15 +3,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SealedCredential } from '../vault/credential-vault.js';
 
-export const connectionStatuses = [
-  'pending',
-  'active',
-  'inactive',
-  'expired',
-  'failed',
-  'disconnected',
-] as const;
-export type ConnectionStatus = (typeof connectionStatuses)[number];
+import type { ConnectionStatus } from './connection-status.js';
+
+export { connectionStatuses, type ConnectionStatus } from './connection-status.js';
 
 export interface ConnectionRef {
   id: string;
@@ -62,7 +56,11 @@ export interface Waiter {
 
 export interface ConnectionLifecycleInput {
   connection: ConnectionRef;
-  settings: LifecycleSettings;
+  /**
+   * The settings of runs started before the worker-settings patch, kept for ever across continue-as-new.
+   * Runs from it on read the worker's (the `lifecycleSettings` local activity) and are started without.
+   */
+  settings?: LifecycleSettings;
   /** State carried across continue-as-new. */
   carried?: CarriedState;
 }

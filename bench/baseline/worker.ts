@@ -3,8 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWorker } from '../../worker/create-worker.js';
-
-export const BASELINE_TASK_QUEUE = 'bench-baseline';
+import { BASELINE_TASK_QUEUE } from './task-queue.js';
 
 const cache = process.env.WORKER_MAX_CACHED_WORKFLOWS;
 const { worker, connection } = await createWorker({

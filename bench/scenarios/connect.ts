@@ -11,6 +11,7 @@ import { configureKeyIntegration, startKeyApiStandIn } from '../stand-ins.js';
 import type { Scenario } from '../scenario.js';
 import { figure } from '../scenario.js';
 import { alternate, summarize } from '../stats.js';
+import { BASELINE_TASK_QUEUE } from '../baseline/task-queue.js';
 
 const CONCURRENCY = 20;
 
@@ -39,7 +40,7 @@ export const connect: Scenario = async ({ stack, options, log }) => {
       const started = performance.now();
       await inParallel(count, CONCURRENCY, (i) =>
         plain.workflow.execute('noopWorkflow', {
-          taskQueue: 'bench-baseline',
+          taskQueue: BASELINE_TASK_QUEUE,
           workflowId: `noop-${randomUUID()}-${i}`,
         }),
       );

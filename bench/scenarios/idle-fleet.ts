@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectionWorkflowId } from '../../workflows/messages.js';
+import { BASELINE_TASK_QUEUE } from '../baseline/task-queue.js';
 import { connectOAuth, inParallel } from '../fleet.js';
 import type { Check, Scenario } from '../scenario.js';
 import { figure } from '../scenario.js';
@@ -24,7 +25,6 @@ import { configureOAuthIntegration, startOAuthStandIn } from '../stand-ins.js';
 import { alternate, median, summarize } from '../stats.js';
 
 const MiB = 2 ** 20;
-const BASELINE_TASK_QUEUE = 'bench-baseline';
 
 interface Sample {
   queries: number;

@@ -22,6 +22,7 @@ import { figure } from '../scenario.js';
 import { BENCH_NAMESPACE } from '../stack.js';
 import { summarize } from '../stats.js';
 import type { timerThenNoop } from '../baseline/workflows.js';
+import { BASELINE_TASK_QUEUE } from '../baseline/task-queue.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const seconds = (ms: number) => ms / 1000;
@@ -83,7 +84,7 @@ export const refreshStorm: Scenario = async ({ stack, options, log }) => {
       const fireAt = began + Math.ceil((connections / startRate) * 1.5 * 1000) + 1000;
       await inParallel(connections, 50, (i) =>
         plain.workflow.start<typeof timerThenNoop>('timerThenNoop', {
-          taskQueue: 'bench-baseline',
+          taskQueue: BASELINE_TASK_QUEUE,
           workflowId: `storm-baseline-${label}-${i}`,
           args: [fireAt + offsets[i]!],
         }),

@@ -97,7 +97,7 @@ describe('API-key connections', () => {
   });
 
   it('probes the key on a schedule, notes its age and disuse once, and expires it when the provider rejects it', async () => {
-    const commands = harness.commandsWith({
+    const commands = await harness.commandsWith({
       apiKeyProbeIntervalMs: 1_000,
       keyRotationDueMs: 1_500,
       keyUnusedMs: 1_500,

@@ -9,7 +9,6 @@ import { authorizeInBrowser } from '../support/oidc-provider.js';
 import {
   connectThroughProvider,
   eventually,
-  fastSettings,
   REDIRECT_URI,
   startLifecycleHarness,
   type LifecycleHarness,
@@ -134,7 +133,6 @@ describe('a connection whose workflow cannot answer', () => {
         temporal: harness.client,
         db: harness.db,
         vault: harness.vault,
-        settings: fastSettings,
         redirectUri: REDIRECT_URI,
         taskQueue: harness.taskQueue,
         commandTimeoutMs: 1_500,

@@ -24,6 +24,7 @@ describe.each([
         NODE_OPTIONS: '',
         CRASH_AT: crashAt,
         TASK_QUEUE: harness.taskQueue,
+        LIFECYCLE_SETTINGS: JSON.stringify(harness.settings),
         DATABASE_URL: harness.databaseUrl,
         CODEC_KEY: harness.codecKey.toString('base64'),
       },

@@ -108,7 +108,7 @@ describe('waiting workflows', () => {
   });
 
   it('ends a waiting workflow with the reason when the connection is disconnected', async () => {
-    const commands = harness.commandsWith({});
+    const commands = harness.commands;
     const created = await commands.createOAuth({
       workspaceId: harness.workspaceId,
       integration: harness.integration,
@@ -134,7 +134,7 @@ describe('waiting workflows', () => {
       }
     };
     // A limit of 20 waiters (1,000 by default), so that the test sends a few dozen signals, not thousands.
-    const commands = harness.commandsWith({ maxWaiters: 20 });
+    const commands = await harness.commandsWith({ maxWaiters: 20 });
     const pending = () =>
       commands.createOAuth({
         workspaceId: harness.workspaceId,

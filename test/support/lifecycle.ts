@@ -1,6 +1,7 @@
 // Everything a lifecycle test needs, all real: a fresh database, the vault on the KMS-API server, an
 // authorization server (oidc-provider) configured as a workspace integration, a worker running the
-// service's own workflows and activities on a queue of its own, and the service's ConnectionCommands.
+// service's own workflows and activities on a queue of its own, and the service's ConnectionCommands. The
+// lifecycle settings are the worker's, as in the service: each worker is started with its own.
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Worker } from '@temporalio/worker';
@@ -49,7 +50,12 @@ export interface LifecycleHarness {
   workspaceId: string;
   integration: string;
   taskQueue: string;
-  /** Starts (another) worker on the harness's queue; the harness stops it at the end. */
+  /** The lifecycle settings of the harness's workers (fastSettings and the harness's own). */
+  settings: LifecycleSettings;
+  /**
+   * Starts (another) worker on the harness's queue, with the harness's settings unless `deps.lifecycle`
+   * says otherwise; the harness stops it at the end.
+   */
   startWorker(
     deps?: Partial<ActivityDependencies>,
     workflowsPath?: string,
@@ -61,8 +67,8 @@ export interface LifecycleHarness {
   addSecret(secret: string): void;
   /** Searches every history of this harness for every credential its vault sealed. */
   scanHistories(): Promise<{ workflows: number; found: number[] }>;
-  /** Commands whose new connections get other lifecycle settings. */
-  commandsWith(settings: Partial<LifecycleSettings>): ConnectionCommands;
+  /** Commands on a queue of their own, served by a worker with other lifecycle settings. */
+  commandsWith(settings: Partial<LifecycleSettings>): Promise<ConnectionCommands>;
   stop(): Promise<void>;
 }
 
@@ -106,49 +112,68 @@ export async function startLifecycleHarness(
   const extraSecrets = new Set<string>();
   const logger = createLogger('debug', { write: (line: string) => logLines.push(line) });
   const taskQueue = `lifecycle-${randomUUID()}`;
+  const taskQueues = [taskQueue];
+  const settings: LifecycleSettings = { ...fastSettings, ...options.settings };
+  const historiesQuery = () => taskQueues.map((queue) => `TaskQueue="${queue}"`).join(' OR ');
   const codecKey = options.codecKey ?? randomBytes(32);
   const codec = new AesGcmPayloadCodec({ id: 'test', key: codecKey });
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
   const client = new Client({ connection, dataConverter: clientDataConverter(codec) });
   const workers: Array<() => Promise<void>> = [];
 
-  async function startWorker(deps: Partial<ActivityDependencies> = {}, workflowsPath?: string) {
+  async function startWorker(
+    deps: Partial<ActivityDependencies> = {},
+    workflowsPath?: string,
+    queue = taskQueue,
+  ) {
     const { worker, connection: workerConnection } = await createWorker({
       address: testEnv.temporalAddress,
       namespace: 'default',
-      taskQueue,
+      taskQueue: queue,
       workflowsPath,
       activities: createActivities({
         db: database.db,
         vault,
         logger,
         allowInsecureProviderUrls: true,
+        lifecycle: settings,
         ...deps,
       }),
       dataConverter: workerDataConverter(codec),
       logger,
     });
     const running = worker.run();
-    const stop = async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running.catch(() => undefined);
-      await workerConnection.close();
-    };
+    let stopped: Promise<void> | undefined;
+    const stop = () =>
+      (stopped ??= (async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+        await workerConnection.close();
+      })());
     workers.push(stop);
     return { worker, stop };
   }
   if (options.worker !== false) await startWorker({ outbound: options.outbound }, options.workflowsPath);
 
-  const commandsWith = (settings: Partial<LifecycleSettings>) =>
+  const commandsOn = (queue: string) =>
     new ConnectionCommands({
       temporal: client,
       db: database.db,
       vault,
-      settings: { ...fastSettings, ...options.settings, ...settings },
       redirectUri: REDIRECT_URI,
-      taskQueue,
+      taskQueue: queue,
     });
-  const commands = commandsWith({});
+  const commands = commandsOn(taskQueue);
+  const commandsWith = async (other: Partial<LifecycleSettings>) => {
+    const queue = `${taskQueue}-${taskQueues.length}`;
+    taskQueues.push(queue);
+    await startWorker(
+      { outbound: options.outbound, lifecycle: { ...settings, ...other } },
+      options.workflowsPath,
+      queue,
+    );
+    return commandsOn(queue);
+  };
 
   return {
     db: database.db,
@@ -162,11 +187,13 @@ export async function startLifecycleHarness(
     workspaceId,
     integration,
     taskQueue,
-    startWorker,
+    settings,
+    startWorker: (deps?: Partial<ActivityDependencies>, workflowsPath?: string) =>
+      startWorker(deps, workflowsPath),
     async stop() {
       // Every history this harness produced, searched for every credential its vault sealed.
       vault.secrets.add(oidc.clientSecret);
-      const scan = await secretsInHistories(client, codec, `TaskQueue="${taskQueue}"`, vault.secrets);
+      const scan = await secretsInHistories(client, codec, historiesQuery(), vault.secrets);
       for (const stopWorker of workers) await stopWorker();
       await connection.close();
       await oidc.stop();
@@ -185,7 +212,7 @@ export async function startLifecycleHarness(
     logger,
     logLines,
     addSecret: (secret: string) => extraSecrets.add(secret),
-    scanHistories: () => secretsInHistories(client, codec, `TaskQueue="${taskQueue}"`, vault.secrets),
+    scanHistories: () => secretsInHistories(client, codec, historiesQuery(), vault.secrets),
   };
 }
 

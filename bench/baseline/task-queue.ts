@@ -1,0 +1,3 @@
+// The baselines' task queue, defined once for their worker (bench/baseline/worker.ts) and the scenarios that
+// start baseline workflows. Never the service's queue: a baseline must not be run by the service's worker.
+export const BASELINE_TASK_QUEUE = 'bench-baseline';
