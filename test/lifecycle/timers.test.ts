@@ -59,13 +59,14 @@ afterEach(async () => {
 });
 
 /**
- * A connection's workflow, started as the API starts it. Its lifecycle settings travel in the workflow's
- * input today (as ConnectionCommands passes them); this is the one place that says so.
+ * A connection's workflow, started as the API starts it (its input is the connection only); the lifecycle
+ * settings are the worker's, which the workflow reads at run time: here the fake's.
  */
 async function startConnection(
   authType: ConnectionRef['authType'],
   settings: Partial<LifecycleSettings>,
 ): Promise<WorkflowHandle<typeof connectionLifecycle>> {
+  fake.settings = { ...fastSettings, ...settings };
   const id = randomUUID();
   const connection: ConnectionRef = {
     id,
@@ -78,7 +79,7 @@ async function startConnection(
   const handle = await env.client.workflow.start<typeof connectionLifecycle>('connectionLifecycle', {
     workflowId: connectionWorkflowId(id),
     taskQueue,
-    args: [{ connection, settings: { ...fastSettings, ...settings } }],
+    args: [{ connection }],
   });
   started.push(handle);
   return handle;

@@ -6,7 +6,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
-import type { TransitionRecord } from '../../activities/connection-activities.js';
+import type { TransitionRecord } from '../../activities/records.js';
+import type { LifecycleSettings } from '../../workflows/messages.js';
+import { fastSettings } from './lifecycle.js';
 import { withDeadline } from './deadline.js';
 
 type Called =
@@ -19,7 +21,8 @@ type Called =
   | 'storeApiKey'
   | 'probeApiKey'
   | 'readKeyUsage'
-  | 'destroyCredentials';
+  | 'destroyCredentials'
+  | 'lifecycleSettings';
 export type LifecycleActivities = Pick<Activities, Called>;
 
 export interface FakeCall {
@@ -34,6 +37,8 @@ export class FakeLifecycleActivities {
   /** Lifetime of the tokens a code exchange or a refresh returns. */
   tokenLifetimeMs = 3_600_000;
   hasRefreshToken = true;
+  /** The worker's lifecycle settings, as its configuration would give them (read by the workflow at run time). */
+  settings: LifecycleSettings = { ...fastSettings };
   /** `down`: every refresh fails as a provider outage would (retried by the workflow's policy). */
   provider: 'up' | 'down' = 'up';
   private readonly watchers = new Set<() => void>();
@@ -100,6 +105,7 @@ export class FakeLifecycleActivities {
 
   implementation(): LifecycleActivities {
     return {
+      lifecycleSettings: async () => ({ ...this.settings }),
       recordTransition: async (record) => {
         this.record('recordTransition', record, record.at);
       },
