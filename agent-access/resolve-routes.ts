@@ -13,12 +13,13 @@ import { integrationKeySchema } from '../providers/provider-config.js';
 import { callerKey } from '../api/rate-limits.js';
 import { awaitReadiness, readyWaitsOf } from './ready.js';
 import { agentScopeOf, resolveConnection } from './resolve.js';
+import { agentScopes, integrationStore } from '../integrations/integration-store.js';
 
 const everyone: Role[] = ['owner', 'admin', 'member', 'agent'];
 const tags = ['agents'];
 
 const integrationKey = integrationKeySchema;
-const agentScope = z.enum(['workspace', 'user']);
+const agentScope = z.enum(agentScopes);
 export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
   if (!deps.service) return;
   const { changes } = deps.service;
@@ -99,10 +100,7 @@ export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependenci
     response: z.object({ integration: z.string(), scope: agentScope.nullable(), effectiveScope: agentScope }),
     errors: [404],
     async handler({ params, body, caller }) {
-      const updated = await db('integrations')
-        .where({ workspace_id: caller.workspace, key: params.key })
-        .update({ agent_connection_scope: body.scope, updated_at: db.fn.now() });
-      if (!updated)
+      if (!(await integrationStore.setAgentScope(db, caller.workspace, params.key, body.scope)))
         throw new ApiError('not_found', `no integration ${params.key} is configured in this workspace`);
       return {
         integration: params.key,

@@ -6,7 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { lifetimeMs } from '../workflows/refresh-policy.js';
 import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
 import type { OAuthProviderConfig } from './provider-config.js';
-import { ProviderError, temporaryFailure } from './provider-error.js';
+import { ProviderError, safeErrorCode, temporaryFailure } from './provider-error.js';
 
 export interface OAuthClientCredentials {
   clientId: string;
@@ -229,11 +229,6 @@ async function processTokens(
     obtainedAt,
     scopes: typeof tokens.scope === 'string' ? tokens.scope.split(' ').filter(Boolean) : undefined,
   };
-}
-
-/** A provider's error code as it may be repeated: lower-case words only, or a fixed stand-in. */
-export function safeErrorCode(code: unknown): string {
-  return typeof code === 'string' && /^[a-z0-9_.-]{1,64}$/.test(code) ? code : 'unrecognised_error';
 }
 
 /**
