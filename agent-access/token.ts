@@ -5,6 +5,7 @@
 // serialised by the workflow. Nor does it write per read: grants are counted in memory and written in
 // batches (agent-access/grant-recorder.ts). Credentials are returned to the caller only, never logged.
 import { z } from 'zod';
+import { DEFAULT_REFRESH_MARGIN_SECONDS } from '../config/config.js';
 import type { Knex } from 'knex';
 import { connectionStore } from '../connections/connection-store.js';
 import {
@@ -25,12 +26,6 @@ import type { SealedCredential } from '../vault/index.js';
 import { parseStoredTokens } from '../connections/stored-tokens.js';
 import { dueForRefresh } from '../workflows/refresh-policy.js';
 import { callerKey, connectionKey, rateLimited, rateLimitsOf, type RateLimits } from '../api/rate-limits.js';
-
-/**
- * The default of REFRESH_MARGIN_SECONDS: a token expiring sooner (or within half its lifetime, for a short-lived
- * one: workflows/refresh-policy.ts) is refreshed before it is handed out.
- */
-export const REFRESH_MARGIN_MS = 5 * 60_000;
 
 export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
 
@@ -69,7 +64,7 @@ export function agentAccess(deps: ApiDependencies): AgentAccess {
       db: deps.db,
       commands: service.commands,
       cache,
-      refreshMarginMs: service.refreshMarginMs ?? REFRESH_MARGIN_MS,
+      refreshMarginMs: service.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_SECONDS * 1000,
       grants: service.grants ?? new GrantRecorder(deps.db, { logger: deps.logger }),
       limits: rateLimitsOf(service),
     };
