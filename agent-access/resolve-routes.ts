@@ -18,7 +18,6 @@ import { agentScopes, integrationStore } from '../integrations/integration-store
 const everyone: Role[] = ['owner', 'admin', 'member', 'agent'];
 const tags = ['agents'];
 
-const integrationKey = integrationKeySchema;
 const agentScope = z.enum(agentScopes);
 export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
   if (!deps.service) return;
@@ -34,7 +33,7 @@ export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependenci
     tags,
     roles: everyone,
     body: z.strictObject({
-      integration: integrationKey,
+      integration: integrationKeySchema,
       agentId: text(200).optional(),
     }),
     response: z.object({ connection: connectionSchema }),
@@ -95,7 +94,7 @@ export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependenci
       "Which connection shared agents use for this integration: the workspace's, each user's own, or null for the catalogue's default",
     tags: ['integrations'],
     roles: ['owner', 'admin'],
-    params: z.strictObject({ key: integrationKey }),
+    params: z.strictObject({ key: integrationKeySchema }),
     body: z.strictObject({ scope: agentScope.nullable() }),
     response: z.object({ integration: z.string(), scope: agentScope.nullable(), effectiveScope: agentScope }),
     errors: [404],
