@@ -13,7 +13,7 @@ const httpsUrl = url({ schemes: ['https'] });
  * An integration's key: 2 to 63 lower-case letters, digits and dashes, not starting with a dash, as in `google`
  * or `acme-crm`. The one rule for catalogue entries, custom providers and every route that takes a key.
  */
-export const integrationKeyPattern = /^[a-z0-9][a-z0-9-]{1,62}$/;
+const integrationKeyPattern = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 export const integrationKeySchema = identifier(
   integrationKeyPattern,
