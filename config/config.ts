@@ -37,6 +37,9 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+const perMinute = (limit: keyof typeof DEFAULT_RATE_LIMITS_PER_MINUTE) =>
+  z.coerce.number().int().positive().default(DEFAULT_RATE_LIMITS_PER_MINUTE[limit]);
+
 const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
@@ -76,31 +79,11 @@ const schema = z.object({
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
   GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(DEFAULT_GRANT_FLUSH_SECONDS),
 
-  RATE_LIMIT_CONNECT_PER_MINUTE: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_RATE_LIMITS_PER_MINUTE.connect),
-  RATE_LIMIT_CALLBACK_PER_MINUTE: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_RATE_LIMITS_PER_MINUTE.callback),
-  RATE_LIMIT_REFRESH_PER_MINUTE: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_RATE_LIMITS_PER_MINUTE.refresh),
-  RATE_LIMIT_CHANGE_PER_MINUTE: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_RATE_LIMITS_PER_MINUTE.change),
-  RATE_LIMIT_PROXY_PER_MINUTE: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_RATE_LIMITS_PER_MINUTE.proxy),
+  RATE_LIMIT_CONNECT_PER_MINUTE: perMinute('connect'),
+  RATE_LIMIT_CALLBACK_PER_MINUTE: perMinute('callback'),
+  RATE_LIMIT_REFRESH_PER_MINUTE: perMinute('refresh'),
+  RATE_LIMIT_CHANGE_PER_MINUTE: perMinute('change'),
+  RATE_LIMIT_PROXY_PER_MINUTE: perMinute('proxy'),
   READY_WAITS_PER_CALLER: z.coerce.number().int().positive().default(DEFAULT_READY_WAITS.perCaller),
   READY_WAITS_PER_PROCESS: z.coerce.number().int().positive().default(DEFAULT_READY_WAITS.perProcess),
   // Off, a hop count, or a list of proxy addresses and CIDRs (or loopback, linklocal, uniquelocal) whose
