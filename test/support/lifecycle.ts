@@ -14,7 +14,12 @@ import { clientDataConverter, workerDataConverter } from '../../temporal/data-co
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import { createWorker } from '../../worker/create-worker.js';
-import type { LifecycleSettings } from '../../workflows/messages.js';
+import {
+  connectionWorkflowId,
+  getConnection,
+  type ConnectionSnapshot,
+  type LifecycleSettings,
+} from '../../workflows/messages.js';
 import { createTestDatabase, testEnv, testKeyProvider } from './env.js';
 import { RecordingVault, secretsInHistories } from './secret-scan.js';
 import {
@@ -63,6 +68,8 @@ export interface LifecycleHarness {
   scanHistories(): Promise<{ workflows: number; found: number[] }>;
   /** Commands whose new connections get other lifecycle settings. */
   commandsWith(settings: Partial<LifecycleSettings>): ConnectionCommands;
+  /** The connection as its workflow holds it (its `getConnection` query), for assertions on the workflow. */
+  snapshot(connectionId: string): Promise<ConnectionSnapshot>;
   stop(): Promise<void>;
 }
 
@@ -159,6 +166,8 @@ export async function startLifecycleHarness(
     client,
     commands,
     commandsWith,
+    snapshot: (connectionId) =>
+      client.workflow.getHandle(connectionWorkflowId(connectionId)).query(getConnection),
     workspaceId,
     integration,
     taskQueue,
