@@ -149,6 +149,15 @@ export const connectionStore = {
     return rows.map(toMetadata);
   },
 
+  /** How many connections there are in each status, across workspaces (the metrics' gauge). */
+  async countByStatus(db: Db): Promise<Map<ConnectionStatus, number>> {
+    const rows: Array<{ status: ConnectionStatus; count: string | number }> = await db('connections')
+      .select('status')
+      .count({ count: '*' })
+      .groupBy('status');
+    return new Map(rows.map((row) => [row.status, Number(row.count)]));
+  },
+
   async events(db: Db, workspaceId: string, connectionId: string): Promise<ConnectionEvent[]> {
     const rows = await db('connection_events')
       .where({ workspace_id: workspaceId, connection_id: connectionId })
