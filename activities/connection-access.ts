@@ -10,7 +10,7 @@ import { publishConnectionChange } from '../connections/connection-changes.js';
 import { connectionStore } from '../connections/connection-store.js';
 import { credentialStore } from '../connections/credential-store.js';
 import { integrationStore } from '../integrations/integration-store.js';
-import { parseStoredTokens, type StoredTokens } from '../connections/stored-tokens.js';
+import { parseStoredTokens, storedTokensText, type StoredTokens } from '../connections/stored-tokens.js';
 import type { CredentialPurpose, CredentialVault, EncryptionContext } from '../vault/index.js';
 import type { ConnectionRef } from '../workflows/messages.js';
 import { failure } from './failures.js';
@@ -133,7 +133,7 @@ export function createConnectionAccess(deps: ConnectionActivityDependencies) {
       connection: ConnectionRef,
       tokens: StoredTokens,
       more?: (tx: Knex.Transaction) => Promise<void>,
-    ) => storeCredential(connection, 'oauth_tokens', JSON.stringify(tokens), more),
+    ) => storeCredential(connection, 'oauth_tokens', storedTokensText(tokens), more),
 
     async loadTokens(connection: ConnectionRef): Promise<StoredTokens | undefined> {
       const sealed = await credentialStore.get(db, {

@@ -7,15 +7,12 @@
 // aggregates are pending, on stop and on flush(). A write that fails is logged (counts only) and its
 // aggregates kept for the next one, up to a bound. The price: grants not written yet are lost if the
 // process dies without stopping.
+import { DEFAULT_GRANT_FLUSH_SECONDS } from '../config/config.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
 import { grantStore, type CredentialGrant, type GrantAggregate } from './grant-store.js';
 
-/**
- * The default of GRANT_FLUSH_SECONDS. Two minutes, so that a key's rows, the one written on stop included,
- * stay within one per minute over any window of a minute or more: (window ÷ 2) + 1 ≤ window.
- */
-export const GRANT_FLUSH_MS = 120_000;
+const GRANT_FLUSH_MS = DEFAULT_GRANT_FLUSH_SECONDS * 1000;
 /** Pending aggregates that have everything written before its time. */
 export const MAX_PENDING_GRANTS = 10_000;
 

@@ -5,6 +5,7 @@
 // polls the database in a loop.
 import type { Response } from 'express';
 import type { Db } from '../db/database.js';
+import { DEFAULT_READY_WAITS } from '../config/config.js';
 import type { ConnectionMetadata } from '../connections/connection-store.js';
 import type { ConnectionChangeListener, ConnectionChange } from '../connections/connection-changes.js';
 import type { ConnectionStatus } from '../workflows/messages.js';
@@ -27,7 +28,7 @@ export interface ReadyWaitLimits {
   perProcess: number;
 }
 
-export const defaultReadyWaitLimits: ReadyWaitLimits = { perCaller: 10, perProcess: 10_000 };
+export const defaultReadyWaitLimits: ReadyWaitLimits = DEFAULT_READY_WAITS;
 
 /** Seconds a caller refused a wait is told to come back after. */
 const RETRY_AFTER_SECONDS = 5;

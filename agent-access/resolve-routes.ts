@@ -13,12 +13,12 @@ import { integrationKeySchema } from '../providers/provider-config.js';
 import { callerKey } from '../api/rate-limits.js';
 import { awaitReadiness, readyWaitsOf } from './ready.js';
 import { agentScopeOf, resolveConnection } from './resolve.js';
+import { agentScopes, integrationStore } from '../integrations/integration-store.js';
 
 const everyone: Role[] = ['owner', 'admin', 'member', 'agent'];
 const tags = ['agents'];
 
-const integrationKey = integrationKeySchema;
-const agentScope = z.enum(['workspace', 'user']);
+const agentScope = z.enum(agentScopes);
 export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
   if (!deps.service) return;
   const { changes } = deps.service;
@@ -33,7 +33,7 @@ export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependenci
     tags,
     roles: everyone,
     body: z.strictObject({
-      integration: integrationKey,
+      integration: integrationKeySchema,
       agentId: text(200).optional(),
     }),
     response: z.object({ connection: connectionSchema }),
@@ -94,15 +94,12 @@ export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependenci
       "Which connection shared agents use for this integration: the workspace's, each user's own, or null for the catalogue's default",
     tags: ['integrations'],
     roles: ['owner', 'admin'],
-    params: z.strictObject({ key: integrationKey }),
+    params: z.strictObject({ key: integrationKeySchema }),
     body: z.strictObject({ scope: agentScope.nullable() }),
     response: z.object({ integration: z.string(), scope: agentScope.nullable(), effectiveScope: agentScope }),
     errors: [404],
     async handler({ params, body, caller }) {
-      const updated = await db('integrations')
-        .where({ workspace_id: caller.workspace, key: params.key })
-        .update({ agent_connection_scope: body.scope, updated_at: db.fn.now() });
-      if (!updated)
+      if (!(await integrationStore.setAgentScope(db, caller.workspace, params.key, body.scope)))
         throw new ApiError('not_found', `no integration ${params.key} is configured in this workspace`);
       return {
         integration: params.key,

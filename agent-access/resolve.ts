@@ -4,12 +4,10 @@
 import { catalogueEntry } from '../catalogue/providers.js';
 import type { Db } from '../db/database.js';
 import { connectionStore, type ConnectionMetadata } from '../connections/connection-store.js';
-import { integrationStore } from '../integrations/integration-store.js';
+import { integrationStore, type AgentScope } from '../integrations/integration-store.js';
 import type { ConnectionStatus } from '../workflows/messages.js';
 import type { Claims } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
-
-export type AgentScope = 'workspace' | 'user';
 
 /** Statuses that can still become (or are) usable; failed and disconnected ones never will. */
 const preference: ConnectionStatus[] = ['active', 'pending', 'inactive', 'expired'];
@@ -30,11 +28,10 @@ export type Resolution =
  * default (personal tools: user), else a custom provider's `personal` flag; workspace otherwise.
  */
 export async function agentScopeOf(db: Db, workspaceId: string, key: string): Promise<AgentScope> {
-  const row: { agent_connection_scope: AgentScope | null } | undefined = await db('integrations')
-    .where({ workspace_id: workspaceId, key })
-    .first('agent_connection_scope');
-  if (!row) throw new ApiError('not_found', `no integration ${key} is configured in this workspace`);
-  if (row.agent_connection_scope) return row.agent_connection_scope;
+  const own = await integrationStore.agentScope(db, workspaceId, key);
+  if (own === undefined)
+    throw new ApiError('not_found', `no integration ${key} is configured in this workspace`);
+  if (own) return own;
   const entry = catalogueEntry(key);
   if (entry) return entry.personal ? 'user' : 'workspace';
   const integration = await integrationStore.get(db, workspaceId, key);

@@ -5,9 +5,14 @@
 // serialised by the workflow. Nor does it write per read: grants are counted in memory and written in
 // batches (agent-access/grant-recorder.ts). Credentials are returned to the caller only, never logged.
 import { z } from 'zod';
+import { DEFAULT_REFRESH_MARGIN_SECONDS } from '../config/config.js';
 import type { Knex } from 'knex';
-import { connectionStore, type ConnectionMetadata } from '../connections/connection-store.js';
-import { credentialStore } from '../connections/credential-store.js';
+import { connectionStore } from '../connections/connection-store.js';
+import {
+  credentialPurposeOf,
+  credentialStore,
+  type UsableConnection,
+} from '../connections/credential-store.js';
 import { GrantRecorder } from './grant-recorder.js';
 import { CredentialCache } from '../vault/credential-cache.js';
 import type { ApiDependencies } from '../api/app.js';
@@ -21,12 +26,6 @@ import type { SealedCredential } from '../vault/index.js';
 import { parseStoredTokens } from '../connections/stored-tokens.js';
 import { dueForRefresh } from '../workflows/refresh-policy.js';
 import { callerKey, connectionKey, rateLimited, rateLimitsOf, type RateLimits } from '../api/rate-limits.js';
-
-/**
- * The default of REFRESH_MARGIN_SECONDS: a token expiring sooner (or within half its lifetime, for a short-lived
- * one: workflows/refresh-policy.ts) is refreshed before it is handed out.
- */
-export const REFRESH_MARGIN_MS = 5 * 60_000;
 
 export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
 
@@ -65,7 +64,7 @@ export function agentAccess(deps: ApiDependencies): AgentAccess {
       db: deps.db,
       commands: service.commands,
       cache,
-      refreshMarginMs: service.refreshMarginMs ?? REFRESH_MARGIN_MS,
+      refreshMarginMs: service.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_SECONDS * 1000,
       grants: service.grants ?? new GrantRecorder(deps.db, { logger: deps.logger }),
       limits: rateLimitsOf(service),
     };
@@ -77,48 +76,19 @@ export function agentAccess(deps: ApiDependencies): AgentAccess {
 const notActive = (status: string) =>
   new ApiError('connection_not_active', `the connection is ${status}`, { status });
 
-/** What the read path needs of a connection: who may see it, whether it is usable, where it goes. */
-export type UsableConnection = Pick<
-  ConnectionMetadata,
-  'id' | 'integration' | 'scope' | 'ownerUserId' | 'authType' | 'status'
->;
-
 function requireActive(connection: UsableConnection): void {
   if (connection.status !== 'active') throw notActive(connection.status);
 }
 
-const purposeOf = (connection: UsableConnection) =>
-  connection.authType === 'oauth2' ? ('oauth_tokens' as const) : ('api_key' as const);
-
-/**
- * The connection the caller may see (404 otherwise) and its sealed credential, in one round trip to
- * Postgres: the read path's only query.
- */
+/** The connection the caller may see (404 otherwise) and its sealed credential. */
 async function readForUse(
   access: AgentAccess,
   caller: Claims,
   connectionId: string,
 ): Promise<{ connection: UsableConnection; sealed?: SealedCredential }> {
-  const { rows } = await access.db.raw(
-    `select c.id, c.integration, c.scope, c.owner_user_id, c.auth_type, c.status, cr.envelope
-       from connections c
-       left join credentials cr
-         on cr.connection_id = c.id
-        and cr.purpose = case c.auth_type when 'oauth2' then 'oauth_tokens' else 'api_key' end
-      where c.id = ? and c.workspace_id = ?`,
-    [connectionId, caller.workspace],
-  );
-  const row = rows[0];
-  const connection: UsableConnection | undefined = row && {
-    id: row.id,
-    integration: row.integration,
-    scope: row.scope,
-    ownerUserId: row.owner_user_id ?? null,
-    authType: row.auth_type,
-    status: row.status,
-  };
-  if (!connection || !sees(visibilityOf(caller), connection)) throw notFound(connectionId);
-  return { connection, sealed: row.envelope ?? undefined };
+  const read = await credentialStore.getForUse(access.db, caller.workspace, connectionId);
+  if (!read || !sees(visibilityOf(caller), read.connection)) throw notFound(connectionId);
+  return read;
 }
 
 async function openCredential(
@@ -127,7 +97,7 @@ async function openCredential(
   workspaceId: string,
   sealed: SealedCredential | undefined,
 ): Promise<UsableCredential> {
-  const purpose = purposeOf(connection);
+  const purpose = credentialPurposeOf(connection);
   // Active without a credential: it was destroyed in between (a disconnect racing this read).
   if (!sealed) throw notActive('disconnected');
   const plaintext = await access.cache.openText(
@@ -203,7 +173,7 @@ export async function usableCredential(
     const sealed = await credentialStore.get(access.db, {
       workspaceId: caller.workspace,
       connectionId,
-      purpose: purposeOf(connection),
+      purpose: credentialPurposeOf(connection),
     });
     credential = await openCredential(access, connection, caller.workspace, sealed);
   }

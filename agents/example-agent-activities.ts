@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionStatus } from '../workflows/messages.js';
+import { repeatableErrorCode } from '../providers/provider-error.js';
 
 export interface ExampleAgentDependencies {
   /** The connections API, e.g. `http://127.0.0.1:8080`. */
@@ -72,7 +73,7 @@ async function readBody(response: Response): Promise<unknown> {
 function failure(what: string, status: number, body: unknown): ApplicationFailure {
   // A provider's body passed back through the proxy can say anything: only a code-shaped word is repeated.
   const given = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
-  const code = typeof given === 'string' && /^[a-z_]{1,64}$/.test(given) ? given : `http_${status}`;
+  const code = repeatableErrorCode(given) ?? `http_${status}`;
   const message = `${what} answered ${status} ${code}`;
   return status >= 400 && status < 500 && status !== 408 && status !== 429
     ? ApplicationFailure.nonRetryable(message, code)

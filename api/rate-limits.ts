@@ -8,6 +8,7 @@
 // minute. Over a limit the answer is 429 `rate_limited` with Retry-After; a key never holds a token.
 import type { Request } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { DEFAULT_RATE_LIMITS_PER_MINUTE } from '../config/config.js';
 import type { Claims } from './auth.js';
 import { ApiError } from './errors.js';
 
@@ -17,13 +18,7 @@ export type RateLimitName = (typeof rateLimitNames)[number];
 /** Requests a minute, per caller (per client address on public routes). */
 export type RateLimitSettings = Record<RateLimitName, number>;
 
-export const defaultRateLimits: RateLimitSettings = {
-  connect: 30,
-  callback: 60,
-  refresh: 30,
-  change: 30,
-  proxy: 6_000,
-};
+export const defaultRateLimits: RateLimitSettings = DEFAULT_RATE_LIMITS_PER_MINUTE;
 
 const what: Record<RateLimitName, string> = {
   connect: 'connect',

@@ -10,6 +10,25 @@ import { isDevelopmentSecret, isLoopbackHost } from './development-secrets.js';
 export const OPERATOR_AUDIENCE = 'connections-operator';
 /** AUTH_JWT_MAX_LIFETIME_SECONDS' default: 24 hours. */
 export const DEFAULT_JWT_MAX_LIFETIME_SECONDS = 86_400;
+// The defaults below are also what a part built without a configuration (a test's app) falls back on, so
+// each is defined here once and imported there.
+/** REFRESH_MARGIN_SECONDS' default: a token is replaced five minutes before it expires. */
+export const DEFAULT_REFRESH_MARGIN_SECONDS = 300;
+/** The RATE_LIMIT_*_PER_MINUTE defaults, by limit (api/rate-limits.ts). */
+export const DEFAULT_RATE_LIMITS_PER_MINUTE = {
+  connect: 30,
+  callback: 60,
+  refresh: 30,
+  change: 30,
+  proxy: 6_000,
+} as const;
+/** READY_WAITS_PER_CALLER and READY_WAITS_PER_PROCESS' defaults. */
+export const DEFAULT_READY_WAITS = { perCaller: 10, perProcess: 10_000 } as const;
+/**
+ * GRANT_FLUSH_SECONDS' default. Two minutes, so that a key's rows, the one written on stop included, stay
+ * within one per minute over any window of a minute or more: (window ÷ 2) + 1 ≤ window.
+ */
+export const DEFAULT_GRANT_FLUSH_SECONDS = 120;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z
@@ -17,6 +36,9 @@ const optionalString = z
   .trim()
   .transform((value) => (value === '' ? undefined : value))
   .optional();
+
+const perMinute = (limit: keyof typeof DEFAULT_RATE_LIMITS_PER_MINUTE) =>
+  z.coerce.number().int().positive().default(DEFAULT_RATE_LIMITS_PER_MINUTE[limit]);
 
 const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -45,7 +67,7 @@ const schema = z.object({
 
   OAUTH_SETUP_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(900),
   // Fractions of a second are allowed (short-lived tokens in benchmarks and tests).
-  REFRESH_MARGIN_SECONDS: z.coerce.number().nonnegative().default(300),
+  REFRESH_MARGIN_SECONDS: z.coerce.number().nonnegative().default(DEFAULT_REFRESH_MARGIN_SECONDS),
   REFRESH_JITTER_SECONDS: z.coerce.number().nonnegative().default(60),
   REFRESH_MIN_INTERVAL_SECONDS: z.coerce.number().nonnegative().default(30),
   API_KEY_PROBE_INTERVAL_SECONDS: z.coerce.number().int().positive().default(86_400),
@@ -55,15 +77,15 @@ const schema = z.object({
   COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(60),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().positive().default(24),
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
-  GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(120),
+  GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(DEFAULT_GRANT_FLUSH_SECONDS),
 
-  RATE_LIMIT_CONNECT_PER_MINUTE: z.coerce.number().int().positive().default(30),
-  RATE_LIMIT_CALLBACK_PER_MINUTE: z.coerce.number().int().positive().default(60),
-  RATE_LIMIT_REFRESH_PER_MINUTE: z.coerce.number().int().positive().default(30),
-  RATE_LIMIT_CHANGE_PER_MINUTE: z.coerce.number().int().positive().default(30),
-  RATE_LIMIT_PROXY_PER_MINUTE: z.coerce.number().int().positive().default(6_000),
-  READY_WAITS_PER_CALLER: z.coerce.number().int().positive().default(10),
-  READY_WAITS_PER_PROCESS: z.coerce.number().int().positive().default(10_000),
+  RATE_LIMIT_CONNECT_PER_MINUTE: perMinute('connect'),
+  RATE_LIMIT_CALLBACK_PER_MINUTE: perMinute('callback'),
+  RATE_LIMIT_REFRESH_PER_MINUTE: perMinute('refresh'),
+  RATE_LIMIT_CHANGE_PER_MINUTE: perMinute('change'),
+  RATE_LIMIT_PROXY_PER_MINUTE: perMinute('proxy'),
+  READY_WAITS_PER_CALLER: z.coerce.number().int().positive().default(DEFAULT_READY_WAITS.perCaller),
+  READY_WAITS_PER_PROCESS: z.coerce.number().int().positive().default(DEFAULT_READY_WAITS.perProcess),
   // Off, a hop count, or a list of proxy addresses and CIDRs (or loopback, linklocal, uniquelocal) whose
   // X-Forwarded-For is believed. `true` (believe anyone) is refused: any client could then choose its address.
   TRUST_PROXY: z

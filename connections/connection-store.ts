@@ -4,10 +4,7 @@
 // never selects a credential.
 import type { Knex } from 'knex';
 import type { Db } from '../db/database.js';
-import type { ConnectionRef, ConnectionStatus } from '../workflows/messages.js';
-
-/** A key (or, for OAuth, nothing) counts as unused when neither used nor created for this long. */
-export const KEY_UNUSED_AFTER_MS = 30 * 86_400_000;
+import type { ConnectionRef, ConnectionStatus, KeyNotice } from '../workflows/messages.js';
 
 export interface ConnectionMetadata {
   id: string;
@@ -47,16 +44,29 @@ export interface ConnectionFilter {
   scope?: 'workspace' | 'user';
 }
 
+// A connection's last use: its latest grant as written by the API's grant recorder (credential_grants,
+// indexed by connection and last_granted_at). The read path never updates the connection's row.
+const latestGrant = `(select max(g.last_granted_at) from credential_grants g where g.connection_id = connections.id)`;
+
+function lastUsedAt(db: Db): Knex.Raw {
+  return db.raw(`${latestGrant} as last_used_at`);
+}
+
+const unusedNotice: KeyNotice = 'key_unused';
+
 /**
- * A connection's last use: the latest grant written by the API's grant recorder (credential_grants, indexed
- * by connection and last_granted_at), or the last_used_at the read path wrote itself before grants were
- * aggregated, whichever is later. The read path never updates the connection's row.
+ * Whether the key is unused is the workflow's finding, not a second reckoning: its `key_unused` notice for the
+ * current key (API_KEY_UNUSED_DAYS without a grant, checked with each probe), as long as no grant has come
+ * since. A rotation (a newer key_created_at) leaves the old key's notice behind.
  */
-export function lastUsedAt(db: Db): Knex.Raw {
+function keyUnused(db: Db): Knex.Raw {
   return db.raw(
-    `greatest(connections.last_used_at,
-       (select max(g.last_granted_at) from credential_grants g where g.connection_id = connections.id))
-     as last_used_at`,
+    `(connections.auth_type = 'api_key' and connections.status <> 'disconnected' and exists (
+        select 1 from connection_events e
+         where e.connection_id = connections.id and e.reason = ?
+           and e.occurred_at >= coalesce(connections.key_created_at, connections.created_at)
+           and e.occurred_at > coalesce(${latestGrant}, '-infinity'))) as key_unused`,
+    [unusedNotice],
   );
 }
 
@@ -74,6 +84,7 @@ const columns = (db: Db) => [
   'token_expires_at',
   'next_refresh_at',
   lastUsedAt(db),
+  keyUnused(db),
   'key_created_at',
   'key_rotation_due_at',
   'granted_scopes',
@@ -83,8 +94,7 @@ type Row = Record<string, unknown>;
 
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
 
-function toMetadata(row: Row, now = Date.now()): ConnectionMetadata {
-  const lastSign = (row.last_used_at ?? row.key_created_at ?? row.created_at) as Date | null;
+function toMetadata(row: Row): ConnectionMetadata {
   return {
     id: row.id as string,
     integration: row.integration as string,
@@ -101,11 +111,7 @@ function toMetadata(row: Row, now = Date.now()): ConnectionMetadata {
     lastUsedAt: iso(row.last_used_at),
     keyCreatedAt: iso(row.key_created_at),
     keyRotationDueAt: iso(row.key_rotation_due_at),
-    keyUnused:
-      row.auth_type === 'api_key' &&
-      (row.status as ConnectionStatus) !== 'disconnected' &&
-      lastSign !== null &&
-      now - lastSign.getTime() > KEY_UNUSED_AFTER_MS,
+    keyUnused: row.key_unused === true,
     grantedScopes: (row.granted_scopes as string[] | null) ?? null,
   };
 }
@@ -276,8 +282,16 @@ export const connectionStore = {
       });
     }
     const rows = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).select(columns(db));
-    const now = Date.now();
-    return rows.map((row: Row) => toMetadata(row, now));
+    return rows.map(toMetadata);
+  },
+
+  /** How many connections there are in each status, across workspaces (the metrics' gauge). */
+  async countByStatus(db: Db): Promise<Map<ConnectionStatus, number>> {
+    const rows: Array<{ status: ConnectionStatus; count: string | number }> = await db('connections')
+      .select('status')
+      .count({ count: '*' })
+      .groupBy('status');
+    return new Map(rows.map((row) => [row.status, Number(row.count)]));
   },
 
   async events(db: Db, workspaceId: string, connectionId: string): Promise<ConnectionEvent[]> {

@@ -12,6 +12,7 @@ import { ApiError } from '../api/errors.js';
 import { idSchema, type RouteRegistry } from '../api/routes.js';
 import { credential, platformId, printable, text, url, visibleAscii } from '../api/validation.js';
 import { integrationKeySchema, scopeSchema } from '../providers/provider-config.js';
+import { safeErrorCode } from '../providers/provider-error.js';
 import { managedConnection, visibilityOf, visibleConnection } from './access.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
@@ -68,11 +69,6 @@ const dependentParams = z.strictObject({
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown }).code === '23505';
-}
-
-/** A provider's error code as shown and passed on: lower-case words only, or a fixed stand-in. */
-export function sanitizeProviderError(error: string): string {
-  return /^[a-z_]{1,64}$/.test(error) ? error : 'invalid_error';
 }
 
 export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
@@ -198,7 +194,7 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     // A browser lands here: whatever is wrong with the link, it gets the page, not a JSON error.
     onInvalid: (res) => sendCallbackPage(res, 400, { kind: 'refused' }),
     async handler({ query, res }) {
-      const error = query.error === undefined ? undefined : sanitizeProviderError(query.error);
+      const error = query.error === undefined ? undefined : safeErrorCode(query.error);
       if (!query.code && !error) {
         sendCallbackPage(res, 400, { kind: 'refused' });
         return;

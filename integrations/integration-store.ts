@@ -29,6 +29,21 @@ export interface IntegrationInput {
   enabled?: boolean;
 }
 
+/** Which connection shared agents use for an integration: the workspace's, or each acting user's own. */
+export const agentScopes = ['workspace', 'user'] as const;
+export type AgentScope = (typeof agentScopes)[number];
+
+type Row = Record<string, unknown>;
+
+const toIntegration = (row: Row): Integration => ({
+  workspaceId: row.workspace_id as string,
+  key: row.key as string,
+  provider: providerConfigSchema.parse(row.provider),
+  clientId: (row.client_id as string | null) ?? undefined,
+  scopes: (row.scopes as string[] | null) ?? undefined,
+  enabled: row.enabled as boolean,
+});
+
 export const integrationStore = {
   async configure(db: Db, vault: CredentialVault, input: IntegrationInput): Promise<Integration> {
     const provider = providerConfigSchema.parse(input.provider);
@@ -64,37 +79,37 @@ export const integrationStore = {
 
   async get(db: Db, workspaceId: string, key: string): Promise<Integration | undefined> {
     const row = await db('integrations').where({ workspace_id: workspaceId, key }).first();
-    if (!row) return undefined;
-    return {
-      workspaceId,
-      key,
-      provider: providerConfigSchema.parse(row.provider),
-      clientId: row.client_id ?? undefined,
-      scopes: row.scopes ?? undefined,
-      enabled: row.enabled,
-    };
+    return row ? toIntegration(row) : undefined;
   },
 
   /** Every integration configured in the workspace, by key. */
   async list(db: Db, workspaceId: string): Promise<Integration[]> {
     const rows = await db('integrations').where({ workspace_id: workspaceId }).orderBy('key');
-    return rows.map((row) => ({
-      workspaceId,
-      key: row.key,
-      provider: providerConfigSchema.parse(row.provider),
-      clientId: row.client_id ?? undefined,
-      scopes: row.scopes ?? undefined,
-      enabled: row.enabled,
-    }));
+    return rows.map(toIntegration);
+  },
+
+  /**
+   * The integration's own agent scope (null when it has none), or undefined when it is not configured in
+   * the workspace.
+   */
+  async agentScope(db: Db, workspaceId: string, key: string): Promise<AgentScope | null | undefined> {
+    const row: { agent_connection_scope: AgentScope | null } | undefined = await db('integrations')
+      .where({ workspace_id: workspaceId, key })
+      .first('agent_connection_scope');
+    return row ? row.agent_connection_scope : undefined;
+  },
+
+  /** Sets (or, with null, clears) the integration's agent scope; false when it is not configured. */
+  async setAgentScope(db: Db, workspaceId: string, key: string, scope: AgentScope | null): Promise<boolean> {
+    const updated = await db('integrations')
+      .where({ workspace_id: workspaceId, key })
+      .update({ agent_connection_scope: scope, updated_at: db.fn.now() });
+    return updated > 0;
   },
 
   /** The keys of the workspace's integrations that hold a client secret (never the secret itself). */
-  async keysWithClientSecret(db: Db, workspaceId: string): Promise<Set<string>> {
-    const rows: Array<{ integration: string }> = await db('credentials')
-      .where({ workspace_id: workspaceId, purpose: 'client_secret' })
-      .whereNotNull('integration')
-      .select('integration');
-    return new Set(rows.map((row) => row.integration));
+  keysWithClientSecret(db: Db, workspaceId: string): Promise<Set<string>> {
+    return credentialStore.integrationsWithClientSecret(db, workspaceId);
   },
 
   async openClientSecret(

@@ -8,6 +8,7 @@ import * as agentAccess from './20261127000002_agent_access.js';
 import * as idempotentCreates from './20261128000001_idempotent_creates.js';
 import * as grantAggregates from './20261128000002_grant_aggregates.js';
 import * as hardening from './20261201000001_hardening.js';
+import * as lastUseFromGrants from './20261202000001_last_use_from_grants.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -22,6 +23,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261128000001_idempotent_creates', idempotentCreates],
   ['20261128000002_grant_aggregates', grantAggregates],
   ['20261201000001_hardening', hardening],
+  ['20261202000001_last_use_from_grants', lastUseFromGrants],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionChange } from '../connections/connection-changes.js';
+import { connectionStore } from '../connections/connection-store.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -66,12 +67,9 @@ export async function trackConnectionsByStatus(
   const recount = () =>
     (counting ??= (async () => {
       try {
-        const rows: Array<{ status: string; count: string | number }> = await db('connections')
-          .select('status')
-          .count({ count: '*' })
-          .groupBy('status');
+        const counts = await connectionStore.countByStatus(db);
         connectionsByStatus.reset();
-        for (const row of rows) connectionsByStatus.set({ status: String(row.status) }, Number(row.count));
+        for (const [status, count] of counts) connectionsByStatus.set({ status }, count);
       } catch (error) {
         logger?.warn({ err: error }, 'connections could not be counted for the metrics');
       } finally {

@@ -25,7 +25,7 @@ import { createKeyProvider, CredentialVault, type KeyProvider } from '../vault/i
 import { startWorker } from '../worker/create-worker.js';
 import { startMaintenance } from '../worker/maintenance.js';
 import { startEmbeddedPostgres } from './postgres.js';
-import { supervise } from './supervisor.js';
+import { supervise, type SupervisedPart } from './supervisor.js';
 import { ensureSearchAttributes, startTemporalDevServer, type DevServerOptions } from './temporal.js';
 
 export interface RunningService {
@@ -74,6 +74,16 @@ export async function startService(
   };
   let fail: (error: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (fail = resolve));
+  // Starts a part, and starts it again the same way whenever it ends, until the service stops.
+  const startSupervised = async <Part extends SupervisedPart>(
+    name: string,
+    start: () => Promise<Part>,
+  ): Promise<Part> => {
+    const first = await start();
+    const supervisor = supervise({ name, first, restart: start, logger, onGiveUp: fail });
+    cleanups.push(() => supervisor.stop());
+    return first;
+  };
   try {
     let temporalAddress: string;
     let temporalUiUrl: string | undefined;
@@ -88,15 +98,9 @@ export async function startService(
         logFile: path.join(config.dataDir, 'logs/temporal.log'),
         uiCodecEndpoint: `${config.publicUrl}/codec`,
       };
-      const server = await startTemporalDevServer(devServer);
-      const supervisor = supervise({
-        name: 'the Temporal dev server',
-        first: server,
-        restart: () => startTemporalDevServer(devServer),
-        logger,
-        onGiveUp: fail,
-      });
-      cleanups.push(() => supervisor.stop());
+      const server = await startSupervised('the Temporal dev server', () =>
+        startTemporalDevServer(devServer),
+      );
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl;
     } else {
@@ -112,15 +116,7 @@ export async function startService(
         onLog: (line: string) => logger.debug({ postgres: line }),
         onWarn: (message: string) => logger.warn(message),
       };
-      const embedded = await startEmbeddedPostgres(options);
-      const supervisor = supervise({
-        name: 'the embedded Postgres',
-        first: embedded,
-        restart: () => startEmbeddedPostgres(options),
-        logger,
-        onGiveUp: fail,
-      });
-      cleanups.push(() => supervisor.stop());
+      const embedded = await startSupervised('the embedded Postgres', () => startEmbeddedPostgres(options));
       databaseUrl = embedded.url;
     } else {
       databaseUrl = config.database.url;
@@ -169,14 +165,7 @@ export async function startService(
         maxCachedWorkflows: config.temporal.maxCachedWorkflows,
         logger,
       };
-      const supervisor = supervise({
-        name: 'the worker',
-        first: await startWorker(workerOptions),
-        restart: () => startWorker(workerOptions),
-        logger,
-        onGiveUp: fail,
-      });
-      cleanups.push(() => supervisor.stop());
+      await startSupervised('the worker', () => startWorker(workerOptions));
       const maintenance = startMaintenance(db, logger, { idempotencyKeyTtlMs: config.idempotencyKeyTtlMs });
       cleanups.push(() => maintenance.stop());
       logger.info({ taskQueue: config.temporal.taskQueue }, 'worker polling');

@@ -6,7 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { lifetimeMs } from '../workflows/refresh-policy.js';
 import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
 import type { OAuthProviderConfig } from './provider-config.js';
-import { ProviderError, temporaryFailure } from './provider-error.js';
+import { ProviderError, safeErrorCode, temporaryFailure } from './provider-error.js';
 
 export interface OAuthClientCredentials {
   clientId: string;
@@ -124,21 +124,19 @@ export async function exchangeCode(
   codeVerifier: string,
   options: OAuthOptions,
 ): Promise<TokenSet> {
-  const as = authorizationServer(provider);
-  const client = { client_id: credentials.clientId };
-  return tokenRequest('code exchange', () =>
-    oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      clientAuth(provider, credentials),
-      callback,
-      redirectUri,
-      provider.pkce ? codeVerifier : oauth.nopkce,
-      requestOptions(options),
-    ),
-  ).then((response) =>
-    processTokens('code exchange', () => oauth.processAuthorizationCodeResponse(as, client, response)),
-  );
+  return grantTokens('code exchange', provider, credentials, options, {
+    send: (as, client, auth, request) =>
+      oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        auth,
+        callback,
+        redirectUri,
+        provider.pkce ? codeVerifier : oauth.nopkce,
+        request,
+      ),
+    process: (as, client, response) => oauth.processAuthorizationCodeResponse(as, client, response),
+  });
 }
 
 export async function refreshTokens(
@@ -147,18 +145,39 @@ export async function refreshTokens(
   refreshToken: string,
   options: OAuthOptions,
 ): Promise<TokenSet> {
+  return grantTokens('refresh', provider, credentials, options, {
+    send: (as, client, auth, request) =>
+      oauth.refreshTokenGrantRequest(as, client, auth, refreshToken, request),
+    process: (as, client, response) => oauth.processRefreshTokenResponse(as, client, response),
+  });
+}
+
+/** One grant at the token endpoint: sent through tokenRequest, its answer read by processTokens. */
+async function grantTokens(
+  what: string,
+  provider: OAuthProviderConfig,
+  credentials: OAuthClientCredentials,
+  options: OAuthOptions,
+  grant: {
+    send(
+      as: oauth.AuthorizationServer,
+      client: oauth.Client,
+      auth: oauth.ClientAuth,
+      request: ReturnType<typeof requestOptions>,
+    ): Promise<Response>;
+    process(
+      as: oauth.AuthorizationServer,
+      client: oauth.Client,
+      response: Response,
+    ): Promise<oauth.TokenEndpointResponse>;
+  },
+): Promise<TokenSet> {
   const as = authorizationServer(provider);
   const client = { client_id: credentials.clientId };
-  const response = await tokenRequest('refresh', () =>
-    oauth.refreshTokenGrantRequest(
-      as,
-      client,
-      clientAuth(provider, credentials),
-      refreshToken,
-      requestOptions(options),
-    ),
+  const response = await tokenRequest(what, () =>
+    grant.send(as, client, clientAuth(provider, credentials), requestOptions(options)),
   );
-  return processTokens('refresh', () => oauth.processRefreshTokenResponse(as, client, response));
+  return processTokens(what, () => grant.process(as, client, response));
 }
 
 /** RFC 7009. A provider without a revocation endpoint has nothing to revoke: returns false. */
@@ -229,11 +248,6 @@ async function processTokens(
     obtainedAt,
     scopes: typeof tokens.scope === 'string' ? tokens.scope.split(' ').filter(Boolean) : undefined,
   };
-}
-
-/** A provider's error code as it may be repeated: lower-case words only, or a fixed stand-in. */
-export function safeErrorCode(code: unknown): string {
-  return typeof code === 'string' && /^[a-z0-9_.-]{1,64}$/.test(code) ? code : 'unrecognised_error';
 }
 
 /**

@@ -9,9 +9,14 @@ import { isDeclarableRequestHeader, isDeclarableResponseHeader } from './proxy-h
 const httpUrl = url({ schemes: ['https', 'http'] });
 const httpsUrl = url({ schemes: ['https'] });
 
-/** An integration's key: lower-case letters, digits and dashes, as in `google` or `acme-crm`. */
+/**
+ * An integration's key: 2 to 63 lower-case letters, digits and dashes, not starting with a dash, as in `google`
+ * or `acme-crm`. The one rule for catalogue entries, custom providers and every route that takes a key.
+ */
+const integrationKeyPattern = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
 export const integrationKeySchema = identifier(
-  /^[a-z0-9][a-z0-9-]{1,62}$/,
+  integrationKeyPattern,
   'must be 2 to 63 lower-case letters, digits or dashes',
   63,
 );

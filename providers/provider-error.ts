@@ -1,6 +1,26 @@
 // What a provider's answer means for the lifecycle, whatever the protocol: permanent (the grant or key is
 // no good: expire), temporary (retry, honouring Retry-After), or refused for another reason. Messages carry
 // the provider's error code and HTTP status only, never a response body that might echo a credential.
+/**
+ * What a provider's error code must look like to be repeated (on the callback page, in a failure's message
+ * or type): lower-case letters, digits and `_ . -`, as RFC 6749's registered codes and their kin are, at
+ * most 64. Anything else (markup, line breaks, an echoed credential) is replaced by one stand-in word.
+ */
+const repeatableCode = /^[a-z0-9_.-]{1,64}$/;
+
+/** Stands for a provider's error code that may not be repeated. */
+export const UNREPEATABLE_ERROR_CODE = 'invalid_error';
+
+/** The provider's error code when it may be repeated, else undefined (for a caller with a better name). */
+export function repeatableErrorCode(code: unknown): string | undefined {
+  return typeof code === 'string' && repeatableCode.test(code) ? code : undefined;
+}
+
+/** A provider's error code as it may be repeated, or the stand-in. */
+export function safeErrorCode(code: unknown): string {
+  return repeatableErrorCode(code) ?? UNREPEATABLE_ERROR_CODE;
+}
+
 export type ProviderErrorKind = 'invalid_grant' | 'rejected' | 'unavailable' | 'rate_limited';
 
 export class ProviderError extends Error {

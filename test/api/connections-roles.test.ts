@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startApiHarness, type ApiHarness, connectThroughApi } from '../support/api.js';
+import { listen } from '../support/http.js';
+import { eventually } from '../support/lifecycle.js';
 import { startStandInApi, type StandInApi, configureStandInIntegration } from '../support/stand-in-api.js';
 
 describe('connections API, by role', () => {
@@ -107,15 +109,48 @@ describe('connections API, by role', () => {
     expect(await rotate(tokens.admin, shared, 'key-good-1')).toBe(400);
     expect(await status('PUT', `/v1/connections/${id}/api-key`, tokens.admin, {})).toBe(400);
     expect(await status('PUT', `/v1/connections/${id}/api-key`, undefined, { apiKey: 'x' })).toBe(401);
+  });
 
-    // A key neither used nor created for over 30 days is flagged (the read model's timestamps, aged here).
-    const longAgo = new Date(Date.now() - 31 * 86_400_000);
-    await api.db('connections').where({ id }).update({ key_created_at: longAgo, last_used_at: longAgo });
-    const aged = await api.call('GET', `/v1/connections/${id}`, { token: tokens.member });
-    expect(aged.body.connection).toMatchObject({ keyUnused: true, lastUsedAt: longAgo.toISOString() });
-    await api.db('connections').where({ id }).update({ last_used_at: new Date() });
-    const used = await api.call('GET', `/v1/connections/${id}`, { token: tokens.member });
-    expect(used.body.connection.keyUnused).toBe(false);
+  it('flags a key the workflow found unused (no grant for API_KEY_UNUSED_DAYS, 1.5 s here) until it is used', async () => {
+    // An app whose workflows probe every second and count a key unused after 1.5 s without a grant.
+    const aging = await listen(
+      api.appWith({
+        service: { commands: await api.commandsWith({ apiKeyProbeIntervalMs: 1_000, keyUnusedMs: 1_500 }) },
+      }),
+    );
+    try {
+      const created = await fetch(`${aging.url}/v1/connections`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.member}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ integration: 'stand-in', scope: 'user', apiKey: 'key-good-1' }),
+      });
+      expect(created.status).toBe(201);
+      const { connection } = (await created.json()) as { connection: { id: string } };
+      expect(connection).toMatchObject({ status: 'active', keyUnused: false, lastUsedAt: null });
+      const shown = async () =>
+        (await api.call('GET', `/v1/connections/${connection.id}`, { token: tokens.member })).body.connection;
+      const notices = async () =>
+        (await api.db('connection_events').where({ connection_id: connection.id, reason: 'key_unused' }))
+          .length;
+
+      // Never used: the workflow notes it once, and the connection shows it.
+      expect(await eventually(notices, (n) => n === 1)).toBe(1);
+      expect(await shown()).toMatchObject({ keyUnused: true, lastUsedAt: null });
+
+      // Used (a token handed out, its grant written): no longer unused, from the grant's time on.
+      expect(
+        (await api.call('POST', `/v1/connections/${connection.id}/token`, { token: tokens.admin })).status,
+      ).toBe(200);
+      await api.flushGrants();
+      const [grant] = await api.db('credential_grants').where({ connection_id: connection.id });
+      expect(await shown()).toMatchObject({
+        keyUnused: false,
+        lastUsedAt: grant.last_granted_at.toISOString(),
+      });
+      expect(await notices()).toBe(1);
+    } finally {
+      await aging.close();
+    }
   });
 
   it('answers 502 provider_unavailable when the provider cannot verify a key (503s injected), and a rotation keeps the old key', async () => {

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { assertDeploymentSecrets, ConfigError, loadConfig } from '../../config/config.js';
 import { projectRoot } from '../../platform/process.js';
+import { RateLimits } from '../../api/rate-limits.js';
+import { ReadyWaits } from '../../agent-access/ready.js';
 
 describe('loadConfig', () => {
   it('defaults to the embedded Temporal, Postgres and local key in the data folder', () => {
@@ -15,6 +17,16 @@ describe('loadConfig', () => {
     });
     expect(config.keys).toEqual({ provider: 'local', keyFile: '/srv/connections/local-master.key' });
     expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+  });
+
+  it('has the defaults that parts built without a configuration fall back on', () => {
+    const config = loadConfig({});
+    expect(config.rateLimits).toEqual({ connect: 30, callback: 60, refresh: 30, change: 30, proxy: 6_000 });
+    expect(new RateLimits().settings).toEqual(config.rateLimits);
+    expect(config.readyWaits).toEqual({ perCaller: 10, perProcess: 10_000 });
+    expect(new ReadyWaits().limits).toEqual(config.readyWaits);
+    expect(config.lifecycle.refreshMarginMs).toBe(300_000);
+    expect(config.grantFlushMs).toBe(120_000);
   });
 
   // What the API and the worker need besides, with external services.

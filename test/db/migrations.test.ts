@@ -77,6 +77,43 @@ describe('migrations', () => {
   });
 });
 
+describe('20261202000001_last_use_from_grants', () => {
+  it("drops connections.last_used_at, and rolled back fills it from each connection's latest grant", async () => {
+    const { db, drop } = await createTestDatabase();
+    try {
+      await db.migrate.latest();
+      const columns = async () => Object.keys(await db('connections').columnInfo());
+      expect(await columns()).not.toContain('last_used_at');
+      const id = '7b0c1f1e-0000-4000-8000-000000000003';
+      await db('connections').insert({
+        id,
+        workspace_id: 'ws_1',
+        integration: 'stripe',
+        scope: 'workspace',
+        auth_type: 'api_key',
+        status: 'active',
+        created_by: 'u_1',
+      });
+      const grant = { workspace_id: 'ws_1', connection_id: id, kind: 'token', caller: 'a_1', role: 'agent' };
+      const first = new Date('2026-11-30T10:00:00.000Z');
+      const last = new Date('2026-11-30T11:00:00.000Z');
+      await db('credential_grants').insert([
+        { ...grant, granted_at: first, last_granted_at: first },
+        { ...grant, granted_at: first, last_granted_at: last, grant_count: 3 },
+      ]);
+
+      const [, rolledBack] = await db.migrate.down();
+      expect(rolledBack).toEqual(['20261202000001_last_use_from_grants']);
+      expect((await db('connections').where({ id }).first()).last_used_at).toEqual(last);
+
+      await db.migrate.latest();
+      expect(await columns()).not.toContain('last_used_at');
+    } finally {
+      await drop();
+    }
+  });
+});
+
 describe('migrateToLatest', () => {
   it('lets processes that start at once (the API and the worker) migrate the same database together', async () => {
     const database = await createTestDatabase();

@@ -6,6 +6,8 @@ import { createTokenVerifier, loadJwtSecret, mintToken } from '../../api/auth.js
 import { createLogger } from '../../logging/logger.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { integrationStore } from '../../integrations/integration-store.js';
+import { catalogueData } from '../../catalogue/providers.js';
+import { catalogueEntrySchema } from '../../providers/provider-config.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { testKeyProvider } from '../support/env.js';
 import { listen } from '../support/http.js';
@@ -440,6 +442,68 @@ describe('/openapi.json', () => {
     });
     expect(JSON.stringify(body.paths['/v1/integrations/{key}'].put.requestBody)).toContain(
       'additionalProperties',
+    );
+  });
+});
+
+describe('the integration key', () => {
+  // One rule (providers/provider-config.ts): every route that takes a key refuses exactly the keys a
+  // catalogue entry could not have, and takes every key it could.
+  const keys = [
+    'ab',
+    'acme-crm',
+    '9lives',
+    'x'.repeat(63),
+    'a',
+    '-acme',
+    'Acme',
+    'acme_crm',
+    'acme.crm',
+    'x'.repeat(64),
+  ];
+  const catalogueTakes = (key: string) =>
+    catalogueEntrySchema.safeParse({ ...catalogueData[0], key }).success;
+
+  it('is refused by the API where the catalogue would refuse it, and only there', async () => {
+    expect(keys.filter(catalogueTakes)).toEqual(['ab', 'acme-crm', '9lives', 'x'.repeat(63)]);
+    const agent = await harness.token({ role: 'agent', on_behalf_of: 'member-1' });
+    for (const key of keys) {
+      const k = encodeURIComponent(key);
+      const answers = {
+        'body.integration': [
+          await call('POST', '/v1/connections', {
+            token: tokens.admin,
+            body: { integration: key, scope: 'workspace' },
+          }),
+          await call('POST', '/v1/connections/resolve', { token: agent, body: { integration: key } }),
+        ],
+        'query.integration': [await call('GET', `/v1/connections?integration=${k}`, { token: tokens.admin })],
+        'path.key': [
+          await call('PUT', `/v1/integrations/${k}`, { token: tokens.admin, body: { enabled: true } }),
+          await call('PUT', `/v1/integrations/${k}/agent-scope`, {
+            token: tokens.admin,
+            body: { scope: null },
+          }),
+        ],
+        // Without its secret nothing is registered, whatever the key.
+        'body.key': [
+          await call('POST', '/v1/integrations', {
+            token: tokens.admin,
+            body: { ...customOAuth(key, 'https://acme.example'), clientSecret: undefined },
+          }),
+        ],
+      };
+      for (const [path, answered] of Object.entries(answers)) {
+        for (const answer of answered) {
+          const refused = (answer.body?.error?.details ?? []).some(
+            (detail: { path: string }) => detail.path === path,
+          );
+          expect({ key, path, refused }).toEqual({ key, path, refused: !catalogueTakes(key) });
+        }
+      }
+    }
+    expect((await integrationStore.list(harness.db, harness.workspaceId)).map((i) => i.key)).not.toContain(
+      'ab',
     );
   });
 });

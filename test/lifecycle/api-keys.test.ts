@@ -93,7 +93,7 @@ describe('API-key connections', () => {
       ),
     ).rejects.toMatchObject({ code: 'provider_rejected' });
     expect(await storedKey(id)).toEqual(['sk-live-new']);
-    expect((await harness.commands.describe(id)).status).toBe('active');
+    expect((await harness.snapshot(id)).status).toBe('active');
   });
 
   it('probes the key on a schedule, notes its age and disuse once, and expires it when the provider rejects it', async () => {
@@ -121,7 +121,7 @@ describe('API-key connections', () => {
 
     api.validKeys.delete('sk-live-aging');
     const expired = await eventually(
-      () => harness.commands.describe(id),
+      () => harness.snapshot(id),
       (s) => s.status !== 'active',
     );
     expect(expired).toMatchObject({ status: 'expired', reason: 'key_rejected' });

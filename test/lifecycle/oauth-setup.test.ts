@@ -83,7 +83,7 @@ describe('OAuth setup', () => {
     });
     expect(await events(connectionId)).toEqual(before);
     expect(harness.oidc.tokenRequests()).toBe(requests);
-    expect((await harness.commands.describe(connectionId)).status).toBe('active');
+    expect((await harness.snapshot(connectionId)).status).toBe('active');
   });
 
   it("refuses another connection's state with this connection's code, and a wrong iss, changing nothing", async () => {
@@ -124,7 +124,7 @@ describe('OAuth setup', () => {
     ).rejects.toMatchObject({ code: 'invalid_request' });
 
     for (const id of [first.connectionId, second.connectionId]) {
-      expect((await harness.commands.describe(id)).status).toBe('pending');
+      expect((await harness.snapshot(id)).status).toBe('pending');
       expect((await events(id)).map((e) => e.to_status)).toEqual(['pending']);
     }
 

@@ -30,7 +30,7 @@ describe.each([
     const start = harness.oidc.tokenRequests('refresh_token');
     while (requestsAtEachRefresh.length < 4) {
       const now = await eventually(
-        () => harness.commands.describe(connectionId),
+        () => harness.snapshot(connectionId),
         (s) => s.tokenExpiresAt !== expiry || s.status !== 'active',
         { attempts: 100, intervalMs: 50 },
       );
@@ -128,7 +128,7 @@ describe('a provider that stays down', () => {
     );
     harness.oidc.injectFault({ endpoint: 'token', status: 503, times: 1_000 });
     const ended = await eventually(
-      () => harness.commands.describe(connectionId),
+      () => harness.snapshot(connectionId),
       (s) => s.status !== 'active',
       { attempts: 300, intervalMs: 100 },
     );

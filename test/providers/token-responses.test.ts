@@ -78,6 +78,6 @@ describe('token endpoint answers', () => {
     answer = { status: 400, body: { error: 'Bearer rt-secret-9\r\nX-Injected: 1' } };
     const odd = (await refresh().catch((error: unknown) => error)) as ProviderError;
     expect(odd.kind).toBe('rejected');
-    expect(odd.message).toBe('refresh: the provider refused (unrecognised_error)');
+    expect(odd.message).toBe('refresh: the provider refused (invalid_error)');
   });
 });

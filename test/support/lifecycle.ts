@@ -15,7 +15,13 @@ import { clientDataConverter, workerDataConverter } from '../../temporal/data-co
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import { createWorker } from '../../worker/create-worker.js';
-import { connectionWorkflowId, registerWaiter, type LifecycleSettings } from '../../workflows/messages.js';
+import {
+  connectionWorkflowId,
+  getConnection,
+  registerWaiter,
+  type ConnectionSnapshot,
+  type LifecycleSettings,
+} from '../../workflows/messages.js';
 import { createTestDatabase, testEnv, testKeyProvider } from './env.js';
 import { RecordingVault, secretsInHistories } from './secret-scan.js';
 import {
@@ -69,6 +75,8 @@ export interface LifecycleHarness {
   scanHistories(): Promise<{ workflows: number; found: number[] }>;
   /** Commands on a queue of their own, served by a worker with other lifecycle settings. */
   commandsWith(settings: Partial<LifecycleSettings>): Promise<ConnectionCommands>;
+  /** The connection as its workflow holds it (its `getConnection` query), for assertions on the workflow. */
+  snapshot(connectionId: string): Promise<ConnectionSnapshot>;
   stop(): Promise<void>;
 }
 
@@ -184,6 +192,8 @@ export async function startLifecycleHarness(
     client,
     commands,
     commandsWith,
+    snapshot: (connectionId) =>
+      client.workflow.getHandle(connectionWorkflowId(connectionId)).query(getConnection),
     workspaceId,
     integration,
     taskQueue,
