@@ -5,7 +5,6 @@
 // provider or KMS call: credentials are sealed before the transaction that stores them, and an authorization
 // state is claimed by one statement before the code exchange rather than locked during it.
 import { Context } from '@temporalio/activity';
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
 import { refreshesTotal, transitionsTotal } from '../observability/metrics.js';
@@ -28,6 +27,7 @@ import { connectionStore } from '../connections/connection-store.js';
 import { credentialStore } from '../connections/credential-store.js';
 import { integrationStore } from '../integrations/integration-store.js';
 import { parseStoredTokens, type StoredTokens } from '../connections/stored-tokens.js';
+import { hashState } from '../connections/oauth-state-hash.js';
 import type {
   CredentialPurpose,
   CredentialVault,
@@ -78,10 +78,6 @@ export interface TokenMetadata {
 }
 
 const toDate = (ms: number | null) => (ms === null ? null : new Date(ms));
-
-export function hashState(state: string): string {
-  return createHash('sha256').update(state).digest('hex');
-}
 
 function context(connection: ConnectionRef, purpose: CredentialPurpose): EncryptionContext {
   return { workspace: connection.workspaceId, connection: connection.id, purpose };

@@ -3,7 +3,7 @@
 // never be used as an open redirect. A target is bound to one authorization request by the hash of its
 // state, exactly as oauth_states is, and is read back only by the callback that presents that state.
 import type { Db } from '../db/database.js';
-import { hashState } from '../activities/connection-activities.js';
+import { hashState } from './oauth-state-hash.js';
 import { ApiError } from '../api/errors.js';
 
 /**

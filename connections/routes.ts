@@ -2,7 +2,8 @@
 // callback, dependents and safe delete. Every change goes to the connection's workflow; what is shown is
 // read back from Postgres, the read model. No route ever answers with a credential.
 import { z } from 'zod';
-import { createRequestFingerprint, type CreateIdempotency } from './connection-commands.js';
+import { ConnectionError } from './connection-errors.js';
+import { createRequestFingerprint, type CreateIdempotency } from './create-requests.js';
 import { connectionStore, type ConnectionMetadata } from './connection-store.js';
 import { dependentKinds, dependentStore } from '../dependents/dependent-store.js';
 import { connectionStatuses } from '../workflows/messages.js';
@@ -214,8 +215,10 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         });
       } catch (failure) {
         if (
-          failure instanceof ApiError &&
-          (failure.code === 'invalid_request' || failure.code === 'conflict')
+          failure instanceof ConnectionError &&
+          (failure.code === 'unknown_authorization' ||
+            failure.code === 'authorization_refused' ||
+            failure.code === 'conflict')
         ) {
           sendCallbackPage(res, 400, { kind: 'refused' });
           return;
