@@ -74,18 +74,6 @@ export class ReadyWaits {
   }
 }
 
-const waitsByService = new WeakMap<object, ReadyWaits>();
-
-/** One admission per service. */
-export function readyWaitsOf(service: { readyWaits?: Partial<ReadyWaitLimits> }): ReadyWaits {
-  let waits = waitsByService.get(service);
-  if (!waits) {
-    waits = new ReadyWaits({ ...defaultReadyWaitLimits, ...service.readyWaits });
-    waitsByService.set(service, waits);
-  }
-  return waits;
-}
-
 const finalStatuses: ReadonlySet<ConnectionStatus> = new Set(['failed', 'expired', 'disconnected']);
 
 function settled(connection: ConnectionMetadata): Readiness | undefined {

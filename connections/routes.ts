@@ -7,10 +7,12 @@ import { createRequestFingerprint, type CreateIdempotency } from './create-reque
 import { connectionStore, type ConnectionMetadata } from './connection-store.js';
 import { dependentKinds, dependentStore } from '../dependents/dependent-store.js';
 import { connectionStatuses } from '../workflows/messages.js';
-import type { ApiDependencies } from '../api/app.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logging/logger.js';
+import type { ConnectionCommands } from './connection-commands.js';
 import type { Role } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
-import { idSchema, type RouteRegistry } from '../api/routes.js';
+import { idSchema, RouteList, type Route } from '../api/routes.js';
 import { credential, platformId, printable, text, url, visibleAscii } from '../api/validation.js';
 import { integrationKeySchema, scopeSchema } from '../providers/provider-config.js';
 import { managedConnection, visibilityOf, visibleConnection } from './access.js';
@@ -76,10 +78,20 @@ export function sanitizeProviderError(error: string): string {
   return /^[a-z_]{1,64}$/.test(error) ? error : 'invalid_error';
 }
 
-export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
-  if (!deps.service) return;
-  const { commands, publicUrl } = deps.service;
-  const returnOrigins = deps.service.returnToOrigins ?? [];
+export interface ConnectionRouteDependencies {
+  db: Db;
+  commands: ConnectionCommands;
+  /** PUBLIC_URL: where returnTo paths are resolved. */
+  publicUrl: string;
+  /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
+  returnToOrigins: readonly string[];
+  logger: Logger;
+}
+
+export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
+  const registry = new RouteList();
+  const { commands, publicUrl } = deps;
+  const returnOrigins = [...deps.returnToOrigins];
   const db = deps.db;
 
   /** The connection as recorded by its workflow, after a command. */
@@ -514,4 +526,5 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
       };
     },
   });
+  return registry.routes;
 }
