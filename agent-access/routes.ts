@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { StreamingRoute } from '../api/app.js';
 import type { TokenVerifier } from '../api/auth.js';
-import { errorResponse, idSchema, RouteList, type Route } from '../api/routes.js';
+import { errorResponse } from '../api/openapi.js';
+import { idSchema, RouteList, type Route } from '../api/routes.js';
 import type { OutboundGuard } from '../providers/outbound-guard.js';
 import { agentProxy, PROXY_METHODS, PROXY_RATE_LIMIT, REPLAYABLE_BODY_LIMIT } from './proxy.js';
 import { registerAgentRoutes, type ResolveDependencies } from './resolve-routes.js';

@@ -13,7 +13,8 @@ import { errorHandler, notFound } from './errors.js';
 import { timeRequests } from '../observability/metrics.js';
 import { registerHealthRoutes, type HealthDependencies } from './health.js';
 import type { RateLimits } from './rate-limits.js';
-import { errorResponse, methodsServed, RouteRegistry, type Route } from './routes.js';
+import { errorResponse, openApiDocument } from './openapi.js';
+import { methodsServed, RouteRegistry, type Route } from './routes.js';
 
 /** A handler mounted before the registry's routes, since it reads the raw request (the provider proxy). */
 export interface StreamingRoute {
@@ -78,7 +79,8 @@ export function createApp(deps: ApiDependencies): express.Express {
     handler: () => openApi as Record<string, unknown>,
   });
   registry.addAll(deps.routes);
-  const openApi: object = registry.openApi(
+  const openApi: object = openApiDocument(
+    registry.routes,
     { title: 'Connections', version: '1' },
     Object.assign({}, deps.codec ? codecPaths : {}, ...deps.streaming.map((route) => route.documented)),
   );
