@@ -7,7 +7,7 @@ import type { Db } from '../db/database.js';
 import type { ConnectionChangeListener } from '../connections/connection-changes.js';
 import type { Role } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
-import { connectionSchema } from '../connections/routes.js';
+import { connectionSchema } from '../connections/connection-schemas.js';
 import { idSchema, type RouteList } from '../api/routes.js';
 import { queryInteger, text } from '../api/validation.js';
 import { integrationKeySchema } from '../providers/provider-config.js';

@@ -16,6 +16,7 @@ import { defaultRateLimits, RateLimits, type RateLimitSettings } from '../api/ra
 import type { ConnectionChangeListener } from '../connections/connection-changes.js';
 import type { ConnectionCommands } from '../connections/connection-commands.js';
 import { connectionRoutes } from '../connections/routes.js';
+import { dependentRoutes } from '../dependents/routes.js';
 import { integrationRoutes } from '../integrations/routes.js';
 import type { Logger } from '../logging/logger.js';
 import { trackConnectionsByStatus } from '../observability/metrics.js';
@@ -91,6 +92,7 @@ export function composeApi(parts: ApiParts): Express {
         returnToOrigins: parts.returnToOrigins ?? [],
         logger,
       }),
+      ...dependentRoutes({ db }),
       ...agentAccess.routes,
     ],
     streaming: [agentAccess.proxy],
