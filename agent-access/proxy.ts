@@ -16,14 +16,13 @@ import { applyApiKey } from '../providers/api-key-client.js';
 import { addressRefusal, type OutboundGuard } from '../providers/outbound-guard.js';
 import { forwardedRequestHeaders, forwardedResponseHeaders } from '../providers/proxy-headers.js';
 import { integrationStore } from '../integrations/integration-store.js';
-import type { ApiDependencies } from '../api/app.js';
-import type { Claims } from '../api/auth.js';
+import type { Claims, TokenVerifier } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
-import { callerKey } from '../api/rate-limits.js';
+import { callerKey, type RateLimitName } from '../api/rate-limits.js';
 import { authenticate, idSchema } from '../api/routes.js';
 import {
-  agentAccess,
   agentAccessRoles,
+  type AgentAccess,
   taskIdSchema,
   recordGrant,
   usableCredential,
@@ -49,14 +48,19 @@ const methodsExpectingBody = new Set(['POST', 'PUT', 'PATCH']);
 /** The task a proxied call is made for, recorded with the grant and not forwarded. */
 export const TASK_ID_HEADER = 'x-task-id';
 
-export function agentProxy(deps: ApiDependencies): RequestHandler {
-  const service = deps.service;
-  if (!service) throw new Error('the proxy needs the service dependencies');
-  const access = agentAccess(deps);
-  const outbound = service.outbound;
+/** The limit every proxied call spends (the proxy is not a registry route: it names its own). */
+export const PROXY_RATE_LIMIT: RateLimitName = 'proxy';
 
+export interface ProxyDependencies {
+  access: AgentAccess;
+  verifyToken: TokenVerifier;
+  /** The way out to providers. */
+  outbound: OutboundGuard;
+}
+
+export function agentProxy({ access, verifyToken, outbound }: ProxyDependencies): RequestHandler {
   async function authorize(req: Request): Promise<Claims> {
-    const caller = await authenticate(req, service!.verifyToken);
+    const caller = await authenticate(req, verifyToken);
     if (!agentAccessRoles.includes(caller.role)) {
       throw new ApiError('forbidden', `the ${caller.role} role may not do this`);
     }
@@ -70,7 +74,7 @@ export function agentProxy(deps: ApiDependencies): RequestHandler {
         throw new ApiError('method_not_allowed', `the proxy does not carry ${req.method} requests`);
       }
       const caller = await authorize(req);
-      await access.limits.enforce('proxy', callerKey(caller));
+      await access.limits.enforce(PROXY_RATE_LIMIT, callerKey(caller));
       const id = idSchema.safeParse(req.params.id);
       if (!id.success) {
         throw new ApiError('invalid_request', 'invalid path', [

@@ -76,18 +76,6 @@ export class ReadyWaits {
   }
 }
 
-const waitsByService = new WeakMap<object, ReadyWaits>();
-
-/** One admission per service. */
-export function readyWaitsOf(service: { readyWaits?: Partial<ReadyWaitLimits> }): ReadyWaits {
-  let waits = waitsByService.get(service);
-  if (!waits) {
-    waits = new ReadyWaits({ ...defaultReadyWaitLimits, ...service.readyWaits });
-    waitsByService.set(service, waits);
-  }
-  return waits;
-}
-
 function settled(connection: ConnectionMetadata): Readiness | undefined {
   if (connection.status === usableStatus) return { ready: true, status: usableStatus };
   if (isUnavailableStatus(connection.status)) {

@@ -3,15 +3,16 @@
 // between the workspace's connection and the acting user's own. Never answers with a credential.
 import { z } from 'zod';
 import { connectionStatuses } from '../workflows/messages.js';
-import type { ApiDependencies } from '../api/app.js';
+import type { Db } from '../db/database.js';
+import type { ConnectionChangeListener } from '../connections/connection-changes.js';
 import type { Role } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
-import { connectionSchema } from '../connections/routes.js';
-import { idSchema, type RouteRegistry } from '../api/routes.js';
+import { connectionSchema } from '../connections/connection-schemas.js';
+import { idSchema, type RouteList } from '../api/routes.js';
 import { queryInteger, text } from '../api/validation.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 import { callerKey } from '../api/rate-limits.js';
-import { awaitReadiness, readyWaitsOf } from './ready.js';
+import { awaitReadiness, type ReadyWaits } from './ready.js';
 import { agentScopeOf, resolveConnection } from './resolve.js';
 import { agentScopes, integrationStore } from '../integrations/integration-store.js';
 
@@ -19,12 +20,15 @@ const everyone: Role[] = ['owner', 'admin', 'member', 'agent'];
 const tags = ['agents'];
 
 const agentScope = z.enum(agentScopes);
-export function registerAgentRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
-  if (!deps.service) return;
-  const { changes } = deps.service;
-  const waits = readyWaitsOf(deps.service);
-  const db = deps.db;
+export interface ResolveDependencies {
+  db: Db;
+  /** Transitions announced by the worker, which wake the ready long-polls. */
+  changes: ConnectionChangeListener;
+  /** The admission of ready long-polls (READY_WAITS_PER_CALLER, READY_WAITS_PER_PROCESS). */
+  waits: ReadyWaits;
+}
 
+export function registerAgentRoutes(registry: RouteList, { db, changes, waits }: ResolveDependencies): void {
   registry.add({
     method: 'post',
     path: '/v1/connections/resolve',

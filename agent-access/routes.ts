@@ -1,20 +1,40 @@
-// What agent tasks use of a connection without holding it: a short-lived token, and the provider proxy.
-// The token route is declared in the registry; the proxy is mounted (by api/app.ts) before the JSON parser,
-// since it streams raw bodies, and documented here for /openapi.json.
+// What agent tasks use of a connection without holding it, as one feature: a short-lived token, the
+// provider proxy, which connection applies (resolve) and whether it is ready. The proxy is handed to the app
+// as a streaming route (mounted before the JSON parser, since it streams raw bodies) and documented here for
+// /openapi.json; the rest are registry routes. Built from its dependencies alone (platform/composition.ts).
 import { z } from 'zod';
-import type { ApiDependencies } from '../api/app.js';
-import { errorResponse, idSchema, type RouteRegistry } from '../api/routes.js';
-import { REPLAYABLE_BODY_LIMIT } from './proxy.js';
+import type { StreamingRoute } from '../api/app.js';
+import type { TokenVerifier } from '../api/auth.js';
+import { errorResponse } from '../api/openapi.js';
+import { idSchema, RouteList, type Route } from '../api/routes.js';
+import type { OutboundGuard } from '../providers/outbound-guard.js';
+import { agentProxy, PROXY_METHODS, PROXY_RATE_LIMIT, REPLAYABLE_BODY_LIMIT } from './proxy.js';
+import { registerAgentRoutes, type ResolveDependencies } from './resolve-routes.js';
+import { registerTokenRoute, taskIdSchema, type AgentAccess } from './token.js';
 
-/** The methods the proxy forwards (one list: the proxy's own). */
-export { PROXY_METHODS as proxyMethods } from './proxy.js';
-import { registerTokenRoute, taskIdSchema } from './token.js';
+export interface AgentAccessDependencies extends ResolveDependencies {
+  /** The credential read path shared by the token route and the proxy (one credential cache). */
+  access: AgentAccess;
+  verifyToken: TokenVerifier;
+  outbound: OutboundGuard;
+}
 
-export { agentProxy } from './proxy.js';
-
-export function registerAgentAccessRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
-  if (!deps.service) return;
-  registerTokenRoute(registry, deps);
+export function agentAccessRoutes(deps: AgentAccessDependencies): {
+  routes: Route[];
+  proxy: StreamingRoute;
+} {
+  const list = new RouteList();
+  registerTokenRoute(list, deps.access);
+  registerAgentRoutes(list, deps);
+  return {
+    routes: list.routes,
+    proxy: {
+      path: '/v1/connections/:id/proxy',
+      methods: PROXY_METHODS,
+      handler: agentProxy(deps),
+      documented: proxyPaths,
+    },
+  };
 }
 
 const common = {
@@ -42,7 +62,7 @@ const common = {
       schema: z.toJSONSchema(taskIdSchema),
     },
   ],
-  'x-rate-limit': 'proxy',
+  'x-rate-limit': PROXY_RATE_LIMIT,
 };
 
 const summary = "Forward to the integration's API with the connection's credential injected";
@@ -95,7 +115,7 @@ const streamedBody = {
 };
 
 /** The proxy in /openapi.json, method by method. */
-export const agentAccessPaths: Record<string, Record<string, unknown>> = {
+const proxyPaths: Record<string, Record<string, unknown>> = {
   '/v1/connections/{id}/proxy/{path}': {
     get: bodyless,
     head: bodyless,

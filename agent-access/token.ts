@@ -7,25 +7,24 @@
 import { z } from 'zod';
 import { DEFAULT_REFRESH_MARGIN_SECONDS } from '../config/config.js';
 import type { Knex } from 'knex';
-import { connectionStore } from '../connections/connection-store.js';
+import { connectionStore, type ConnectionMetadata } from '../connections/connection-store.js';
 import {
   credentialPurposeOf,
   credentialStore,
   type UsableConnection,
 } from '../connections/credential-store.js';
-import { GrantRecorder } from './grant-recorder.js';
-import { CredentialCache } from '../vault/credential-cache.js';
-import type { ApiDependencies } from '../api/app.js';
+import type { GrantRecorder } from './grant-recorder.js';
+import type { CredentialCache } from '../vault/credential-cache.js';
 import type { Claims, Role } from '../api/auth.js';
 import type { ConnectionCommands } from '../connections/connection-commands.js';
 import { ApiError } from '../api/errors.js';
-import { idSchema, type RouteRegistry } from '../api/routes.js';
+import { idSchema, type RouteList } from '../api/routes.js';
 import { platformId } from '../api/validation.js';
 import { notFound, sees, visibilityOf } from '../connections/access.js';
 import type { SealedCredential } from '../vault/index.js';
 import { parseStoredTokens } from '../connections/stored-tokens.js';
 import { dueForRefresh } from '../workflows/refresh-policy.js';
-import { callerKey, connectionKey, rateLimited, rateLimitsOf, type RateLimits } from '../api/rate-limits.js';
+import { callerKey, connectionKey, rateLimited, type RateLimits } from '../api/rate-limits.js';
 
 export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
 
@@ -48,29 +47,6 @@ export interface AgentAccess {
   grants: GrantRecorder;
   /** The refreshes this path asks for on its own spend the `refresh` limit of the caller and the connection. */
   limits: RateLimits;
-}
-
-const accessByService = new WeakMap<object, AgentAccess>();
-
-/** One read path (and one credential cache) per service, shared by the token route and the proxy. */
-export function agentAccess(deps: ApiDependencies): AgentAccess {
-  const service = deps.service;
-  if (!service) throw new Error('agent access needs the service dependencies');
-  let access = accessByService.get(service);
-  if (!access) {
-    const cache = new CredentialCache(service.vault);
-    cache.follow(service.changes);
-    access = {
-      db: deps.db,
-      commands: service.commands,
-      cache,
-      refreshMarginMs: service.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_SECONDS * 1000,
-      grants: service.grants ?? new GrantRecorder(deps.db, { logger: deps.logger }),
-      limits: rateLimitsOf(service),
-    };
-    accessByService.set(service, access);
-  }
-  return access;
 }
 
 const notActive = (status: string) =>
@@ -211,8 +187,7 @@ const tokenAnswer = z.union([
   z.strictObject({ apiKey: z.string() }),
 ]);
 
-export function registerTokenRoute(registry: RouteRegistry, deps: ApiDependencies): void {
-  const access = agentAccess(deps);
+export function registerTokenRoute(registry: RouteList, access: AgentAccess): void {
   registry.add({
     method: 'post',
     path: '/v1/connections/:id/token',

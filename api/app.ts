@@ -1,73 +1,49 @@
-// The Express application: routes are declared once (api/routes.ts) per feature folder, mounted here, and
-// errors mapped in one place.
-import type { Client } from '@temporalio/client';
+// The Express application: each feature's routes (declared once, in its own folder, by the factory the
+// composition root calls: platform/composition.ts) mounted on one registry (api/routes.ts), the operations
+// routes, and errors mapped in one place. It builds no feature and looks nothing up: what it serves is handed in.
 import type { PayloadCodec } from '@temporalio/common';
 import express from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
-import type { Knex } from 'knex';
 import type { Logger } from '../logging/logger.js';
-import type { OutboundGuard } from '../providers/outbound-guard.js';
-import type { ConnectionChangeListener } from '../connections/connection-changes.js';
-import type { GrantRecorder } from '../agent-access/grant-recorder.js';
-import type { CredentialVault, KeyProvider } from '../vault/index.js';
 import type { TokenVerifier } from './auth.js';
 import type { OperatorVerifier } from './operator-auth.js';
-import {
-  agentAccessPaths,
-  agentProxy,
-  proxyMethods,
-  registerAgentAccessRoutes,
-} from '../agent-access/routes.js';
-import { registerAgentRoutes } from '../agent-access/resolve-routes.js';
 import { codecServerRoutes } from './codec-server.js';
-import type { ConnectionCommands } from '../connections/connection-commands.js';
-import { registerConnectionRoutes } from '../connections/routes.js';
 import { errorHandler, notFound } from './errors.js';
-import { timeRequests, trackConnectionsByStatus } from '../observability/metrics.js';
-import type { ReadyWaitLimits } from '../agent-access/ready.js';
-import { registerHealthRoutes } from './health.js';
-import { rateLimitsOf, type RateLimitSettings } from './rate-limits.js';
-import { registerIntegrationRoutes } from '../integrations/routes.js';
-import { errorResponse, methodsServed, RouteRegistry } from './routes.js';
+import { timeRequests } from '../observability/metrics.js';
+import { registerHealthRoutes, type HealthDependencies } from './health.js';
+import type { RateLimits } from './rate-limits.js';
+import { errorResponse, openApiDocument } from './openapi.js';
+import { methodsServed, RouteRegistry, type Route } from './routes.js';
+
+/** A handler mounted before the registry's routes, since it reads the raw request (the provider proxy). */
+export interface StreamingRoute {
+  /** Express path syntax; every path below it is served too. */
+  path: string;
+  /** The methods served; any other answers 405 with Allow. */
+  methods: readonly string[];
+  handler: express.RequestHandler;
+  /** Its entries in /openapi.json, by OpenAPI path. */
+  documented: Record<string, Record<string, unknown>>;
+}
 
 export interface ApiDependencies {
-  db: Knex;
-  temporal: Client;
-  keys: KeyProvider;
   logger: Logger;
   /**
    * TRUST_PROXY, as Express's `trust proxy`: which proxies' X-Forwarded-For is believed for the client
    * address that public routes are rate limited by. Nothing is trusted when absent.
    */
   trustProxy?: boolean | number | string[];
-  /** Present when the service's own routes are served (everything but the operations routes). */
-  service?: {
-    vault: CredentialVault;
-    commands: ConnectionCommands;
-    verifyToken: TokenVerifier;
-    publicUrl: string;
-    /** http:// and private-network provider URLs, for development and tests only. */
-    allowInsecureProviderUrls: boolean;
-    /** The way out to providers (the proxy, and the address check of custom providers' URLs). */
-    outbound: OutboundGuard;
-    /** Requests a minute per caller (per address on public routes), by limit; defaults for those absent. */
-    rateLimits?: Partial<RateLimitSettings>;
-    /** READY_WAITS_PER_CALLER, READY_WAITS_PER_PROCESS: long-polls waiting at once. */
-    readyWaits?: Partial<ReadyWaitLimits>;
-    /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
-    returnToOrigins?: string[];
-    /** REFRESH_MARGIN_SECONDS: the token route refreshes a token expiring sooner before handing it out. */
-    refreshMarginMs?: number;
-    /**
-     * Where the token route and the proxy record grants (written once GRANT_FLUSH_SECONDS old); whoever
-     * creates it stops it, after the server, so that pending grants are written. One with the default
-     * interval, never stopped, when absent.
-     */
-    grants?: GrantRecorder;
-    /** Transitions and credential changes announced by the worker (Postgres LISTEN/NOTIFY). */
-    changes: ConnectionChangeListener;
-  };
+  /** Every success body checked against its route's declared schema (api/routes.ts): tests only. */
+  checkResponses?: boolean;
+  /** What /readyz probes. */
+  health: Omit<HealthDependencies, 'logger'>;
+  verifyToken: TokenVerifier;
+  /** The counters every rate-limited route spends (shared with the features that limit on their own). */
+  limits: RateLimits;
+  /** The features' routes. */
+  routes: readonly Route[];
+  streaming: readonly StreamingRoute[];
   /** The payload codec, served to operators (Temporal UI, `temporal --codec-endpoint`) at /codec. */
   codec?: { codec: PayloadCodec; verifyOperator: OperatorVerifier; allowedOrigins: string[] };
 }
@@ -86,17 +62,12 @@ export function createApp(deps: ApiDependencies): express.Express {
     app.all(Object.keys(codecPaths), methodsServed(['POST', 'OPTIONS']));
     app.use(codecServerRoutes(deps.codec));
   }
-  // The provider proxy streams raw bodies through, so it is not a registry route.
-  if (deps.service) {
-    // The methods the proxy is documented with, and no other (405 with Allow).
-    app.use('/v1/connections/:id/proxy', methodsServed(proxyMethods), agentProxy(deps));
+  for (const route of deps.streaming) {
+    // The methods the route is documented with, and no other (405 with Allow).
+    app.use(route.path, methodsServed(route.methods), route.handler);
   }
-  void trackConnectionsByStatus(deps.db, deps.service?.changes, deps.logger);
-  const registry = new RouteRegistry(
-    deps.service?.verifyToken,
-    deps.service ? rateLimitsOf(deps.service) : undefined,
-  );
-  registerHealthRoutes(registry, deps);
+  const registry = new RouteRegistry(deps.verifyToken, deps.limits, { checkResponses: deps.checkResponses });
+  registerHealthRoutes(registry, { ...deps.health, logger: deps.logger });
   registry.add({
     method: 'get',
     path: '/openapi.json',
@@ -107,15 +78,11 @@ export function createApp(deps: ApiDependencies): express.Express {
     // The document is generated below, once every route is declared, and served as it is.
     handler: () => openApi as Record<string, unknown>,
   });
-  if (deps.service) {
-    registerIntegrationRoutes(registry, deps);
-    registerConnectionRoutes(registry, deps);
-    registerAgentAccessRoutes(registry, deps);
-    registerAgentRoutes(registry, deps);
-  }
-  const openApi: object = registry.openApi(
+  registry.addAll(deps.routes);
+  const openApi: object = openApiDocument(
+    registry.routes,
     { title: 'Connections', version: '1' },
-    { ...(deps.codec ? codecPaths : {}), ...(deps.service ? agentAccessPaths : {}) },
+    Object.assign({}, deps.codec ? codecPaths : {}, ...deps.streaming.map((route) => route.documented)),
   );
   app.use(registry.router());
   app.use(notFound);

@@ -1,5 +1,7 @@
-// The one error type of the API and its mapping to HTTP: `{"error": {"code", "message", "details"}}`.
+// The one error type of the API and the one place errors are mapped to HTTP: `{"error": {"code", "message",
+// "details"}}`. The features' domain errors (ConnectionError) get their status here, nowhere else.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ConnectionError, type ConnectionErrorCode } from '../connections/connection-errors.js';
 import type { Logger } from '../logging/logger.js';
 import { dependencyUnavailable } from '../platform/dependency-errors.js';
 
@@ -44,6 +46,26 @@ export class ApiError extends Error {
   }
 }
 
+/** The answer of each refusal of the connection commands. */
+const codeOfConnectionError: Record<ConnectionErrorCode, ErrorCode> = {
+  invalid_setup: 'invalid_request',
+  unknown_authorization: 'invalid_request',
+  authorization_refused: 'invalid_request',
+  conflict: 'conflict',
+  provider_rejected: 'provider_rejected',
+  provider_unavailable: 'provider_unavailable',
+  idempotency_key_reused: 'idempotency_key_reused',
+  not_recorded: 'internal',
+  unavailable: 'service_unavailable',
+};
+
+/** A domain error as the API answers it; anything else is undefined (for the error handler to judge). */
+export function apiErrorOf(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ConnectionError) return new ApiError(codeOfConnectionError[error.code], error.message);
+  return undefined;
+}
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new ApiError('not_found', `no route ${req.method} ${req.path}`));
 };
@@ -51,7 +73,8 @@ export const notFound: RequestHandler = (req, _res, next) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     let apiError: ApiError;
-    if (error instanceof ApiError) apiError = error;
+    const known = apiErrorOf(error);
+    if (known) apiError = known;
     else if ((error as { type?: string }).type === 'entity.too.large') {
       apiError = new ApiError('payload_too_large', 'the request body is too large');
     } else if ((error as { type?: string }).type === 'entity.parse.failed') {

@@ -57,7 +57,7 @@ async function probe(name: string, check: () => Promise<unknown>, logger: Logger
   }
 }
 
-interface HealthDependencies {
+export interface HealthDependencies {
   db: Knex;
   temporal: Client;
   keys: KeyProvider;

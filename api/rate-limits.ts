@@ -84,15 +84,3 @@ export function rateLimited(name: RateLimitName, retryAfterSeconds: number): Api
     { 'Retry-After': String(retryAfterSeconds) },
   );
 }
-
-const limitsByService = new WeakMap<object, RateLimits>();
-
-/** One set of counters per service, shared by the registry's routes, the token route and the proxy. */
-export function rateLimitsOf(service: { rateLimits?: Partial<RateLimitSettings> }): RateLimits {
-  let limits = limitsByService.get(service);
-  if (!limits) {
-    limits = new RateLimits({ ...defaultRateLimits, ...service.rateLimits });
-    limitsByService.set(service, limits);
-  }
-  return limits;
-}

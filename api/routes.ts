@@ -1,71 +1,18 @@
-// One way to declare a route: its method, path, who may call it, the zod schemas of its inputs and answer,
-// and the rate limit it spends. The same declaration validates every request (unknown fields rejected, one
-// error shape) and produces the OpenAPI document at /openapi.json, answers included: the statuses the
-// registry itself can answer (401 and 403 by role, 400 for inputs, 413 for bodies, 429 for limits, 405 with
-// Allow for other methods) are documented from the declaration, so the document and the service cannot drift
-// apart. Bodies are parsed only on routes that take one, after the caller is authenticated.
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+// The route registry: serves every declared route (api/route-definition.ts) with one way of authenticating,
+// checking roles, spending the rate limit it names, and validating inputs (unknown fields rejected, one error
+// shape); a method a path does not serve answers 405 with Allow. The same declarations give the OpenAPI
+// document (api/openapi.ts). Bodies are parsed only on routes that take one, after the caller is
+// authenticated.
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
-import { roles as allRoles, bearerToken, type Claims, type Role, type TokenVerifier } from './auth.js';
-import { ApiError, codesOf } from './errors.js';
-import { addressKey, callerKey, type RateLimitName, type RateLimits } from './rate-limits.js';
+import { bearerToken, type Claims, type TokenVerifier } from './auth.js';
+import { ApiError } from './errors.js';
+import { addressKey, callerKey, type RateLimits } from './rate-limits.js';
+import { checkJsonAnswers } from './response-check.js';
+import { RouteList, successStatuses, type Route } from './route-definition.js';
+import type { RouteContext, RouteDefinition } from './route-definition.js';
 
-export interface RouteContext<P, Q, B> {
-  params: P;
-  query: Q;
-  body: B;
-  /** The verified caller; absent only on public routes. */
-  caller: Claims;
-  req: Request;
-  res: Response;
-  /** The declared request headers, validated. */
-  headers: Record<string, unknown>;
-}
-
-export interface RouteDefinition<
-  P extends z.ZodType,
-  Q extends z.ZodType,
-  B extends z.ZodType,
-  R extends z.ZodType,
-> {
-  method: 'get' | 'post' | 'put' | 'delete' | 'patch';
-  /** Express path syntax, e.g. `/v1/connections/:id`. */
-  path: string;
-  summary: string;
-  tags?: string[];
-  /** Who may call it; `public` routes take no bearer token. */
-  roles: readonly Role[] | 'public';
-  params?: P;
-  query?: Q;
-  body?: B;
-  /** Request headers the route reads, by their canonical names (validated and documented like the rest). */
-  headers?: z.ZodObject<z.ZodRawShape>;
-  /** The success answer's schema (JSON unless `contentType` says otherwise). */
-  response?: R;
-  /**
-   * The success status (default 200, or 204 without a response); with several, the first is what a returned
-   * value answers and the handler sets the others itself, all with the same body.
-   */
-  status?: number | readonly number[];
-  /** The success body's media type when it is not JSON; the handler writes it. */
-  contentType?: string;
-  /** Error statuses the handler itself may answer (those of the registry are added: see the module's top). */
-  errors?: number[];
-  /** Statuses at which the handler sends a text/html page of its own. */
-  pages?: number[];
-  /** A redirect the handler may answer, with Location. */
-  redirect?: number;
-  /** The rate limit every request spends (api/rate-limits.ts): by caller, or by address on public routes. */
-  rateLimit?: RateLimitName;
-  /** How a browser-facing route answers invalid inputs instead of the JSON error: its 400 page. */
-  onInvalid?: (res: Response) => void;
-  handler: (
-    ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>,
-  ) => Promise<z.infer<R> | void> | z.infer<R> | void;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyRoute = RouteDefinition<any, any, any, any>;
+export { RouteList, type Route, type RouteContext, type RouteDefinition };
 
 /** The verified caller of a request with `Authorization: Bearer <JWT>`, or 401. */
 export async function authenticate(req: Request, verifyToken: TokenVerifier): Promise<Claims> {
@@ -139,39 +86,27 @@ function illFormedString(
 
 const jsonBody = express.json({ limit: '64kb' });
 
-/** The registry's own answers for a route, besides what its handler declares. */
-function registryStatuses(route: AnyRoute): number[] {
-  const statuses = new Set<number>(route.errors ?? []);
-  if (route.roles !== 'public') {
-    statuses.add(401);
-    // A route open to every role answers 403 only when its handler says so (in `errors`).
-    if (allRoles.some((role) => !(route.roles as readonly Role[]).includes(role))) statuses.add(403);
-  }
-  if (route.params || route.query || route.body || route.headers) statuses.add(400);
-  if (route.body) statuses.add(413);
-  if (route.rateLimit) statuses.add(429);
-  // Anything behind a bearer token reads Postgres or asks Temporal: an outage, or the moment after one,
-  // answers 503 (api/errors.ts), never a 500.
-  if (route.roles !== 'public') statuses.add(503);
-  return [...statuses].sort((a, b) => a - b);
+export interface RegistryOptions {
+  /**
+   * Checks every success body against the route's declared response schema and answers a mismatch (a field
+   * missing, one of the wrong type, one not declared) with a 500 naming the route. For tests: off in
+   * production, where a body is answered as the handler made it.
+   */
+  checkResponses?: boolean;
 }
 
-const successStatuses = (route: AnyRoute): number[] =>
-  route.status === undefined ? [route.response ? 200 : 204] : [route.status].flat();
-
-export class RouteRegistry {
-  readonly routes: AnyRoute[] = [];
-
-  /** Without a verifier only public routes can be served (the operations routes of a bare app). */
+export class RouteRegistry extends RouteList {
+  /** Without a verifier only public routes can be served. */
   constructor(
     private readonly verifyToken?: TokenVerifier,
     private readonly limits?: RateLimits,
-  ) {}
+    private readonly options: RegistryOptions = {},
+  ) {
+    super();
+  }
 
-  add<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
-    route: RouteDefinition<P, Q, B, R>,
-  ): void {
-    this.routes.push(route);
+  addAll(routes: readonly Route[]): void {
+    this.routes.push(...routes);
   }
 
   /**
@@ -209,6 +144,7 @@ export class RouteRegistry {
       };
       const handle: RequestHandler = async (req, res, next) => {
         try {
+          if (this.options.checkResponses) checkJsonAnswers(route, res);
           let ctx;
           try {
             ctx = {
@@ -262,95 +198,6 @@ export class RouteRegistry {
     if (!this.verifyToken) throw new Error('this registry serves public routes only');
     return authenticate(req, this.verifyToken);
   }
-
-  /** The OpenAPI 3.1 document, generated from the same schemas that validate. */
-  openApi(
-    info: { title: string; version: string },
-    extraPaths: Record<string, Record<string, unknown>> = {},
-  ): object {
-    const paths: Record<string, Record<string, unknown>> = structuredClone(extraPaths);
-    for (const route of this.routes) {
-      const openApiPath = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
-      const parameters = [
-        ...schemaProperties(route.params).map(([name, schema]) => ({
-          name,
-          in: 'path',
-          required: true,
-          schema,
-        })),
-        ...schemaProperties(route.query).map(([name, schema, required]) => ({
-          name,
-          in: 'query',
-          required,
-          schema,
-        })),
-        ...schemaProperties(route.headers).map(([name, schema, required]) => ({
-          name,
-          in: 'header',
-          required,
-          schema,
-        })),
-      ];
-      const responses: Record<string, unknown> = {};
-      for (const status of successStatuses(route)) {
-        responses[String(status)] = route.response
-          ? {
-              description: 'success',
-              content: {
-                [route.contentType ?? 'application/json']: {
-                  schema: z.toJSONSchema(route.response, { io: 'output', unrepresentable: 'any' }),
-                },
-              },
-            }
-          : { description: 'success' };
-      }
-      for (const status of route.pages ?? []) {
-        responses[String(status)] = {
-          description: status < 400 ? 'a page' : 'a page saying what was refused',
-          content: { 'text/html': { schema: { type: 'string' } } },
-        };
-      }
-      if (route.redirect) {
-        responses[String(route.redirect)] = {
-          description: 'redirect',
-          headers: { Location: { required: true, schema: { type: 'string' } } },
-        };
-      }
-      for (const status of registryStatuses(route)) {
-        if (status === 400 && route.onInvalid) continue;
-        const existing = responses[String(status)] as { content?: object } | undefined;
-        responses[String(status)] = errorResponse(status, existing?.content);
-      }
-      (paths[openApiPath] ??= {})[route.method] = {
-        summary: route.summary,
-        tags: route.tags,
-        ...(route.roles === 'public' ? { security: [] } : { 'x-roles': route.roles }),
-        ...(route.rateLimit ? { 'x-rate-limit': route.rateLimit } : {}),
-        parameters,
-        ...(route.body
-          ? {
-              requestBody: {
-                // Optional when an absent body (validated as `{}`) is valid.
-                required: !route.body.safeParse({}).success,
-                content: {
-                  'application/json': {
-                    schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }),
-                  },
-                },
-              },
-            }
-          : {}),
-        responses,
-      };
-    }
-    return {
-      openapi: '3.1.0',
-      info,
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      security: [{ bearer: [] }],
-      paths,
-    };
-  }
 }
 
 /**
@@ -366,51 +213,4 @@ export function methodsServed(methods: readonly string[]): RequestHandler {
     if (served.has(req.method)) return next();
     next(new ApiError('method_not_allowed', `${req.method} is not served here`, undefined, { Allow: allow }));
   };
-}
-
-/** The documented error answer of a status: `{"error": {...}}` with the codes that status carries. */
-export function errorResponse(status: number, alongside: object = {}): object {
-  return {
-    description: codesOf(status).join(', ') || 'error',
-    ...(status === 429
-      ? {
-          headers: {
-            'Retry-After': { required: true, schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
-          },
-        }
-      : {}),
-    content: {
-      ...alongside,
-      'application/json': {
-        schema: {
-          type: 'object',
-          properties: {
-            error: {
-              type: 'object',
-              properties: {
-                code: { type: 'string', enum: codesOf(status) },
-                message: { type: 'string' },
-                details: {},
-              },
-              required: ['code', 'message'],
-            },
-          },
-          required: ['error'],
-        },
-      },
-    },
-  };
-}
-
-function schemaProperties(schema: z.ZodType | undefined): Array<[string, unknown, boolean]> {
-  if (!schema) return [];
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
-    properties?: Record<string, unknown>;
-    required?: string[];
-  };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => [
-    name,
-    property,
-    (json.required ?? []).includes(name),
-  ]);
 }

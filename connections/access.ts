@@ -38,3 +38,14 @@ export async function managedConnection(db: Db, caller: Claims, id: string): Pro
   }
   throw new ApiError('forbidden', `the ${caller.role} role may not change this connection`);
 }
+
+/** The connection as recorded by its workflow, after a command (it must be there: 500 otherwise). */
+export async function recordedConnection(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<ConnectionMetadata> {
+  const connection = await connectionStore.get(db, workspaceId, id);
+  if (!connection) throw new ApiError('internal', 'the connection was not recorded');
+  return connection;
+}

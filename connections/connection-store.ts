@@ -294,6 +294,15 @@ export const connectionStore = {
     return new Map(rows.map((row) => [row.status, Number(row.count)]));
   },
 
+  /** A connection's status and its reason, by id alone (the commands' own reads); undefined when unknown. */
+  async status(
+    db: Db,
+    connectionId: string,
+  ): Promise<{ status: ConnectionStatus; statusReason: string | null } | undefined> {
+    const row = await db('connections').where({ id: connectionId }).first('status', 'status_reason');
+    return row ? { status: row.status, statusReason: row.status_reason ?? null } : undefined;
+  },
+
   async events(db: Db, workspaceId: string, connectionId: string): Promise<ConnectionEvent[]> {
     const rows = await db('connection_events')
       .where({ workspace_id: workspaceId, connection_id: connectionId })

@@ -1,88 +1,48 @@
-// Connection routes for admins and members: create, list, read, events, lifecycle actions, the OAuth
-// callback, dependents and safe delete. Every change goes to the connection's workflow; what is shown is
-// read back from Postgres, the read model. No route ever answers with a credential.
+// The connections feature's routes: here create, the OAuth callback and safe delete; with them the lifecycle
+// routes (lifecycle-routes.ts: re-authorize, refresh, (de)activate, key rotation) and the read routes
+// (read-routes.ts), all returned by connectionRoutes, the feature's one factory.
+// Every change goes to the connection's workflow; what is shown is read back from Postgres, the read model.
+// No route ever answers with a credential.
 import { z } from 'zod';
-import { createRequestFingerprint, type CreateIdempotency } from './connection-commands.js';
-import { connectionStore, type ConnectionMetadata } from './connection-store.js';
+import { ConnectionError } from './connection-errors.js';
+import { createRequestFingerprint, type CreateIdempotency } from './create-requests.js';
 import { dependentKinds, dependentStore } from '../dependents/dependent-store.js';
-import { connectionStatuses } from '../workflows/messages.js';
-import type { ApiDependencies } from '../api/app.js';
-import type { Role } from '../api/auth.js';
+import type { Logger } from '../logging/logger.js';
 import { ApiError } from '../api/errors.js';
-import { idSchema, type RouteRegistry } from '../api/routes.js';
-import { credential, platformId, printable, text, url, visibleAscii } from '../api/validation.js';
-import { integrationKeySchema, scopeSchema } from '../providers/provider-config.js';
+import { RouteList, type Route } from '../api/routes.js';
 import { safeErrorCode } from '../providers/provider-error.js';
-import { managedConnection, visibilityOf, visibleConnection } from './access.js';
+import { credential, printable, text, visibleAscii } from '../api/validation.js';
+import { managedConnection, recordedConnection } from './access.js';
+import {
+  connectionSchema,
+  apiKeySchema,
+  idParams,
+  integrationKey,
+  returnToSchema,
+  scopesSchema,
+  people,
+  tags,
+} from './connection-schemas.js';
+import { connectionLifecycleRoutes, type LifecycleRouteDependencies } from './lifecycle-routes.js';
+import { connectionReadRoutes } from './read-routes.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
-
-const everyone: Role[] = ['owner', 'admin', 'member', 'agent'];
-const people: Role[] = ['owner', 'admin', 'member'];
-const dependentWriters: Role[] = ['owner', 'admin', 'agent'];
-const tags = ['connections'];
-
-const timestamp = z.iso.datetime().nullable();
-/** A connection's metadata as every route answers it. */
-export const connectionSchema = z.object({
-  id: z.uuid(),
-  integration: z.string(),
-  scope: z.enum(['workspace', 'user']),
-  ownerUserId: z.string().nullable(),
-  name: z.string().nullable(),
-  authType: z.enum(['oauth2', 'api_key']),
-  status: z.enum(connectionStatuses),
-  statusReason: z.string().nullable(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-  tokenExpiresAt: timestamp,
-  nextRefreshAt: timestamp,
-  lastUsedAt: timestamp,
-  keyCreatedAt: timestamp,
-  keyRotationDueAt: timestamp,
-  keyUnused: z.boolean(),
-  grantedScopes: z.array(z.string()).nullable(),
-});
-const oneConnection = z.object({ connection: connectionSchema });
-const withAuthorization = z.object({ connection: connectionSchema, authorizationUrl: z.url() });
-const dependentSchema = z.object({
-  kind: z.enum(dependentKinds),
-  id: z.string(),
-  name: z.string().nullable(),
-  callbackUrl: z.string().nullable(),
-  registeredBy: z.string(),
-  createdAt: z.iso.datetime(),
-  updatedAt: z.iso.datetime(),
-});
-
-const integrationKey = integrationKeySchema;
-const scopesSchema = z.array(scopeSchema).max(50);
-/** A path on PUBLIC_URL, or a URL on an allowed origin (checked by checkReturnTo). */
-const returnToSchema = visibleAscii(1, 2048);
-const apiKeySchema = credential(4096);
-const idParams = z.strictObject({ id: idSchema });
-const dependentParams = z.strictObject({
-  id: idSchema,
-  kind: z.enum(dependentKinds),
-  dependentId: platformId(),
-});
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown }).code === '23505';
 }
 
-export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
-  if (!deps.service) return;
-  const { commands, publicUrl } = deps.service;
-  const returnOrigins = deps.service.returnToOrigins ?? [];
+export interface ConnectionRouteDependencies extends LifecycleRouteDependencies {
+  logger: Logger;
+}
+
+export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
+  const registry = new RouteList();
+  const { commands, publicUrl } = deps;
+  const returnOrigins = [...deps.returnToOrigins];
   const db = deps.db;
 
-  /** The connection as recorded by its workflow, after a command. */
-  async function readBack(workspaceId: string, id: string): Promise<ConnectionMetadata> {
-    const connection = await connectionStore.get(db, workspaceId, id);
-    if (!connection) throw new ApiError('internal', 'the connection was not recorded');
-    return connection;
-  }
+  const readBack = (workspaceId: string, id: string) => recordedConnection(db, workspaceId, id);
 
   registry.add({
     method: 'post',
@@ -210,8 +170,10 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         });
       } catch (failure) {
         if (
-          failure instanceof ApiError &&
-          (failure.code === 'invalid_request' || failure.code === 'conflict')
+          failure instanceof ConnectionError &&
+          (failure.code === 'unknown_authorization' ||
+            failure.code === 'authorization_refused' ||
+            failure.code === 'conflict')
         ) {
           sendCallbackPage(res, 400, { kind: 'refused' });
           return;
@@ -233,224 +195,9 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     },
   });
 
-  registry.add({
-    method: 'get',
-    path: '/v1/connections',
-    summary: 'List the connections the caller may see, filtered by status, integration or scope',
-    tags,
-    roles: everyone,
-    query: z.strictObject({
-      status: z.enum(connectionStatuses).optional(),
-      integration: integrationKey.optional(),
-      scope: z.enum(['workspace', 'user']).optional(),
-    }),
-    response: z.object({ connections: z.array(connectionSchema) }),
-    async handler({ query, caller }) {
-      return {
-        connections: await connectionStore.list(db, caller.workspace, visibilityOf(caller), query),
-      };
-    },
-  });
-
-  registry.add({
-    method: 'get',
-    path: '/v1/connections/:id',
-    summary: "A connection's metadata: status and reason, scope, owner, timestamps, token expiry, key age",
-    tags,
-    roles: everyone,
-    params: idParams,
-    response: oneConnection,
-    errors: [404],
-    async handler({ params, caller }) {
-      return { connection: await visibleConnection(db, caller, params.id) };
-    },
-  });
-
-  registry.add({
-    method: 'get',
-    path: '/v1/connections/:id/events',
-    summary: "A connection's lifecycle transitions: from, to, reason, actor, time",
-    tags,
-    roles: everyone,
-    params: idParams,
-    response: z.object({
-      events: z.array(
-        z.object({
-          sequence: z.number().int(),
-          from: z.enum(connectionStatuses).nullable(),
-          to: z.enum(connectionStatuses),
-          reason: z.string().nullable(),
-          actor: z.string(),
-          occurredAt: z.iso.datetime(),
-        }),
-      ),
-    }),
-    errors: [404],
-    async handler({ params, caller }) {
-      await visibleConnection(db, caller, params.id);
-      return { events: await connectionStore.events(db, caller.workspace, params.id) };
-    },
-  });
-
-  registry.add({
-    method: 'post',
-    path: '/v1/connections/:id/reauthorize',
-    summary: 'Start a new authorization for the same connection: a new authorization URL',
-    tags,
-    roles: people,
-    params: idParams,
-    body: z.strictObject({ scopes: scopesSchema.optional(), returnTo: returnToSchema.optional() }),
-    response: withAuthorization,
-    errors: [404, 409],
-    rateLimit: 'connect',
-    async handler({ params, body, caller }) {
-      const connection = await managedConnection(db, caller, params.id);
-      if (connection.authType !== 'oauth2') {
-        throw new ApiError('invalid_request', 'an API-key connection is renewed with PUT /api-key');
-      }
-      const returnTo =
-        body.returnTo === undefined ? undefined : checkReturnTo(body.returnTo, publicUrl, returnOrigins);
-      const { authorizationUrl } = await commands.reauthorize(connection.id, {
-        actor: caller.sub,
-        scopes: body.scopes,
-      });
-      if (returnTo) {
-        await returnTargets.remember(
-          db,
-          { workspaceId: caller.workspace, connectionId: connection.id },
-          authorizationUrl,
-          returnTo,
-        );
-      }
-      return { connection: await readBack(caller.workspace, connection.id), authorizationUrl };
-    },
-  });
-
-  const action = (
-    path: string,
-    summary: string,
-    run: (id: string, actor: string) => Promise<unknown>,
-    rateLimit?: 'refresh',
-  ): void =>
-    registry.add({
-      method: 'post',
-      path: `/v1/connections/:id/${path}`,
-      summary,
-      tags,
-      roles: people,
-      params: idParams,
-      response: oneConnection,
-      errors: [404, 409],
-      rateLimit,
-      async handler({ params, caller }) {
-        const connection = await managedConnection(db, caller, params.id);
-        await run(connection.id, caller.sub);
-        return { connection: await readBack(caller.workspace, connection.id) };
-      },
-    });
-  action(
-    'refresh',
-    'Refresh now; answers with the resulting status',
-    (id, actor) => commands.refresh(id, actor),
-    'refresh',
-  );
-  action('deactivate', 'To inactive: not usable until activated again', (id, actor) =>
-    commands.deactivate(id, actor),
-  );
-  action('activate', 'Back to active from inactive', (id, actor) => commands.activate(id, actor));
-
-  registry.add({
-    method: 'put',
-    path: '/v1/connections/:id/api-key',
-    summary: 'Rotate an API key: verify the new one, store it, destroy the old one',
-    tags,
-    roles: people,
-    params: idParams,
-    body: z.strictObject({ apiKey: apiKeySchema }),
-    response: oneConnection,
-    errors: [404, 409, 422, 502],
-    rateLimit: 'change',
-    async handler({ params, body, caller }) {
-      const connection = await managedConnection(db, caller, params.id);
-      if (connection.authType !== 'api_key') {
-        throw new ApiError('invalid_request', 'an OAuth connection is renewed with POST /reauthorize');
-      }
-      await commands.rotateApiKey(
-        { id: connection.id, workspaceId: caller.workspace },
-        { actor: caller.sub, apiKey: body.apiKey },
-      );
-      return { connection: await readBack(caller.workspace, connection.id) };
-    },
-  });
-
-  registry.add({
-    method: 'get',
-    path: '/v1/connections/:id/dependents',
-    summary: 'What relies on this connection',
-    tags,
-    roles: everyone,
-    params: idParams,
-    response: z.object({ dependents: z.array(dependentSchema) }),
-    errors: [404],
-    async handler({ params, caller }) {
-      await visibleConnection(db, caller, params.id);
-      return {
-        dependents: await dependentStore.list(db, {
-          workspaceId: caller.workspace,
-          connectionId: params.id,
-        }),
-      };
-    },
-  });
-
-  registry.add({
-    method: 'put',
-    path: '/v1/connections/:id/dependents/:kind/:dependentId',
-    summary: 'Register (or update) a dependent of this connection',
-    tags,
-    roles: dependentWriters,
-    params: dependentParams,
-    body: z.strictObject({
-      name: text(200).optional(),
-      callbackUrl: url({ schemes: ['https', 'http'] }).optional(),
-    }),
-    response: z.object({ dependent: dependentSchema }),
-    status: [201, 200],
-    errors: [404, 409],
-    async handler({ params, body, caller, res }) {
-      const connection = await visibleConnection(db, caller, params.id);
-      if (connection.status === 'disconnected') {
-        throw new ApiError('conflict', 'the connection is disconnected');
-      }
-      const { dependent, created } = await dependentStore.put(
-        db,
-        { workspaceId: caller.workspace, connectionId: connection.id },
-        { kind: params.kind, id: params.dependentId, ...body, actor: caller.sub },
-      );
-      res.status(created ? 201 : 200);
-      res.json({ dependent });
-    },
-  });
-
-  registry.add({
-    method: 'delete',
-    path: '/v1/connections/:id/dependents/:kind/:dependentId',
-    summary: 'Remove a dependent of this connection',
-    tags,
-    roles: dependentWriters,
-    params: dependentParams,
-    errors: [404],
-    async handler({ params, caller }) {
-      const connection = await visibleConnection(db, caller, params.id);
-      const removed = await dependentStore.remove(
-        db,
-        { workspaceId: caller.workspace, connectionId: connection.id },
-        params.kind,
-        params.dependentId,
-      );
-      if (!removed) throw new ApiError('not_found', `no dependent ${params.kind}/${params.dependentId}`);
-    },
-  });
+  // In the order of the OpenAPI document and of each path's Allow (GET before DELETE): reads and lifecycle
+  // routes before the delete.
+  registry.routes.push(...connectionReadRoutes(deps), ...connectionLifecycleRoutes(deps));
 
   registry.add({
     method: 'delete',
@@ -507,4 +254,5 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
       };
     },
   });
+  return registry.routes;
 }

@@ -11,9 +11,11 @@ import {
   type ProviderConfig,
 } from '../providers/provider-config.js';
 import { integrationStore, type Integration } from './integration-store.js';
-import type { ApiDependencies } from '../api/app.js';
+import type { Db } from '../db/database.js';
+import type { OutboundGuard } from '../providers/outbound-guard.js';
+import type { CredentialVault } from '../vault/index.js';
 import { ApiError } from '../api/errors.js';
-import type { RouteRegistry } from '../api/routes.js';
+import { RouteList, type Route } from '../api/routes.js';
 import { credential, text, url } from '../api/validation.js';
 import { checkProviderUrls } from './provider-urls.js';
 
@@ -91,13 +93,18 @@ function view(
   };
 }
 
-function requireService(deps: ApiDependencies): NonNullable<ApiDependencies['service']> {
-  if (!deps.service) throw new Error('the integration routes need the service dependencies');
-  return deps.service;
+export interface IntegrationRouteDependencies {
+  db: Db;
+  /** Seals client secrets. */
+  vault: CredentialVault;
+  /** http:// and private-network provider URLs, for development and tests only. */
+  allowInsecureProviderUrls: boolean;
+  /** The address check of custom providers' URLs. */
+  outbound: OutboundGuard;
 }
 
-export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDependencies): void {
-  const service = requireService(deps);
+export function integrationRoutes(deps: IntegrationRouteDependencies): Route[] {
+  const registry = new RouteList();
 
   async function listViews(workspaceId: string): Promise<IntegrationView[]> {
     const [configured, withSecret] = await Promise.all([
@@ -177,7 +184,7 @@ export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDepe
           ]);
         }
       }
-      await integrationStore.configure(deps.db, service.vault, {
+      await integrationStore.configure(deps.db, deps.vault, {
         workspaceId: caller.workspace,
         key: params.key,
         provider: catalogueProvider(entry),
@@ -218,8 +225,8 @@ export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDepe
             }
           : { apiBaseUrl: body.apiBaseUrl };
       const problems = await checkProviderUrls(urls, {
-        allowInsecure: service.allowInsecureProviderUrls,
-        outbound: service.outbound,
+        allowInsecure: deps.allowInsecureProviderUrls,
+        outbound: deps.outbound,
       });
       if (problems.length) {
         throw new ApiError(
@@ -242,7 +249,7 @@ export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDepe
       }
       if (body.authType === 'oauth2') {
         const { key, enabled, clientId: id, clientSecret: secret, ...provider } = body;
-        await integrationStore.configure(deps.db, service.vault, {
+        await integrationStore.configure(deps.db, deps.vault, {
           workspaceId: caller.workspace,
           key,
           provider: {
@@ -255,7 +262,7 @@ export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDepe
         });
       } else {
         const { key, enabled, ...provider } = body;
-        await integrationStore.configure(deps.db, service.vault, {
+        await integrationStore.configure(deps.db, deps.vault, {
           workspaceId: caller.workspace,
           key,
           provider,
@@ -265,4 +272,5 @@ export function registerIntegrationRoutes(registry: RouteRegistry, deps: ApiDepe
       return viewOf(caller.workspace, body.key);
     },
   });
+  return registry.routes;
 }

@@ -15,7 +15,6 @@ import { ConnectionCommands } from '../connections/connection-commands.js';
 import { loadCodecKey } from '../temporal/codec-key.js';
 import { clientDataConverter, workerDataConverter } from '../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../temporal/payload-codec.js';
-import { createApp } from '../api/app.js';
 import { assertDeploymentSecrets, type Config } from '../config/config.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
 import { knownSecrets } from '../logging/known-secrets.js';
@@ -25,6 +24,7 @@ import { createKeyProvider, CredentialVault, type KeyProvider } from '../vault/i
 import { startWorker } from '../worker/create-worker.js';
 import { startMaintenance } from '../worker/maintenance.js';
 import { startEmbeddedPostgres } from './postgres.js';
+import { composeApi } from './composition.js';
 import { supervise, type SupervisedPart } from './supervisor.js';
 import { ensureSearchAttributes, startTemporalDevServer, type DevServerOptions } from './temporal.js';
 
@@ -195,26 +195,24 @@ export async function startService(
       // Stopped after the server (cleanups run in reverse), so the last requests' grants are written too.
       const grants = new GrantRecorder(db, { flushIntervalMs: config.grantFlushMs, logger });
       cleanups.push(() => grants.stop());
-      const app = createApp({
+      const app = composeApi({
         db,
         temporal,
         keys,
         logger,
         trustProxy: config.trustProxy,
-        service: {
-          vault,
-          commands,
-          verifyToken,
-          publicUrl: config.publicUrl,
-          allowInsecureProviderUrls: config.allowInsecureProviderUrls,
-          outbound,
-          rateLimits: config.rateLimits,
-          readyWaits: config.readyWaits,
-          refreshMarginMs: config.lifecycle.refreshMarginMs,
-          grants,
-          returnToOrigins: config.returnToOrigins,
-          changes,
-        },
+        vault,
+        commands,
+        verifyToken,
+        publicUrl: config.publicUrl,
+        allowInsecureProviderUrls: config.allowInsecureProviderUrls,
+        outbound,
+        rateLimits: config.rateLimits,
+        readyWaits: config.readyWaits,
+        refreshMarginMs: config.lifecycle.refreshMarginMs,
+        grants,
+        returnToOrigins: config.returnToOrigins,
+        changes,
         codec: { codec, verifyOperator, allowedOrigins: uiOrigins },
       });
       const server = await new Promise<Server>((resolve, reject) => {

@@ -115,7 +115,7 @@ describe('connections API, by role', () => {
     // An app whose workflows probe every second and count a key unused after 1.5 s without a grant.
     const aging = await listen(
       api.appWith({
-        service: { commands: await api.commandsWith({ apiKeyProbeIntervalMs: 1_000, keyUnusedMs: 1_500 }) },
+        commands: await api.commandsWith({ apiKeyProbeIntervalMs: 1_000, keyUnusedMs: 1_500 }),
       }),
     );
     try {

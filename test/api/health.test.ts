@@ -3,7 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import type { Knex } from 'knex';
-import { createApp } from '../../api/app.js';
+import { operationsApp } from '../support/api.js';
 import { connectDatabase } from '../../db/database.js';
 import { createLogger } from '../../logging/logger.js';
 import { freePort } from '../../platform/process.js';
@@ -40,8 +40,8 @@ describe('health routes', () => {
     await deadTemporal.connection.close();
   });
 
-  async function get(deps: Parameters<typeof createApp>[0], path: string) {
-    const server = await listen(createApp(deps));
+  async function get(deps: Parameters<typeof operationsApp>[0], path: string) {
+    const server = await listen(operationsApp(deps));
     try {
       const response = await fetch(server.url + path);
       return { status: response.status, body: (await response.json()) as Record<string, any> };

@@ -3,11 +3,10 @@
 // are bounded per caller (429) and per process (503). Probes and queries are counted with instrumented
 // dependencies: a key provider that counts its checks, knex's query event.
 import { Client, Connection } from '@temporalio/client';
-import { createApp } from '../../api/app.js';
 import { READINESS_CACHE_MS } from '../../api/health.js';
 import { createLogger } from '../../logging/logger.js';
 import type { KeyProvider } from '../../vault/key-provider.js';
-import { connectThroughApi, startApiHarness, type ApiHarness } from '../support/api.js';
+import { connectThroughApi, operationsApp, startApiHarness, type ApiHarness } from '../support/api.js';
 import { createTestDatabase, testEnv, testKeyProvider } from '../support/env.js';
 import { listen } from '../support/http.js';
 
@@ -59,7 +58,7 @@ describe('/readyz', () => {
 
   it('answers a thousand hits from at most one probe per cache period', async () => {
     const counting = countingKeys();
-    const server = await listen(createApp({ db: database.db, temporal, keys: counting.keys, logger }));
+    const server = await listen(operationsApp({ db: database.db, temporal, keys: counting.keys, logger }));
     try {
       const started = Date.now();
       const statuses: number[] = [];
@@ -83,7 +82,7 @@ describe('/readyz', () => {
 
   it('has one probe in flight at most, shared by every hit that comes meanwhile', async () => {
     const counting = countingKeys(true);
-    const server = await listen(createApp({ db: database.db, temporal, keys: counting.keys, logger }));
+    const server = await listen(operationsApp({ db: database.db, temporal, keys: counting.keys, logger }));
     try {
       const answers = Array.from({ length: 50 }, () =>
         fetch(`${server.url}/readyz`).then((response) => response.status),

@@ -98,7 +98,9 @@ describe('operator tokens', () => {
 describe('an operator token on the workspace API', () => {
   it('is refused with 401 by a /v1 route that every workspace role may call', async () => {
     const config = loadConfig({ DATA_DIR: await dataDir() });
-    const registry = new RouteRegistry(await createTokenVerifier(config.auth));
+    const registry = new RouteRegistry(await createTokenVerifier(config.auth), undefined, {
+      checkResponses: true,
+    });
     registry.add({
       method: 'get',
       path: '/v1/probe',

@@ -92,9 +92,7 @@ describe('rate limits', () => {
   });
 
   it('ignores X-Forwarded-For when no proxy is trusted (the default)', async () => {
-    const untrusting = await listen(
-      api.appWith({ trustProxy: false, service: { rateLimits: { callback: LIMIT } } }),
-    );
+    const untrusting = await listen(api.appWith({ trustProxy: false, rateLimits: { callback: LIMIT } }));
     try {
       // Each request claims another address; all come from this one loopback client, and count as it.
       const statuses = [];

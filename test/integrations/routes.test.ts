@@ -1,15 +1,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp } from '../../api/app.js';
 import { createTokenVerifier, loadJwtSecret, mintToken } from '../../api/auth.js';
-import { createLogger } from '../../logging/logger.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import { catalogueData } from '../../catalogue/providers.js';
 import { catalogueEntrySchema } from '../../providers/provider-config.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
-import { testKeyProvider } from '../support/env.js';
 import { listen } from '../support/http.js';
 
 const roles = ['owner', 'admin', 'member', 'agent'] as const;
@@ -327,20 +324,11 @@ describe('when insecure provider URLs are not allowed', () => {
     const auth = {
       jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'integrations-auth-')), 'jwt-secret'),
     };
-    const app = createApp({
-      db: harness.db,
-      temporal: harness.client,
-      keys: testKeyProvider(),
-      logger: createLogger('silent'),
-      service: {
-        vault: harness.vault,
-        commands: harness.commands,
-        verifyToken: await createTokenVerifier(auth),
-        publicUrl: 'https://connections.example',
-        allowInsecureProviderUrls: false,
-        outbound: createOutboundGuard({ checkAddresses: true }),
-        changes: harness.changes,
-      },
+    const app = harness.appWith({
+      verifyToken: await createTokenVerifier(auth),
+      publicUrl: 'https://connections.example',
+      allowInsecureProviderUrls: false,
+      outbound: createOutboundGuard({ checkAddresses: true }),
     });
     server = await listen(app);
     admin = await mintToken(await loadJwtSecret(auth), {

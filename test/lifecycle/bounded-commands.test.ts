@@ -14,6 +14,7 @@ import {
   type LifecycleHarness,
 } from '../support/lifecycle.js';
 import { configureStandInIntegration, startStandInApi, type StandInApi } from '../support/stand-in-api.js';
+import { asAnswered } from '../support/http.js';
 
 describe('API-key setups', () => {
   let harness: LifecycleHarness;
@@ -68,7 +69,10 @@ describe('API-key setups', () => {
       .first();
     const disconnected = await harness.commands.disconnect(row.id, 'admin-1');
     expect(disconnected).toMatchObject({ status: 'disconnected' });
-    await expect(creating).rejects.toMatchObject({ code: 'conflict', message: /took precedence/ });
+    await expect(asAnswered(creating)).rejects.toMatchObject({
+      code: 'conflict',
+      message: /took precedence/,
+    });
     // The verification was abandoned, not retried, and nothing was stored.
     const verifications = api.requests.filter((request) => request.path === '/v1/me').length;
     release();
@@ -101,7 +105,10 @@ describe('OAuth refreshes', () => {
     );
     const deactivated = await harness.commands.deactivate(connectionId, 'admin-1');
     expect(deactivated.status).toBe('inactive');
-    await expect(refreshing).rejects.toMatchObject({ code: 'conflict', message: /took precedence/ });
+    await expect(asAnswered(refreshing)).rejects.toMatchObject({
+      code: 'conflict',
+      message: /took precedence/,
+    });
 
     harness.oidc.clearFaults();
     expect((await harness.commands.activate(connectionId, 'admin-1')).status).toBe('active');
@@ -138,13 +145,15 @@ describe('a connection whose workflow cannot answer', () => {
         commandTimeoutMs: 1_500,
       });
       await expect(
-        commands.createApiKey({
-          workspaceId: harness.workspaceId,
-          integration: 'stand-in',
-          scope: 'workspace',
-          actor: 'admin-1',
-          apiKey: 'sk-late',
-        }),
+        asAnswered(
+          commands.createApiKey({
+            workspaceId: harness.workspaceId,
+            integration: 'stand-in',
+            scope: 'workspace',
+            actor: 'admin-1',
+            apiKey: 'sk-late',
+          }),
+        ),
       ).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
 
       await harness.startWorker();

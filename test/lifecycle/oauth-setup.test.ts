@@ -2,6 +2,7 @@
 // way a callback can be wrong (denied, replayed, foreign state, wrong issuer), each of which must change
 // nothing but what it is allowed to.
 import { authorizeInBrowser } from '../support/oidc-provider.js';
+import { asAnswered } from '../support/http.js';
 import {
   connectThroughProvider,
   startLifecycleHarness,
@@ -78,7 +79,9 @@ describe('OAuth setup', () => {
     );
     const before = await events(connectionId);
     const requests = harness.oidc.tokenRequests();
-    await expect(harness.commands.completeCallback(callbackParams(callback))).rejects.toMatchObject({
+    await expect(
+      asAnswered(harness.commands.completeCallback(callbackParams(callback))),
+    ).rejects.toMatchObject({
       code: 'invalid_request',
     });
     expect(await events(connectionId)).toEqual(before);
@@ -104,23 +107,29 @@ describe('OAuth setup', () => {
 
     // The code of the first flow presented with the second connection's state.
     await expect(
-      harness.commands.completeCallback({
-        state: secondCallback.searchParams.get('state')!,
-        code: firstCallback.searchParams.get('code')!,
-        iss: firstCallback.searchParams.get('iss')!,
-      }),
+      asAnswered(
+        harness.commands.completeCallback({
+          state: secondCallback.searchParams.get('state')!,
+          code: firstCallback.searchParams.get('code')!,
+          iss: firstCallback.searchParams.get('iss')!,
+        }),
+      ),
     ).rejects.toMatchObject({ code: 'invalid_request' });
     // A wrong issuer.
     await expect(
-      harness.commands.completeCallback({
-        state: firstCallback.searchParams.get('state')!,
-        code: firstCallback.searchParams.get('code')!,
-        iss: 'https://evil.example',
-      }),
+      asAnswered(
+        harness.commands.completeCallback({
+          state: firstCallback.searchParams.get('state')!,
+          code: firstCallback.searchParams.get('code')!,
+          iss: 'https://evil.example',
+        }),
+      ),
     ).rejects.toMatchObject({ code: 'invalid_request' });
     // An unknown state.
     await expect(
-      harness.commands.completeCallback({ state: 'made-up-state', code: 'x', iss: harness.oidc.issuer }),
+      asAnswered(
+        harness.commands.completeCallback({ state: 'made-up-state', code: 'x', iss: harness.oidc.issuer }),
+      ),
     ).rejects.toMatchObject({ code: 'invalid_request' });
 
     for (const id of [first.connectionId, second.connectionId]) {
@@ -145,12 +154,14 @@ describe('OAuth setup that cannot start', () => {
 
   it('refuses an integration that is not configured, creating nothing', async () => {
     await expect(
-      harness.commands.createOAuth({
-        workspaceId: harness.workspaceId,
-        integration: 'not-configured',
-        scope: 'workspace',
-        actor: 'admin-1',
-      }),
+      asAnswered(
+        harness.commands.createOAuth({
+          workspaceId: harness.workspaceId,
+          integration: 'not-configured',
+          scope: 'workspace',
+          actor: 'admin-1',
+        }),
+      ),
     ).rejects.toMatchObject({ code: 'invalid_request' });
     expect(await harness.db('connections').where({ workspace_id: harness.workspaceId })).toEqual([]);
   });
@@ -158,15 +169,17 @@ describe('OAuth setup that cannot start', () => {
   it('fails the connection, never leaving it pending, when the integration disappears before setup', async () => {
     await harness.db('integrations').where({ workspace_id: harness.workspaceId }).update({ client_id: null });
     // Bypass the commands' own check, as a concurrent change of configuration would.
-    const commands = harness.commands as unknown as { requireIntegration: () => Promise<void> };
-    commands.requireIntegration = async () => {};
+    const commands = harness.commands as unknown as { creation: { requireIntegration: () => Promise<void> } };
+    commands.creation.requireIntegration = async () => {};
     await expect(
-      harness.commands.createOAuth({
-        workspaceId: harness.workspaceId,
-        integration: harness.integration,
-        scope: 'workspace',
-        actor: 'admin-1',
-      }),
+      asAnswered(
+        harness.commands.createOAuth({
+          workspaceId: harness.workspaceId,
+          integration: harness.integration,
+          scope: 'workspace',
+          actor: 'admin-1',
+        }),
+      ),
     ).rejects.toMatchObject({ code: 'conflict' });
     const rows = await harness.db('connections').where({ workspace_id: harness.workspaceId });
     expect(rows.map((row) => [row.status, row.status_reason])).toEqual([['failed', 'setup_failed']]);

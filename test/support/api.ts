@@ -5,9 +5,11 @@ import type { Express } from 'express';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp, type ApiDependencies } from '../../api/app.js';
+import { createApp } from '../../api/app.js';
+import type { HealthDependencies } from '../../api/health.js';
+import { composeApi, type ApiParts } from '../../platform/composition.js';
 import type { ReadyWaitLimits } from '../../agent-access/ready.js';
-import type { RateLimitSettings } from '../../api/rate-limits.js';
+import { RateLimits, type RateLimitSettings } from '../../api/rate-limits.js';
 import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
 import type { Logger } from '../../logging/logger.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
@@ -25,11 +27,7 @@ export interface ApiHarness extends LifecycleHarness {
   /** The API's grant recorder: its interval is an hour here, so tests write grants with flushGrants(). */
   grants: GrantRecorder;
   /** Another app over the same harness, with some of its dependencies replaced; the caller serves it. */
-  appWith(overrides: {
-    db?: ApiDependencies['db'];
-    trustProxy?: ApiDependencies['trustProxy'];
-    service?: Partial<NonNullable<ApiDependencies['service']>>;
-  }): Express;
+  appWith(overrides: Partial<ApiParts>): Express;
   /** Writes every grant the API has gathered now (the service: once GRANT_FLUSH_SECONDS old). */
   flushGrants(): Promise<void>;
   /** A bearer token for the caller (workspace defaults to the harness's own; expiry to 12 hours). */
@@ -62,27 +60,26 @@ export async function startApiHarness(
     flushIntervalMs: options.grantFlushMs ?? 3_600_000,
     logger: options.logger ?? lifecycle.logger,
   });
-  const dependencies: ApiDependencies = {
+  const parts: ApiParts = {
     db: lifecycle.db,
     temporal: lifecycle.client,
     keys: testKeyProvider(),
     logger: options.logger ?? lifecycle.logger,
     trustProxy: options.trustProxy,
-    service: {
-      vault: lifecycle.vault,
-      commands: lifecycle.commands,
-      verifyToken: await createTokenVerifier(auth),
-      publicUrl: 'http://127.0.0.1:9',
-      allowInsecureProviderUrls: true,
-      outbound,
-      rateLimits: options.rateLimits,
-      readyWaits: options.readyWaits,
-      refreshMarginMs: options.refreshMarginMs,
-      grants,
-      changes,
-    },
+    checkResponses: true,
+    vault: lifecycle.vault,
+    commands: lifecycle.commands,
+    verifyToken: await createTokenVerifier(auth),
+    publicUrl: 'http://127.0.0.1:9',
+    allowInsecureProviderUrls: true,
+    outbound,
+    rateLimits: options.rateLimits,
+    readyWaits: options.readyWaits,
+    refreshMarginMs: options.refreshMarginMs,
+    grants,
+    changes,
   };
-  const app = createApp(dependencies);
+  const app = composeApi(parts);
   const server = await listen(app);
   return {
     ...lifecycle,
@@ -90,13 +87,7 @@ export async function startApiHarness(
     app,
     changes,
     grants,
-    appWith: (overrides) =>
-      createApp({
-        ...dependencies,
-        ...(overrides.db ? { db: overrides.db } : {}),
-        trustProxy: overrides.trustProxy ?? dependencies.trustProxy,
-        service: { ...dependencies.service!, ...overrides.service },
-      }),
+    appWith: (overrides) => composeApi({ ...parts, ...overrides }),
     async flushGrants() {
       if (!(await grants.flush())) throw new Error('the grants could not be written (see the log)');
     },
@@ -154,4 +145,20 @@ export async function connectThroughApi(
   const completed = await api.call('GET', `/v1/oauth/callback${callback.search}`);
   if (completed.status !== 200) throw new Error(`callback answered ${completed.status}`);
   return created.body.connection.id;
+}
+
+/**
+ * The app with the operations routes only (/healthz, /readyz, /metrics, /openapi.json), over the given
+ * dependencies: no feature, and a verifier that admits no caller, since no route here takes one.
+ */
+export function operationsApp(deps: HealthDependencies): Express {
+  return createApp({
+    logger: deps.logger,
+    checkResponses: true,
+    health: deps,
+    verifyToken: () => Promise.reject(new Error('the operations routes take no bearer token')),
+    limits: new RateLimits(),
+    routes: [],
+    streaming: [],
+  });
 }

@@ -1,0 +1,84 @@
+// Calls to a connection's workflow under the command deadline, with Temporal's failures told as
+// ConnectionErrors: a workflow that cannot answer in time (its worker is down, Temporal is unreachable) is
+// `unavailable` for the caller, never a call that hangs. The command itself may still complete; the read
+// model shows whether it did. Never passes on the Temporal server's own words.
+import {
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import { connectionWorkflowId } from '../workflows/messages.js';
+import { isFailureType } from '../workflows/failure-types.js';
+import { ConnectionError } from './connection-errors.js';
+
+/** The default of COMMAND_TIMEOUT_SECONDS. */
+export const COMMAND_TIMEOUT_MS = 60_000;
+
+export interface WorkflowCalls {
+  temporal: Client;
+  /** COMMAND_TIMEOUT_SECONDS: how long a caller waits for the workflow's answer. */
+  commandTimeoutMs?: number;
+}
+
+/** Runs Temporal calls under the command deadline. */
+export async function withDeadline<T>(deps: WorkflowCalls, call: () => Promise<T>): Promise<T> {
+  const timeoutMs = deps.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+  try {
+    return await deps.temporal.withDeadline(Date.now() + timeoutMs, call);
+  } catch (error) {
+    throw translate(error, timeoutMs);
+  }
+}
+
+/** Sends an update to the connection's workflow and answers its result. */
+export function sendUpdate<Ret, Args extends [unknown]>(
+  deps: WorkflowCalls,
+  connectionId: string,
+  update: UpdateDefinition<Ret, Args>,
+  arg: Args[0],
+): Promise<Ret> {
+  return withDeadline(deps, () =>
+    deps.temporal.workflow
+      .getHandle(connectionWorkflowId(connectionId))
+      .executeUpdate(update, { args: [arg] as unknown as Args }),
+  );
+}
+
+/** What the workflow refused, as a ConnectionError. Unexpected errors pass through unchanged. */
+function translate(error: unknown, timeoutMs: number): unknown {
+  if (error instanceof ConnectionError || error instanceof WorkflowExecutionAlreadyStartedError) return error;
+  if (error instanceof WorkflowNotFoundError) {
+    return new ConnectionError(
+      'conflict',
+      'the connection has no running lifecycle (it is disconnected or failed)',
+    );
+  }
+  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+    const failure = error.cause;
+    if (isFailureType(failure.type, 'AuthorizationRefused')) {
+      return new ConnectionError('authorization_refused', failure.message);
+    }
+    if (isFailureType(failure.type, 'ProviderRejected'))
+      return new ConnectionError('provider_rejected', failure.message);
+    if (isFailureType(failure.type, 'ProviderUnavailable')) {
+      return new ConnectionError('provider_unavailable', failure.message);
+    }
+    return new ConnectionError('conflict', failure.message);
+  }
+  if (isGrpcDeadlineError(error)) {
+    return new ConnectionError(
+      'unavailable',
+      `the connection did not answer within ${Math.round(timeoutMs / 1000)} s; the command may still ` +
+        'complete: read the connection to see how it stands',
+    );
+  }
+  if (isGrpcServiceError(error)) {
+    // The server's own words can name internals; the caller learns only that it is unavailable.
+    return new ConnectionError('unavailable', 'the workflow service is unavailable; try again shortly');
+  }
+  return error;
+}

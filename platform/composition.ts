@@ -1,0 +1,101 @@
+// The composition root of the API: builds, once per app, what the features share (the rate-limit counters,
+// the ready long-poll admission, the credential cache and the read path of agent access), hands each feature
+// its own dependencies through its factory, and gives the app their routes. Features never look anything up
+// and never import the app; whoever builds the parts that need stopping (grants, the change listener, the
+// outbound guard) stops them. Used by platform/service.ts and, through test/support/api.ts, by the tests.
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { Express } from 'express';
+import { agentAccessRoutes } from '../agent-access/routes.js';
+import type { GrantRecorder } from '../agent-access/grant-recorder.js';
+import { defaultReadyWaitLimits, ReadyWaits, type ReadyWaitLimits } from '../agent-access/ready.js';
+import { DEFAULT_REFRESH_MARGIN_SECONDS } from '../config/config.js';
+import { createApp, type ApiDependencies } from '../api/app.js';
+import type { TokenVerifier } from '../api/auth.js';
+import { defaultRateLimits, RateLimits, type RateLimitSettings } from '../api/rate-limits.js';
+import type { ConnectionChangeListener } from '../connections/connection-changes.js';
+import type { ConnectionCommands } from '../connections/connection-commands.js';
+import { connectionRoutes } from '../connections/routes.js';
+import { dependentRoutes } from '../dependents/routes.js';
+import { integrationRoutes } from '../integrations/routes.js';
+import type { Logger } from '../logging/logger.js';
+import { trackConnectionsByStatus } from '../observability/metrics.js';
+import type { OutboundGuard } from '../providers/outbound-guard.js';
+import { CredentialCache } from '../vault/credential-cache.js';
+import type { CredentialVault, KeyProvider } from '../vault/index.js';
+
+export interface ApiParts {
+  db: Knex;
+  temporal: Client;
+  keys: KeyProvider;
+  logger: Logger;
+  vault: CredentialVault;
+  /** The Temporal gateway: every change to a connection goes to its workflow through it. */
+  commands: ConnectionCommands;
+  verifyToken: TokenVerifier;
+  publicUrl: string;
+  /** http:// and private-network provider URLs, for development and tests only. */
+  allowInsecureProviderUrls: boolean;
+  /** The way out to providers (the proxy, and the address check of custom providers' URLs). */
+  outbound: OutboundGuard;
+  /** Where the token route and the proxy record grants; whoever creates it stops it, after the server. */
+  grants: GrantRecorder;
+  /** Transitions and credential changes announced by the worker (Postgres LISTEN/NOTIFY). */
+  changes: ConnectionChangeListener;
+  /** Requests a minute per caller (per address on public routes), by limit; defaults for those absent. */
+  rateLimits?: Partial<RateLimitSettings>;
+  /** READY_WAITS_PER_CALLER, READY_WAITS_PER_PROCESS: long-polls waiting at once. */
+  readyWaits?: Partial<ReadyWaitLimits>;
+  /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
+  returnToOrigins?: string[];
+  /** REFRESH_MARGIN_SECONDS: the token route refreshes a token expiring sooner before handing it out. */
+  refreshMarginMs?: number;
+  trustProxy?: ApiDependencies['trustProxy'];
+  checkResponses?: boolean;
+  codec?: ApiDependencies['codec'];
+}
+
+export function composeApi(parts: ApiParts): Express {
+  const { db, logger, commands, grants, changes, verifyToken, outbound } = parts;
+  const limits = new RateLimits({ ...defaultRateLimits, ...parts.rateLimits });
+  const cache = new CredentialCache(parts.vault);
+  cache.follow(changes);
+  const access = {
+    db,
+    commands,
+    cache,
+    grants,
+    limits,
+    refreshMarginMs: parts.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_SECONDS * 1000,
+  };
+  const waits = new ReadyWaits({ ...defaultReadyWaitLimits, ...parts.readyWaits });
+  const agentAccess = agentAccessRoutes({ access, verifyToken, outbound, db, changes, waits });
+  void trackConnectionsByStatus(db, changes, logger);
+  return createApp({
+    logger,
+    trustProxy: parts.trustProxy,
+    checkResponses: parts.checkResponses,
+    health: { db, temporal: parts.temporal, keys: parts.keys },
+    verifyToken,
+    limits,
+    routes: [
+      ...integrationRoutes({
+        db,
+        vault: parts.vault,
+        allowInsecureProviderUrls: parts.allowInsecureProviderUrls,
+        outbound,
+      }),
+      ...connectionRoutes({
+        db,
+        commands,
+        publicUrl: parts.publicUrl,
+        returnToOrigins: parts.returnToOrigins ?? [],
+        logger,
+      }),
+      ...dependentRoutes({ db }),
+      ...agentAccess.routes,
+    ],
+    streaming: [agentAccess.proxy],
+    codec: parts.codec,
+  });
+}
