@@ -5,9 +5,8 @@
 // serialised by the workflow. Nor does it write per read: grants are counted in memory and written in
 // batches (agent-access/grant-recorder.ts). Credentials are returned to the caller only, never logged.
 import { z } from 'zod';
-import { DEFAULT_REFRESH_MARGIN_SECONDS } from '../config/config.js';
 import type { Knex } from 'knex';
-import { connectionStore, type ConnectionMetadata } from '../connections/connection-store.js';
+import { connectionStore } from '../connections/connection-store.js';
 import {
   credentialPurposeOf,
   credentialStore,

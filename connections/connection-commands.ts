@@ -5,7 +5,6 @@
 // enters Temporal. Creation and its Idempotency-Key are in connections/connection-creation.ts.
 import type { UpdateDefinition } from '@temporalio/common';
 import type { notifyDependent } from '../workflows/dependent-notification.js';
-import { isFailureType } from '../workflows/failure-types.js';
 import {
   activateConnection,
   beginAuthorization,
