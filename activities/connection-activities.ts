@@ -105,6 +105,69 @@ async function requireNotDestroyed(tx: Knex.Transaction, connectionId: string): 
   }
 }
 
+/**
+ * Records a transition (or a notice, when from equals to) once, and mirrors it onto the connection row, inside
+ * the caller's transaction; answers whether it was new (false for a retry of one already recorded).
+ */
+export async function writeTransition(tx: Knex.Transaction, record: TransitionRecord): Promise<boolean> {
+  const { connection } = record;
+  if (record.from === null) {
+    await tx('connections')
+      .insert({
+        id: connection.id,
+        workspace_id: connection.workspaceId,
+        integration: connection.integration,
+        scope: connection.scope,
+        owner_user_id: connection.ownerUserId ?? null,
+        name: connection.name ?? null,
+        auth_type: connection.authType,
+        status: record.to,
+        status_reason: record.reason,
+        created_by: connection.createdBy,
+        created_at: new Date(record.at),
+        updated_at: new Date(record.at),
+      })
+      .onConflict('id')
+      .ignore();
+  }
+  const inserted = await tx('connection_events')
+    .insert({
+      connection_id: connection.id,
+      workspace_id: connection.workspaceId,
+      sequence: record.sequence,
+      from_status: record.from,
+      to_status: record.to,
+      reason: record.reason,
+      actor: record.actor,
+      occurred_at: new Date(record.at),
+    })
+    .onConflict(['connection_id', 'sequence'])
+    .ignore()
+    .returning('id');
+  if (inserted.length === 0) return false; // a retry of a transition already recorded
+  transitionsTotal.inc({ from: record.from ?? 'none', to: record.to });
+  await publishConnectionChange(tx, {
+    connectionId: connection.id,
+    kind: 'status',
+    from: record.from,
+    status: record.to,
+    ...(record.reason ? { reason: record.reason } : {}),
+  });
+  await tx('connections')
+    .where({ id: connection.id })
+    .update({
+      status: record.to,
+      status_reason: record.reason,
+      updated_at: new Date(record.at),
+      token_expires_at: toDate(record.metadata.tokenExpiresAt),
+      next_refresh_at: toDate(record.metadata.nextRefreshAt),
+      key_created_at: toDate(record.metadata.keyCreatedAt),
+      key_rotation_due_at: toDate(record.metadata.keyRotationDueAt),
+      ...(record.to === 'disconnected' ? { disconnected_at: new Date(record.at) } : {}),
+    });
+  return true;
+}
+
 /** An authorization request's row, as the code exchange needs it. */
 interface ClaimedState {
   redirect_uri: string;
@@ -241,63 +304,7 @@ export function createConnectionActivities(deps: ConnectionActivityDependencies)
   const activities = {
     /** Records a transition (or a notice, when from equals to) once, and mirrors it onto the connection row. */
     async recordTransition(record: TransitionRecord): Promise<void> {
-      const { connection } = record;
-      await db.transaction(async (tx) => {
-        if (record.from === null) {
-          await tx('connections')
-            .insert({
-              id: connection.id,
-              workspace_id: connection.workspaceId,
-              integration: connection.integration,
-              scope: connection.scope,
-              owner_user_id: connection.ownerUserId ?? null,
-              name: connection.name ?? null,
-              auth_type: connection.authType,
-              status: record.to,
-              status_reason: record.reason,
-              created_by: connection.createdBy,
-              created_at: new Date(record.at),
-              updated_at: new Date(record.at),
-            })
-            .onConflict('id')
-            .ignore();
-        }
-        const inserted = await tx('connection_events')
-          .insert({
-            connection_id: connection.id,
-            workspace_id: connection.workspaceId,
-            sequence: record.sequence,
-            from_status: record.from,
-            to_status: record.to,
-            reason: record.reason,
-            actor: record.actor,
-            occurred_at: new Date(record.at),
-          })
-          .onConflict(['connection_id', 'sequence'])
-          .ignore()
-          .returning('id');
-        if (inserted.length === 0) return; // a retry of a transition already recorded
-        transitionsTotal.inc({ from: record.from ?? 'none', to: record.to });
-        await publishConnectionChange(tx, {
-          connectionId: connection.id,
-          kind: 'status',
-          from: record.from,
-          status: record.to,
-          ...(record.reason ? { reason: record.reason } : {}),
-        });
-        await tx('connections')
-          .where({ id: connection.id })
-          .update({
-            status: record.to,
-            status_reason: record.reason,
-            updated_at: new Date(record.at),
-            token_expires_at: toDate(record.metadata.tokenExpiresAt),
-            next_refresh_at: toDate(record.metadata.nextRefreshAt),
-            key_created_at: toDate(record.metadata.keyCreatedAt),
-            key_rotation_due_at: toDate(record.metadata.keyRotationDueAt),
-            ...(record.to === 'disconnected' ? { disconnected_at: new Date(record.at) } : {}),
-          });
-      });
+      await db.transaction((tx) => writeTransition(tx, record));
     },
 
     async recordSchedule(input: { connection: ConnectionRef; metadata: ScheduleMetadata }): Promise<void> {

@@ -2,6 +2,7 @@
 // registers, so tests hand in real or fake dependencies without module mocking.
 import { createWebhookActivities } from '../notifications/webhook.js';
 import { createConnectionActivities, type ConnectionActivityDependencies } from './connection-activities.js';
+import { createRemovalActivities } from './removal.js';
 
 export type ActivityDependencies = ConnectionActivityDependencies & {
   /** Where dependents' notices go (WEBHOOK_URL, WEBHOOK_SECRET); none configured: nothing is sent. */
@@ -9,7 +10,11 @@ export type ActivityDependencies = ConnectionActivityDependencies & {
 };
 
 export function createActivities(deps: ActivityDependencies) {
-  return { ...createConnectionActivities(deps), ...createWebhookActivities(deps.webhook ?? {}) };
+  return {
+    ...createConnectionActivities(deps),
+    ...createRemovalActivities(deps),
+    ...createWebhookActivities(deps.webhook ?? {}),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

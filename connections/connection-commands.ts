@@ -23,7 +23,6 @@ import { hashState } from '../activities/connection-activities.js';
 import { integrationStore } from '../integrations/integration-store.js';
 import type { CredentialVault } from '../vault/index.js';
 import type { connectionLifecycle } from '../workflows/connection-lifecycle.js';
-import type { notifyDependent } from '../workflows/dependent-notification.js';
 import {
   activateConnection,
   beginAuthorization,
@@ -38,6 +37,7 @@ import {
   type ConnectionRef,
   type ConnectionSnapshot,
   type ConnectionStatus as Status,
+  type DependentNoticeRecord,
   type LifecycleSettings,
 } from '../workflows/messages.js';
 import {
@@ -94,7 +94,17 @@ export interface EndedSetup {
   reason?: string;
 }
 
-type OAuthInput = NewConnection & { scopes?: string[] };
+type OAuthInput = NewConnection & {
+  scopes?: string[];
+  /** Where the browser goes after the callback, already checked (checkReturnTo). */
+  returnTo?: string;
+};
+
+/** A removal the workflow carried out: how the connection stands, and the dependents told of it. */
+export interface Removal {
+  snapshot: ConnectionSnapshot;
+  notified: DependentNoticeRecord[];
+}
 
 /**
  * What a create request asks for, as one SHA-256 (hex) of a canonical JSON: a retry under the same
@@ -140,6 +150,7 @@ export class ConnectionCommands {
       actor: input.actor,
       redirectUri: this.deps.redirectUri,
       scopes: input.scopes,
+      returnTo: input.returnTo,
     }));
     if ('ended' in started) return { connectionId: started.ref.id, ...started.ended };
     return { connectionId: started.ref.id, ...started.result };
@@ -167,14 +178,15 @@ export class ConnectionCommands {
 
   /**
    * The provider's redirect. Bound only by `state`: an unknown, foreign, used or expired state, or a wrong
-   * `iss`, is refused with 400 and changes nothing.
+   * `iss`, is refused with 400 and changes nothing. Answers where the browser goes next as the setup carried
+   * it (`returnTo`: null for nowhere; undefined for a setup begun before setups carried it).
    */
-  async completeCallback(params: {
-    state: string;
-    code?: string;
-    iss?: string;
-    error?: string;
-  }): Promise<{ connectionId: string; workspaceId: string; snapshot: ConnectionSnapshot }> {
+  async completeCallback(params: { state: string; code?: string; iss?: string; error?: string }): Promise<{
+    connectionId: string;
+    workspaceId: string;
+    snapshot: ConnectionSnapshot;
+    returnTo?: string | null;
+  }> {
     const row = await this.deps
       .db('oauth_states')
       .where({ state_hash: hashState(params.state) })
@@ -186,18 +198,18 @@ export class ConnectionCommands {
           params.code,
         )
       : undefined;
-    const snapshot = await this.update(row.connection_id, completeAuthorization, {
+    const { snapshot, returnTo } = await this.update(row.connection_id, completeAuthorization, {
       state: params.state,
       sealedCode,
       iss: params.iss,
       error: params.error,
     });
-    return { connectionId: row.connection_id, workspaceId: row.workspace_id, snapshot };
+    return { connectionId: row.connection_id, workspaceId: row.workspace_id, snapshot, returnTo };
   }
 
   async reauthorize(
     connectionId: string,
-    request: { actor: string; scopes?: string[] },
+    request: { actor: string; scopes?: string[]; returnTo?: string },
   ): Promise<{ authorizationUrl: string; expiresAt: number }> {
     return this.update(connectionId, beginAuthorization, { ...request, redirectUri: this.deps.redirectUri });
   }
@@ -222,10 +234,19 @@ export class ConnectionCommands {
     return this.update(connectionId, activateConnection, { actor });
   }
 
-  /** Disconnects; a connection that is already disconnected (its workflow closed) stays as it is. */
-  async disconnect(connectionId: string, actor: string, reason?: string): Promise<ConnectionSnapshot> {
+  /**
+   * Removes the connection through its workflow, which checks the dependents, records the removal and the
+   * notices in one transaction, destroys the credentials and tells each dependent durably. Refused with
+   * `has_dependents` (changing nothing) while dependents remain, unless forced. A connection already
+   * disconnected (its workflow closed) stays as it is.
+   */
+  async remove(
+    connectionId: string,
+    request: { actor: string; force: boolean; reason?: string },
+  ): Promise<Removal> {
+    let result;
     try {
-      return await this.update(connectionId, disconnectConnection, { actor, reason });
+      result = await this.update(connectionId, disconnectConnection, request);
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== 'conflict') throw error;
       const row = await this.deps
@@ -233,50 +254,27 @@ export class ConnectionCommands {
         .where({ id: connectionId })
         .first('status', 'status_reason');
       if (row?.status === 'disconnected') {
-        return {
+        const snapshot: ConnectionSnapshot = {
           id: connectionId,
           status: 'disconnected',
           reason: row.status_reason,
           authorizationPending: false,
         };
+        return { snapshot, notified: [] };
       }
       throw error;
     }
+    if (!result.disconnected) {
+      throw new ApiError('has_dependents', 'the connection has dependents; remove them or force', {
+        dependents: result.dependents,
+      });
+    }
+    return { snapshot: result.snapshot, notified: result.notified };
   }
 
-  /**
-   * Tells each dependent, durably, that the connection is gone: one `notifyDependent` workflow per dependent
-   * (a webhook, retried by Temporal; nothing is sent when no webhook is configured). Idempotent per
-   * connection and dependent.
-   */
-  async notifyDependents(
-    ref: { id: string; workspaceId: string },
-    dependents: Array<{ kind: string; id: string }>,
-    reason: string,
-  ): Promise<void> {
-    const occurredAt = new Date().toISOString();
-    await this.withDeadline(() =>
-      Promise.all(
-        dependents.map((dependent) =>
-          this.deps.temporal.workflow.start<typeof notifyDependent>('notifyDependent', {
-            taskQueue: this.deps.taskQueue ?? CONNECTIONS_TASK_QUEUE,
-            workflowId: `dependent-notice-${ref.id}-${dependent.kind}-${dependent.id}`,
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            args: [
-              {
-                type: 'connection.disconnected',
-                workspaceId: ref.workspaceId,
-                connectionId: ref.id,
-                dependent,
-                reason,
-                occurredAt,
-              },
-            ],
-            typedSearchAttributes: [{ key: WorkspaceId, value: ref.workspaceId }],
-          }),
-        ),
-      ),
-    );
+  /** Removes the connection whatever depends on it (its dependents are told): as an operator would. */
+  async disconnect(connectionId: string, actor: string, reason?: string): Promise<ConnectionSnapshot> {
+    return (await this.remove(connectionId, { actor, reason, force: true })).snapshot;
   }
 
   async describe(connectionId: string): Promise<ConnectionSnapshot> {

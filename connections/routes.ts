@@ -66,10 +66,6 @@ const dependentParams = z.strictObject({
   dependentId: platformId(),
 });
 
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown }).code === '23505';
-}
-
 /** A provider's error code as shown and passed on: lower-case words only, or a fixed stand-in. */
 export function sanitizeProviderError(error: string): string {
   return /^[a-z_]{1,64}$/.test(error) ? error : 'invalid_error';
@@ -151,23 +147,10 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         }
         return { connection: await readBack(caller.workspace, snapshot.id) };
       }
-      const created = await commands.createOAuth({ ...input, scopes: body.scopes });
+      const created = await commands.createOAuth({ ...input, scopes: body.scopes, returnTo });
       if (!('authorizationUrl' in created)) {
         // A retried create whose setup has ended: there is no authorization to send the person to.
         return { connection: await readBack(caller.workspace, created.connectionId) };
-      }
-      if (returnTo) {
-        try {
-          await returnTargets.remember(
-            db,
-            { workspaceId: caller.workspace, connectionId: created.connectionId },
-            created.authorizationUrl,
-            returnTo,
-          );
-        } catch (error) {
-          // A retry under the same Idempotency-Key gets the same authorization, already remembered.
-          if (!(input.idempotency && isUniqueViolation(error))) throw error;
-        }
       }
       return {
         connection: await readBack(caller.workspace, created.connectionId),
@@ -203,7 +186,6 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         sendCallbackPage(res, 400, { kind: 'refused' });
         return;
       }
-      const target = await returnTargets.find(db, query.state);
       let completed;
       try {
         completed = await commands.completeCallback({
@@ -223,9 +205,13 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
         throw failure;
       }
       const { connectionId, snapshot } = completed;
-      if (target && target.connectionId === connectionId) {
-        await returnTargets.forget(db, query.state);
-        res.redirect(303, returnUrl(target.returnTo, publicUrl, { connectionId, status: snapshot.status }));
+      // A setup begun before setups carried returnTo has its target in oauth_return_targets.
+      const returnTo =
+        completed.returnTo === undefined
+          ? await returnTargets.take(db, query.state, connectionId)
+          : completed.returnTo;
+      if (returnTo) {
+        res.redirect(303, returnUrl(returnTo, publicUrl, { connectionId, status: snapshot.status }));
         return;
       }
       let outcome: CallbackOutcome;
@@ -317,15 +303,8 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
       const { authorizationUrl } = await commands.reauthorize(connection.id, {
         actor: caller.sub,
         scopes: body.scopes,
+        returnTo,
       });
-      if (returnTo) {
-        await returnTargets.remember(
-          db,
-          { workspaceId: caller.workspace, connectionId: connection.id },
-          authorizationUrl,
-          returnTo,
-        );
-      }
       return { connection: await readBack(caller.workspace, connection.id), authorizationUrl };
     },
   });
@@ -423,14 +402,19 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
     errors: [404, 409],
     async handler({ params, body, caller, res }) {
       const connection = await visibleConnection(db, caller, params.id);
-      if (connection.status === 'disconnected') {
-        throw new ApiError('conflict', 'the connection is disconnected');
-      }
-      const { dependent, created } = await dependentStore.put(
-        db,
-        { workspaceId: caller.workspace, connectionId: connection.id },
-        { kind: params.kind, id: params.dependentId, ...body, actor: caller.sub },
-      );
+      // Under the connection's row lock, which a removal holds while it lists the dependents and records
+      // itself: a registration is either seen by that removal or sees the connection disconnected.
+      const { dependent, created } = await db.transaction(async (tx) => {
+        const current = await connectionStore.lockStatus(tx, connection.id, 'share');
+        if (current?.status === 'disconnected') {
+          throw new ApiError('conflict', 'the connection is disconnected');
+        }
+        return dependentStore.put(
+          tx,
+          { workspaceId: caller.workspace, connectionId: connection.id },
+          { kind: params.kind, id: params.dependentId, ...body, actor: caller.sub },
+        );
+      });
       res.status(created ? 201 : 200);
       res.json({ dependent });
     },
@@ -479,28 +463,7 @@ export function registerConnectionRoutes(registry: RouteRegistry, deps: ApiDepen
       if (force && caller.role !== 'owner' && caller.role !== 'admin') {
         throw new ApiError('forbidden', 'only owners and admins remove a connection that has dependents');
       }
-      const ref = { workspaceId: caller.workspace, connectionId: connection.id };
-      const dependents = await dependentStore.list(db, ref);
-      if (dependents.length > 0 && !force) {
-        throw new ApiError('has_dependents', 'the connection has dependents; remove them or force', {
-          dependents,
-        });
-      }
-      await commands.disconnect(
-        connection.id,
-        caller.sub,
-        dependents.length > 0 ? 'removed_with_dependents' : undefined,
-      );
-      const notified = await dependentStore.notifyAll(db, ref, {
-        event: 'connection_disconnected',
-        actor: caller.sub,
-      });
-      // And by webhook, durably (a workflow per dependent), when one is configured.
-      await commands.notifyDependents(
-        { id: connection.id, workspaceId: caller.workspace },
-        notified.map(({ kind, dependentId }) => ({ kind, id: dependentId })),
-        dependents.length > 0 ? 'removed_with_dependents' : 'removed',
-      );
+      const { notified } = await commands.remove(connection.id, { actor: caller.sub, force });
       deps.logger.info(
         { connectionId: connection.id, dependents: notified.length },
         'connection disconnected through the API',

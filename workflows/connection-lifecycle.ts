@@ -52,6 +52,7 @@ import {
   scheduleRefresh as refreshSchedule,
 } from './refresh-policy.js';
 import { ConnectionStatus as ConnectionStatusKey } from './search-attributes.js';
+import { removeConnection, REMOVAL_PATCH } from './connection-removal.js';
 
 /**
  * A run continues as new once its history reaches this many events, or earlier when the server suggests it.
@@ -202,6 +203,11 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
         metadata: metadata(to),
       }),
     );
+    await applyTransition(to, reason);
+  }
+
+  /** A transition once recorded: the snapshot, the search attribute, the waiters. */
+  async function applyTransition(to: ConnectionStatus, reason: string | undefined): Promise<void> {
     snapshot.status = to;
     snapshot.reason = reason;
     upsertSearchAttributes([{ key: ConnectionStatusKey, value: to }]);
@@ -350,7 +356,12 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
           }
           throw unwrap(error) ?? error;
         }
-        state.authorization = { setupId, expiresAt, initial: snapshot.status === 'pending' };
+        state.authorization = {
+          setupId,
+          expiresAt,
+          initial: snapshot.status === 'pending',
+          returnTo: request.returnTo ?? null,
+        };
         snapshot.authorizationPending = true;
         wake = true;
         return { authorizationUrl, expiresAt };
@@ -369,6 +380,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
       serialized(async () => {
         const pending = state.authorization;
         if (!pending) refuse('no authorization is waiting for a callback', 'AuthorizationRefused');
+        const outcome = () => ({ snapshot: { ...snapshot }, returnTo: pending.returnTo });
         if (callback.error) {
           // Only the current authorization's own state may end it, and only once.
           await acts.consumeAuthorizationState({
@@ -380,7 +392,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
             callback.error === 'access_denied' ? 'access_denied' : 'provider_error',
             'provider',
           );
-          return { ...snapshot };
+          return outcome();
         }
         let result;
         try {
@@ -399,7 +411,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
             failure?.type === 'CredentialRejected' ? 'exchange_refused' : 'exchange_failed',
             'provider',
           );
-          return { ...snapshot };
+          return outcome();
         }
         state.authorization = undefined;
         snapshot.authorizationPending = false;
@@ -410,7 +422,7 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
         const keptAhead = scheduleRefresh(result);
         await transition('active', snapshot.status === 'pending' ? 'authorized' : 'reauthorized', 'provider');
         await noteLifetime(keptAhead);
-        return { ...snapshot };
+        return outcome();
       }, 'by-disconnect'),
     {
       validator: (_input) => {
@@ -610,17 +622,29 @@ export async function connectionLifecycle(input: ConnectionLifecycleInput): Prom
     { validator: (_input) => requireStatus('inactive', 'activated') },
   );
 
+  const removal = {
+    connection,
+    state,
+    records: localRecords,
+    credentials: disconnectActs,
+    serialized: <T>(work: () => Promise<T>) => serialized(work, 'never'),
+    preempt: () => preempt('disconnect'),
+    metadata,
+    applyTransition,
+  };
   setHandler(disconnectConnection, (request) => {
+    if (patched(REMOVAL_PATCH)) return removeConnection(removal, request);
     preempt('disconnect');
     return serialized(async () => {
-      if (snapshot.status === 'disconnected') return { ...snapshot };
+      const done = () => ({ disconnected: true as const, snapshot: { ...snapshot }, notified: [] });
+      if (snapshot.status === 'disconnected') return done();
       state.authorization = undefined;
       snapshot.authorizationPending = false;
       await disconnectActs.destroyCredentials({ connection, revoke: true });
       snapshot.tokenExpiresAt = undefined;
       snapshot.nextRefreshAt = undefined;
       await transition('disconnected', request.reason ?? 'disconnected', request.actor);
-      return { ...snapshot };
+      return done();
     }, 'never');
   });
 
