@@ -9,16 +9,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { mintToken } from '../../api/auth.js';
 import { freePort, projectRoot } from '../../platform/process.js';
 import { createTestDatabase, testEnv } from '../support/env.js';
 import { eventually } from '../support/lifecycle.js';
 import {
-  apiClient,
   connectApiKey,
+  externalServiceEnv,
   registerStandIn,
   spawnService,
-  waitForReady,
+  startApiAndWorker,
   type ServiceProcess,
 } from '../support/service-process.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
@@ -76,44 +75,30 @@ describe('a forced delete whose API process is killed before the notices are del
   it('still tells every dependent, exactly once', async () => {
     const port = await freePort();
     const jwtSecret = randomBytes(32).toString('base64url');
-    const taskQueue = `removal-crash-${randomBytes(4).toString('hex')}`;
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
+      ...externalServiceEnv({
+        port,
+        dataDir: path.join(root, 'data'),
+        databaseUrl: database.url,
+        jwtSecret,
+        taskQueuePrefix: 'removal-crash',
+      }),
+      // From source, through tsx, without the test runner's module flags.
       NODE_OPTIONS: '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATA_DIR: path.join(root, 'data'),
-      LOG_LEVEL: 'info',
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: testEnv.temporalAddress,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      TEMPORAL_CODEC_KEY: randomBytes(32).toString('base64'),
-      KMS_KEY_ID: testEnv.kmsKeyId,
-      KMS_ENDPOINT: testEnv.kmsEndpoint,
-      AWS_REGION: 'eu-west-2',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AUTH_JWT_SECRET: jwtSecret,
-      OPERATOR_JWT_SECRET: randomBytes(32).toString('base64url'),
-      ALLOW_INSECURE_PROVIDER_URLS: 'true',
       WEBHOOK_URL: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`,
       WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
     };
-    const serve = (part: string) =>
-      spawnService(['--import', 'tsx', 'scripts/serve.ts', part], { cwd: projectRoot, env });
-    const worker = serve('worker');
-    const api = serve('api');
-    services.push(worker, api);
-    await Promise.all([worker.waitForOutput(/worker started/), api.waitForOutput(/api started/)]);
-    const apiUrl = `http://127.0.0.1:${port}`;
-    await waitForReady(apiUrl);
-
-    const token = await mintToken(new TextEncoder().encode(jwtSecret), {
-      sub: 'admin-1',
-      workspace: 'ws-crash',
-      role: 'admin',
-    });
-    const client = apiClient(apiUrl, token);
+    const { api, client } = await startApiAndWorker(
+      (part) => {
+        const service = spawnService(['--import', 'tsx', 'scripts/serve.ts', part], {
+          cwd: projectRoot,
+          env,
+        });
+        services.push(service);
+        return service;
+      },
+      { port, jwtSecret, workspace: 'ws-crash' },
+    );
     await registerStandIn(client, standIn);
     standIn.validKeys.add('key-crash-1');
     const id = await connectApiKey(client, 'key-crash-1');
