@@ -10,6 +10,7 @@ import { withClassifiedFailures } from './failures.js';
 import { createOAuthActivities } from './oauth.js';
 import { createRecordActivities } from './records.js';
 import { createRevocationActivities } from './revocation.js';
+import { createRemovalActivities } from './removal.js';
 
 export type ActivityDependencies = ConnectionActivityDependencies & {
   /** Where dependents' notices go (WEBHOOK_URL, WEBHOOK_SECRET); none configured: nothing is sent. */
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDependencies) {
   );
   return {
     ...connectionActivities,
+    ...createRemovalActivities(deps),
     ...createWebhookActivities(deps.webhook ?? {}),
     /** The worker's lifecycle settings, read by each connection's workflow (a local activity). */
     lifecycleSettings: async (): Promise<LifecycleSettings> => ({ ...deps.lifecycle }),

@@ -50,6 +50,7 @@ export class ApiError extends Error {
 const codeOfConnectionError: Record<ConnectionErrorCode, ErrorCode> = {
   invalid_setup: 'invalid_request',
   unknown_authorization: 'invalid_request',
+  has_dependents: 'has_dependents',
   authorization_refused: 'invalid_request',
   conflict: 'conflict',
   provider_rejected: 'provider_rejected',
@@ -62,7 +63,9 @@ const codeOfConnectionError: Record<ConnectionErrorCode, ErrorCode> = {
 /** A domain error as the API answers it; anything else is undefined (for the error handler to judge). */
 export function apiErrorOf(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
-  if (error instanceof ConnectionError) return new ApiError(codeOfConnectionError[error.code], error.message);
+  if (error instanceof ConnectionError) {
+    return new ApiError(codeOfConnectionError[error.code], error.message, error.details);
+  }
   return undefined;
 }
 

@@ -4,21 +4,17 @@
 // reach an activity (a pasted API key, an authorization code) are sealed here first, so that only ciphertext
 // enters Temporal. Creation and its Idempotency-Key are in connections/connection-creation.ts.
 import type { UpdateDefinition } from '@temporalio/common';
-import type { notifyDependent } from '../workflows/dependent-notification.js';
 import {
   activateConnection,
   beginAuthorization,
   completeAuthorization,
-  connectionWorkflowId,
-  CONNECTIONS_TASK_QUEUE,
   deactivateConnection,
   disconnectConnection,
-  getConnection,
   refreshConnection,
   submitApiKey,
   type ConnectionSnapshot,
+  type DependentNoticeRecord,
 } from '../workflows/messages.js';
-import { WorkspaceId } from '../workflows/search-attributes.js';
 import {
   ConnectionCreation,
   type CreationDependencies,
@@ -28,10 +24,17 @@ import {
   type OAuthSetup,
 } from './connection-creation.js';
 import { ConnectionError } from './connection-errors.js';
-import { hashState } from './oauth-state-store.js';
+import { oauthStateStore } from './oauth-state-store.js';
+import { connectionStore } from './connection-store.js';
 import { sendUpdate, withDeadline } from './workflow-calls.js';
 
 export { COMMAND_TIMEOUT_MS } from './workflow-calls.js';
+
+/** A removal the workflow carried out: how the connection stands, and the dependents told of it. */
+export interface Removal {
+  snapshot: ConnectionSnapshot;
+  notified: DependentNoticeRecord[];
+}
 
 export interface ConnectionCommandDependencies extends CreationDependencies {
   /** COMMAND_TIMEOUT_SECONDS: how long a caller waits for the workflow's answer before a 503. */
@@ -67,18 +70,16 @@ export class ConnectionCommands {
 
   /**
    * The provider's redirect. Bound only by `state`: an unknown, foreign, used or expired state, or a wrong
-   * `iss`, is refused with 400 and changes nothing.
+   * `iss`, is refused with 400 and changes nothing. Answers where the browser goes next as the setup carried
+   * it (`returnTo`: null for nowhere; undefined for a setup begun before setups carried it).
    */
-  async completeCallback(params: {
-    state: string;
-    code?: string;
-    iss?: string;
-    error?: string;
-  }): Promise<{ connectionId: string; workspaceId: string; snapshot: ConnectionSnapshot }> {
-    const row = await this.deps
-      .db('oauth_states')
-      .where({ state_hash: hashState(params.state) })
-      .first();
+  async completeCallback(params: { state: string; code?: string; iss?: string; error?: string }): Promise<{
+    connectionId: string;
+    workspaceId: string;
+    snapshot: ConnectionSnapshot;
+    returnTo?: string | null;
+  }> {
+    const row = await oauthStateStore.find(this.deps.db, params.state);
     if (!row)
       throw new ConnectionError('unknown_authorization', 'this authorization link is unknown or has expired');
     const sealedCode = params.code
@@ -87,18 +88,18 @@ export class ConnectionCommands {
           params.code,
         )
       : undefined;
-    const snapshot = await this.update(row.connection_id, completeAuthorization, {
+    const { snapshot, returnTo } = await this.update(row.connection_id, completeAuthorization, {
       state: params.state,
       sealedCode,
       iss: params.iss,
       error: params.error,
     });
-    return { connectionId: row.connection_id, workspaceId: row.workspace_id, snapshot };
+    return { connectionId: row.connection_id, workspaceId: row.workspace_id, snapshot, returnTo };
   }
 
   async reauthorize(
     connectionId: string,
-    request: { actor: string; scopes?: string[] },
+    request: { actor: string; scopes?: string[]; returnTo?: string },
   ): Promise<{ authorizationUrl: string; expiresAt: number }> {
     return this.update(connectionId, beginAuthorization, { ...request, redirectUri: this.deps.redirectUri });
   }
@@ -123,67 +124,44 @@ export class ConnectionCommands {
     return this.update(connectionId, activateConnection, { actor });
   }
 
-  /** Disconnects; a connection that is already disconnected (its workflow closed) stays as it is. */
-  async disconnect(connectionId: string, actor: string, reason?: string): Promise<ConnectionSnapshot> {
+  /**
+   * Removes the connection through its workflow, which checks the dependents, records the removal and the
+   * notices in one transaction, destroys the credentials and tells each dependent durably. Refused with
+   * `has_dependents` (changing nothing) while dependents remain, unless forced. A connection already
+   * disconnected (its workflow closed) stays as it is.
+   */
+  async remove(
+    connectionId: string,
+    request: { actor: string; force: boolean; reason?: string },
+  ): Promise<Removal> {
+    let result;
     try {
-      return await this.update(connectionId, disconnectConnection, { actor, reason });
+      result = await this.update(connectionId, disconnectConnection, request);
     } catch (error) {
       if (!(error instanceof ConnectionError) || error.code !== 'conflict') throw error;
-      const row = await this.deps
-        .db('connections')
-        .where({ id: connectionId })
-        .first('status', 'status_reason');
+      const row = await connectionStore.status(this.deps.db, connectionId);
       if (row?.status === 'disconnected') {
-        return {
+        const snapshot: ConnectionSnapshot = {
           id: connectionId,
           status: 'disconnected',
-          reason: row.status_reason,
+          reason: row.statusReason ?? undefined,
           authorizationPending: false,
         };
+        return { snapshot, notified: [] };
       }
       throw error;
     }
+    if (!result.disconnected) {
+      throw new ConnectionError('has_dependents', 'the connection has dependents; remove them or force', {
+        dependents: result.dependents,
+      });
+    }
+    return { snapshot: result.snapshot, notified: result.notified };
   }
 
-  /**
-   * Tells each dependent, durably, that the connection is gone: one `notifyDependent` workflow per dependent
-   * (a webhook, retried by Temporal; nothing is sent when no webhook is configured). Idempotent per
-   * connection and dependent.
-   */
-  async notifyDependents(
-    ref: { id: string; workspaceId: string },
-    dependents: Array<{ kind: string; id: string }>,
-    reason: string,
-  ): Promise<void> {
-    const occurredAt = new Date().toISOString();
-    await this.withDeadline(() =>
-      Promise.all(
-        dependents.map((dependent) =>
-          this.deps.temporal.workflow.start<typeof notifyDependent>('notifyDependent', {
-            taskQueue: this.deps.taskQueue ?? CONNECTIONS_TASK_QUEUE,
-            workflowId: `dependent-notice-${ref.id}-${dependent.kind}-${dependent.id}`,
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            args: [
-              {
-                type: 'connection.disconnected',
-                workspaceId: ref.workspaceId,
-                connectionId: ref.id,
-                dependent,
-                reason,
-                occurredAt,
-              },
-            ],
-            typedSearchAttributes: [{ key: WorkspaceId, value: ref.workspaceId }],
-          }),
-        ),
-      ),
-    );
-  }
-
-  async describe(connectionId: string): Promise<ConnectionSnapshot> {
-    return this.withDeadline(() =>
-      this.deps.temporal.workflow.getHandle(connectionWorkflowId(connectionId)).query(getConnection),
-    );
+  /** Removes the connection whatever depends on it (its dependents are told): as an operator would. */
+  async disconnect(connectionId: string, actor: string, reason?: string): Promise<ConnectionSnapshot> {
+    return (await this.remove(connectionId, { actor, reason, force: true })).snapshot;
   }
 
   private withDeadline<T>(call: () => Promise<T>): Promise<T> {

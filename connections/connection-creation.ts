@@ -62,7 +62,11 @@ export interface EndedSetup {
   reason?: string;
 }
 
-export type OAuthInput = NewConnection & { scopes?: string[] };
+export type OAuthInput = NewConnection & {
+  scopes?: string[];
+  /** Where the browser goes after the callback, already checked (checkReturnTo). */
+  returnTo?: string;
+};
 
 type Started<Ret> =
   { ref: ConnectionRef; result: Ret } | { ref: ConnectionRef; ended: Omit<EndedSetup, 'connectionId'> };
@@ -76,6 +80,7 @@ export class ConnectionCreation {
       actor: input.actor,
       redirectUri: this.deps.redirectUri,
       scopes: input.scopes,
+      returnTo: input.returnTo,
     }));
     if ('ended' in started) return { connectionId: started.ref.id, ...started.ended };
     return { connectionId: started.ref.id, ...started.result };

@@ -10,6 +10,8 @@ export const connectionErrorCodes = [
   'authorization_refused',
   /** The connection's state does not allow the command (no running lifecycle, a refusal of its workflow). */
   'conflict',
+  /** A removal not forced while dependents remain (the details list them). */
+  'has_dependents',
   /** The provider did not accept the credential. */
   'provider_rejected',
   /** The provider could not be reached. */
@@ -28,6 +30,8 @@ export class ConnectionError extends Error {
   constructor(
     readonly code: ConnectionErrorCode,
     message: string,
+    /** Safe, structured facts for the caller (the dependents that block a removal). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }

@@ -264,6 +264,23 @@ export const connectionStore = {
     return row?.last_used_at instanceof Date ? row.last_used_at : undefined;
   },
 
+  /**
+   * Locks the connection's row for the rest of the transaction `tx` and reads its status: `update` for the
+   * removal (which changes it), `share` for what must not overlap a removal (registering a dependent).
+   */
+  async lockStatus(
+    tx: Db,
+    connectionId: string,
+    mode: 'update' | 'share',
+  ): Promise<{ status: ConnectionStatus; reason: string | null } | undefined> {
+    const query = tx('connections').where({ id: connectionId });
+    const row = await (mode === 'update' ? query.forUpdate() : query.forShare()).first(
+      'status',
+      'status_reason',
+    );
+    return row ? { status: row.status, reason: row.status_reason ?? null } : undefined;
+  },
+
   async list(
     db: Db,
     workspaceId: string,

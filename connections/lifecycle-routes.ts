@@ -15,7 +15,7 @@ import {
   tags,
   withAuthorization,
 } from './connection-schemas.js';
-import { checkReturnTo, returnTargets } from './return-to.js';
+import { checkReturnTo } from './return-to.js';
 import type { Db } from '../db/database.js';
 import type { ConnectionCommands } from './connection-commands.js';
 
@@ -55,15 +55,8 @@ export function connectionLifecycleRoutes(deps: LifecycleRouteDependencies): Rou
       const { authorizationUrl } = await commands.reauthorize(connection.id, {
         actor: caller.sub,
         scopes: body.scopes,
+        returnTo,
       });
-      if (returnTo) {
-        await returnTargets.remember(
-          db,
-          { workspaceId: caller.workspace, connectionId: connection.id },
-          authorizationUrl,
-          returnTo,
-        );
-      }
       return { connection: await readBack(caller.workspace, connection.id), authorizationUrl };
     },
   });

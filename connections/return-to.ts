@@ -1,7 +1,8 @@
 // Where the browser goes after an OAuth callback. Only targets on the service's own origin are accepted
-// (a path starting with a single '/', or an absolute URL with the public URL's origin), so the callback can
-// never be used as an open redirect. A target is bound to one authorization request by the hash of its
-// state, exactly as oauth_states is, and is read back only by the callback that presents that state.
+// (a path starting with a single '/', or an absolute URL with the public URL's origin, or an allowed
+// origin), so the callback can never be used as an open redirect. A target travels with its setup (the
+// workflow's beginAuthorization) and comes back in completeAuthorization's answer, bound to that one
+// authorization request.
 import type { Db } from '../db/database.js';
 import { hashState } from './oauth-state-store.js';
 import { ApiError } from '../api/errors.js';
@@ -49,37 +50,19 @@ export function returnUrl(
   return url.toString();
 }
 
-function stateOf(authorizationUrl: string): string | undefined {
-  return new URL(authorizationUrl).searchParams.get('state') ?? undefined;
-}
-
+/**
+ * The targets of authorizations begun before setups carried their returnTo (oauth_return_targets). New setups
+ * write nothing here: the connection's workflow answers the callback with its target. Kept, read once and
+ * deleted, for the setups still in flight from before; unused once the last has expired (a later migration
+ * may drop the table).
+ */
 export const returnTargets = {
-  async remember(
-    db: Db,
-    ref: { workspaceId: string; connectionId: string },
-    authorizationUrl: string,
-    returnTo: string,
-  ): Promise<void> {
-    const state = stateOf(authorizationUrl);
-    if (!state) return;
-    await db('oauth_return_targets').insert({
-      state_hash: hashState(state),
-      connection_id: ref.connectionId,
-      workspace_id: ref.workspaceId,
-      return_to: returnTo,
-    });
-  },
-
-  async find(db: Db, state: string): Promise<{ connectionId: string; returnTo: string } | undefined> {
-    const row = await db('oauth_return_targets')
-      .where({ state_hash: hashState(state) })
-      .first();
-    return row ? { connectionId: row.connection_id, returnTo: row.return_to } : undefined;
-  },
-
-  async forget(db: Db, state: string): Promise<void> {
-    await db('oauth_return_targets')
-      .where({ state_hash: hashState(state) })
-      .delete();
+  /** The target remembered for this state and connection, deleted as it is read. */
+  async take(db: Db, state: string, connectionId: string): Promise<string | undefined> {
+    const [row] = await db('oauth_return_targets')
+      .where({ state_hash: hashState(state), connection_id: connectionId })
+      .delete()
+      .returning('return_to');
+    return row?.return_to;
   },
 };

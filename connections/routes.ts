@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ConnectionError } from './connection-errors.js';
 import { createRequestFingerprint, type CreateIdempotency } from './create-requests.js';
-import { dependentKinds, dependentStore } from '../dependents/dependent-store.js';
+import { dependentKinds } from '../dependents/dependent-store.js';
 import type { Logger } from '../logging/logger.js';
 import { ApiError } from '../api/errors.js';
 import { RouteList, type Route } from '../api/routes.js';
@@ -27,10 +27,6 @@ import { connectionLifecycleRoutes, type LifecycleRouteDependencies } from './li
 import { connectionReadRoutes } from './read-routes.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
-
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown }).code === '23505';
-}
 
 export interface ConnectionRouteDependencies extends LifecycleRouteDependencies {
   logger: Logger;
@@ -107,23 +103,10 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
         }
         return { connection: await readBack(caller.workspace, snapshot.id) };
       }
-      const created = await commands.createOAuth({ ...input, scopes: body.scopes });
+      const created = await commands.createOAuth({ ...input, scopes: body.scopes, returnTo });
       if (!('authorizationUrl' in created)) {
         // A retried create whose setup has ended: there is no authorization to send the person to.
         return { connection: await readBack(caller.workspace, created.connectionId) };
-      }
-      if (returnTo) {
-        try {
-          await returnTargets.remember(
-            db,
-            { workspaceId: caller.workspace, connectionId: created.connectionId },
-            created.authorizationUrl,
-            returnTo,
-          );
-        } catch (error) {
-          // A retry under the same Idempotency-Key gets the same authorization, already remembered.
-          if (!(input.idempotency && isUniqueViolation(error))) throw error;
-        }
       }
       return {
         connection: await readBack(caller.workspace, created.connectionId),
@@ -159,7 +142,6 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
         sendCallbackPage(res, 400, { kind: 'refused' });
         return;
       }
-      const target = await returnTargets.find(db, query.state);
       let completed;
       try {
         completed = await commands.completeCallback({
@@ -181,9 +163,13 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
         throw failure;
       }
       const { connectionId, snapshot } = completed;
-      if (target && target.connectionId === connectionId) {
-        await returnTargets.forget(db, query.state);
-        res.redirect(303, returnUrl(target.returnTo, publicUrl, { connectionId, status: snapshot.status }));
+      // A setup begun before setups carried returnTo has its target in oauth_return_targets.
+      const returnTo =
+        completed.returnTo === undefined
+          ? await returnTargets.take(db, query.state, connectionId)
+          : completed.returnTo;
+      if (returnTo) {
+        res.redirect(303, returnUrl(returnTo, publicUrl, { connectionId, status: snapshot.status }));
         return;
       }
       let outcome: CallbackOutcome;
@@ -222,28 +208,7 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
       if (force && caller.role !== 'owner' && caller.role !== 'admin') {
         throw new ApiError('forbidden', 'only owners and admins remove a connection that has dependents');
       }
-      const ref = { workspaceId: caller.workspace, connectionId: connection.id };
-      const dependents = await dependentStore.list(db, ref);
-      if (dependents.length > 0 && !force) {
-        throw new ApiError('has_dependents', 'the connection has dependents; remove them or force', {
-          dependents,
-        });
-      }
-      await commands.disconnect(
-        connection.id,
-        caller.sub,
-        dependents.length > 0 ? 'removed_with_dependents' : undefined,
-      );
-      const notified = await dependentStore.notifyAll(db, ref, {
-        event: 'connection_disconnected',
-        actor: caller.sub,
-      });
-      // And by webhook, durably (a workflow per dependent), when one is configured.
-      await commands.notifyDependents(
-        { id: connection.id, workspaceId: caller.workspace },
-        notified.map(({ kind, dependentId }) => ({ kind, id: dependentId })),
-        dependents.length > 0 ? 'removed_with_dependents' : 'removed',
-      );
+      const { notified } = await commands.remove(connection.id, { actor: caller.sub, force });
       deps.logger.info(
         { connectionId: connection.id, dependents: notified.length },
         'connection disconnected through the API',

@@ -7,6 +7,7 @@ import { ApiError } from '../api/errors.js';
 import { idSchema, RouteList, type Route } from '../api/routes.js';
 import { platformId, text, url } from '../api/validation.js';
 import { visibleConnection } from '../connections/access.js';
+import { connectionStore } from '../connections/connection-store.js';
 import { everyone, idParams, tags } from '../connections/connection-schemas.js';
 import type { Db } from '../db/database.js';
 import { dependentKinds, dependentStore } from './dependent-store.js';
@@ -66,14 +67,19 @@ export function dependentRoutes({ db }: { db: Db }): Route[] {
     errors: [404, 409],
     async handler({ params, body, caller, res }) {
       const connection = await visibleConnection(db, caller, params.id);
-      if (connection.status === 'disconnected') {
-        throw new ApiError('conflict', 'the connection is disconnected');
-      }
-      const { dependent, created } = await dependentStore.put(
-        db,
-        { workspaceId: caller.workspace, connectionId: connection.id },
-        { kind: params.kind, id: params.dependentId, ...body, actor: caller.sub },
-      );
+      // Under the connection's row lock, which a removal holds while it lists the dependents and records
+      // itself: a registration is either seen by that removal or sees the connection disconnected.
+      const { dependent, created } = await db.transaction(async (tx) => {
+        const current = await connectionStore.lockStatus(tx, connection.id, 'share');
+        if (current?.status === 'disconnected') {
+          throw new ApiError('conflict', 'the connection is disconnected');
+        }
+        return dependentStore.put(
+          tx,
+          { workspaceId: caller.workspace, connectionId: connection.id },
+          { kind: params.kind, id: params.dependentId, ...body, actor: caller.sub },
+        );
+      });
       res.status(created ? 201 : 200);
       res.json({ dependent });
     },

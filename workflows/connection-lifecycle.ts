@@ -22,6 +22,7 @@ import {
   deadlines,
   isDue,
   nextDeadline,
+  recordMetadata,
   refuseIfFinal,
   refuseUnlessStatus,
 } from './lifecycle-state.js';
@@ -41,6 +42,7 @@ import { endAuthorization, installOAuthHandlers, refreshTokens } from './oauth-c
 
 export { LOCAL_RECORDS_PATCH, PREEMPTION_PATCH, REFRESH_POLICY_PATCH } from './lifecycle-run.js';
 export { MAX_WAITERS } from './lifecycle-state.js';
+import { removeConnection, REMOVAL_PATCH, type RemovalContext } from './connection-removal.js';
 
 /**
  * A run continues as new once its history reaches this many events, or earlier when the server suggests it.
@@ -207,17 +209,34 @@ function installStatusHandlers(run: LifecycleRun): void {
     { validator: (_input) => mayActivate() },
   );
 
+  const removal: RemovalContext = {
+    connection,
+    state,
+    // Read when used: the option sets follow the worker's settings, loaded after the handlers are set.
+    get records() {
+      return run.localActivities();
+    },
+    get credentials() {
+      return run.disconnectActivities();
+    },
+    serialized: (work) => run.serialized(work, 'never'),
+    preempt: () => run.preempt('disconnect'),
+    metadata: (status) => recordMetadata(snapshot, status, run.settings),
+    applyTransition: (to, reason) => run.applyTransition(to, reason),
+  };
   setHandler(disconnectConnection, (request) => {
+    if (patched(REMOVAL_PATCH)) return removeConnection(removal, request);
     run.preempt('disconnect');
     return run.serialized(async () => {
-      if (snapshot.status === 'disconnected') return { ...snapshot };
+      const done = () => ({ disconnected: true as const, snapshot: { ...snapshot }, notified: [] });
+      if (snapshot.status === 'disconnected') return done();
       state.authorization = undefined;
       snapshot.authorizationPending = false;
       await run.disconnectActivities().destroyCredentials({ connection, revoke: true });
       snapshot.tokenExpiresAt = undefined;
       snapshot.nextRefreshAt = undefined;
       await run.transition('disconnected', request.reason ?? 'disconnected', request.actor);
-      return { ...snapshot };
+      return done();
     }, 'never');
   });
 

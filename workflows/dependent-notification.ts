@@ -10,3 +10,14 @@ const { deliverDependentNotice } = proxyActivities<Activities>(dependentNoticeOp
 export async function notifyDependent(notice: DependentNotice): Promise<{ delivered: boolean }> {
   return deliverDependentNotice(notice);
 }
+
+/**
+ * The notice workflow's id: one per connection and dependent (a connection is removed once), so that a
+ * dependent is told once however often its notice is asked for.
+ */
+export function dependentNoticeWorkflowId(
+  connectionId: string,
+  dependent: { kind: string; dependentId: string },
+): string {
+  return `dependent-notice-${connectionId}-${dependent.kind}-${dependent.dependentId}`;
+}

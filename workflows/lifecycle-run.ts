@@ -182,6 +182,11 @@ export function createLifecycleRun(
     async transition(to: ConnectionStatus, reason: string | undefined, actor: string): Promise<void> {
       refuse(refuseTransition(state.sequence === 0 ? null : snapshot.status, to));
       await run.record(to, reason, actor);
+      await run.applyTransition(to, reason);
+    },
+
+    /** A transition once recorded: the snapshot, the search attribute, the waiters. */
+    async applyTransition(to: ConnectionStatus, reason: string | undefined): Promise<void> {
       snapshot.status = to;
       snapshot.reason = reason;
       upsertSearchAttributes([{ key: ConnectionStatusKey, value: to }]);

@@ -1,6 +1,7 @@
 // The connection workflow's messages, defined once and imported by the workflow, the API and agent code.
 // Nothing here ever carries a credential in clear: API keys and authorization codes travel sealed.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Dependent, DependentKind } from '../dependents/dependent-store.js';
 import type { SealedCredential } from '../vault/credential-vault.js';
 
 import type { ConnectionStatus } from './connection-status.js';
@@ -89,6 +90,11 @@ export interface PendingAuthorization {
   expiresAt: number;
   /** The first setup fails the connection when it ends badly; a re-authorization leaves it as it was. */
   initial: boolean;
+  /**
+   * Where the browser goes after the callback (checked by the API when the setup began); null for nowhere.
+   * Undefined only for an authorization begun before setups carried it: its target is in oauth_return_targets.
+   */
+  returnTo?: string | null;
 }
 
 export interface BeginAuthorizationRequest {
@@ -96,6 +102,8 @@ export interface BeginAuthorizationRequest {
   redirectUri: string;
   /** Scopes to ask for; the integration's configured scopes when absent. */
   scopes?: string[];
+  /** Where the browser goes after the callback, already checked by the API (checkReturnTo). */
+  returnTo?: string;
 }
 
 export interface BeginAuthorizationResult {
@@ -112,6 +120,13 @@ export interface AuthorizationCallback {
   error?: string;
 }
 
+/** What completeAuthorization answers: how the connection stands, and where the browser goes next. */
+export interface AuthorizationOutcome {
+  snapshot: ConnectionSnapshot;
+  /** As PendingAuthorization.returnTo: undefined for an authorization begun before setups carried it. */
+  returnTo?: string | null;
+}
+
 export interface SubmitApiKeyRequest {
   actor: string;
   /** The key, sealed by the API (purpose `api_key_submission`). */
@@ -125,17 +140,40 @@ export interface ActorRequest {
   requestedAt?: number;
 }
 
+/** Removes the connection: refused while it has dependents unless forced; then they are notified. */
+export interface DisconnectRequest extends ActorRequest {
+  /**
+   * Remove even while dependents remain (they are notified). A request without it comes from an API that
+   * checked the dependents itself before asking, and counts as forced.
+   */
+  force?: boolean;
+}
+
+/** One notice recorded for a dependent of a removed connection (a dependent_notifications row). */
+export interface DependentNoticeRecord {
+  kind: DependentKind;
+  dependentId: string;
+  event: string;
+  /** When the notice was recorded (ISO 8601). */
+  createdAt: string;
+}
+
+export type DisconnectResult =
+  | { disconnected: true; snapshot: ConnectionSnapshot; notified: DependentNoticeRecord[] }
+  /** Not forced and dependents remain: nothing changed. The dependents as the API lists them. */
+  | { disconnected: false; dependents: Dependent[] };
+
 export const beginAuthorization = defineUpdate<BeginAuthorizationResult, [BeginAuthorizationRequest]>(
   'beginAuthorization',
 );
-export const completeAuthorization = defineUpdate<ConnectionSnapshot, [AuthorizationCallback]>(
+export const completeAuthorization = defineUpdate<AuthorizationOutcome, [AuthorizationCallback]>(
   'completeAuthorization',
 );
 export const submitApiKey = defineUpdate<ConnectionSnapshot, [SubmitApiKeyRequest]>('submitApiKey');
 export const refreshConnection = defineUpdate<ConnectionSnapshot, [ActorRequest]>('refresh');
 export const deactivateConnection = defineUpdate<ConnectionSnapshot, [ActorRequest]>('deactivate');
 export const activateConnection = defineUpdate<ConnectionSnapshot, [ActorRequest]>('activate');
-export const disconnectConnection = defineUpdate<ConnectionSnapshot, [ActorRequest]>('disconnect');
+export const disconnectConnection = defineUpdate<DisconnectResult, [DisconnectRequest]>('disconnect');
 
 export const getConnection = defineQuery<ConnectionSnapshot>('getConnection');
 

@@ -44,7 +44,12 @@ export function installOAuthHandlers(run: LifecycleRun): void {
           }
           throw unwrap(error) ?? error;
         }
-        state.authorization = { setupId, expiresAt, initial: snapshot.status === 'pending' };
+        state.authorization = {
+          setupId,
+          expiresAt,
+          initial: snapshot.status === 'pending',
+          returnTo: request.returnTo ?? null,
+        };
         snapshot.authorizationPending = true;
         run.wake = true;
         return { authorizationUrl, expiresAt };
@@ -59,6 +64,7 @@ export function installOAuthHandlers(run: LifecycleRun): void {
       run.serialized(async () => {
         mayCompleteAuthorization();
         const pending = state.authorization!;
+        const outcome = () => ({ snapshot: { ...snapshot }, returnTo: pending.returnTo });
         const acts = run.setupActivities();
         if (callback.error) {
           // Only the current authorization's own state may end it, and only once.
@@ -72,7 +78,7 @@ export function installOAuthHandlers(run: LifecycleRun): void {
             callback.error === 'access_denied' ? 'access_denied' : 'provider_error',
             'provider',
           );
-          return { ...snapshot };
+          return outcome();
         }
         let result;
         try {
@@ -90,7 +96,7 @@ export function installOAuthHandlers(run: LifecycleRun): void {
           if (failure && isFailureType(failure.type, 'AuthorizationRefused')) throw failure;
           const refused = isFailureType(failure?.type, 'CredentialRejected');
           await endAuthorization(run, refused ? 'exchange_refused' : 'exchange_failed', 'provider');
-          return { ...snapshot };
+          return outcome();
         }
         state.authorization = undefined;
         snapshot.authorizationPending = false;
@@ -105,7 +111,7 @@ export function installOAuthHandlers(run: LifecycleRun): void {
           'provider',
         );
         await run.noteLifetime(keptAhead);
-        return { ...snapshot };
+        return outcome();
       }, 'by-disconnect'),
     { validator: (_input) => mayCompleteAuthorization() },
   );

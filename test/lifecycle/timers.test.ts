@@ -92,7 +92,7 @@ const begin = (handle: WorkflowHandle) =>
 async function connectOAuth(settings: Partial<LifecycleSettings>) {
   const handle = await startConnection('oauth2', settings);
   await begin(handle);
-  const snapshot = await handle.executeUpdate(completeAuthorization, { args: [{ state: 'state-1' }] });
+  const { snapshot } = await handle.executeUpdate(completeAuthorization, { args: [{ state: 'state-1' }] });
   expect(snapshot.status).toBe('active');
   return { handle, snapshot };
 }

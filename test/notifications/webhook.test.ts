@@ -1,7 +1,9 @@
 // Dependents of a removed connection are told by webhook: signed with HMAC-SHA256, delivered by a workflow
-// that retries a receiver's 503 (injected deliberately), once per dependent.
+// (started by the connection's own workflow as it is removed) that retries a receiver's 503 (injected
+// deliberately), once per dependent.
 import express from 'express';
 import type { Server } from 'node:http';
+import { dependentStore } from '../../dependents/dependent-store.js';
 import { verifyWebhook } from '../../notifications/webhook.js';
 import { startLifecycleHarness, type LifecycleHarness } from '../support/lifecycle.js';
 
@@ -32,15 +34,25 @@ describe('dependent notices by webhook', () => {
 
   it('delivers one signed notice per dependent, retrying a 503', async () => {
     faults.push(503);
-    const ref = { id: '3f1e2d3c-0000-4000-8000-00000000abcd', workspaceId: harness.workspaceId };
-    await harness.commands.notifyDependents(
-      ref,
-      [
-        { kind: 'agent', id: 'agent-7' },
-        { kind: 'automation', id: 'nightly-sync' },
-      ],
-      'removed_by_admin',
-    );
+    const created = await harness.commands.createOAuth({
+      workspaceId: harness.workspaceId,
+      integration: harness.integration,
+      scope: 'workspace',
+      actor: 'admin-1',
+    });
+    const ref = { id: created.connectionId, workspaceId: harness.workspaceId };
+    for (const [kind, id] of [
+      ['agent', 'agent-7'],
+      ['automation', 'nightly-sync'],
+    ] as const) {
+      await dependentStore.put(
+        harness.db,
+        { workspaceId: ref.workspaceId, connectionId: ref.id },
+        { kind, id, actor: 'admin-1' },
+      );
+    }
+    // The connection's workflow records the notices with the removal and starts one notice per dependent.
+    await harness.commands.disconnect(ref.id, 'admin-1', 'removed_by_admin');
     for (const dependent of ['agent-agent-7', 'automation-nightly-sync']) {
       const handle = harness.client.workflow.getHandle(`dependent-notice-${ref.id}-${dependent}`);
       await expect(handle.result()).resolves.toEqual({ delivered: true, status: 204 });
@@ -58,8 +70,9 @@ describe('dependent notices by webhook', () => {
       reason: 'removed_by_admin',
     });
 
-    // Asking again for the same dependent does not send it twice.
-    await harness.commands.notifyDependents(ref, [{ kind: 'agent', id: 'agent-7' }], 'removed_by_admin');
+    // Removing it again does not send anything twice.
+    const again = await harness.commands.remove(ref.id, { actor: 'admin-1', force: true });
+    expect(again.notified).toEqual([]);
     expect(received).toHaveLength(3);
   });
 });

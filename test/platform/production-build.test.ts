@@ -10,16 +10,15 @@ import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { mintToken } from '../../api/auth.js';
 import { freePort, projectRoot } from '../../platform/process.js';
 import { WORKFLOW_BUNDLE } from '../../worker/create-worker.js';
-import { createTestDatabase, testEnv } from '../support/env.js';
+import { createTestDatabase } from '../support/env.js';
 import {
-  apiClient,
   connectApiKey,
+  externalServiceEnv,
   registerStandIn,
   spawnService,
-  waitForReady,
+  startApiAndWorker,
   type ServiceProcess,
 } from '../support/service-process.js';
 import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
@@ -72,39 +71,23 @@ describe('the production build', () => {
     const port = await freePort();
     const jwtSecret = randomBytes(32).toString('base64url');
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
+      ...externalServiceEnv({
+        port,
+        dataDir: path.join(root, 'data'),
+        databaseUrl: database.url,
+        jwtSecret,
+        taskQueuePrefix: 'production-build',
+      }),
       NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATA_DIR: path.join(root, 'data'),
-      LOG_LEVEL: 'info',
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: testEnv.temporalAddress,
-      // A queue of its own, so that no other test file's worker takes its tasks.
-      TEMPORAL_TASK_QUEUE: `production-build-${randomBytes(4).toString('hex')}`,
-      TEMPORAL_CODEC_KEY: randomBytes(32).toString('base64'),
-      KMS_KEY_ID: testEnv.kmsKeyId,
-      KMS_ENDPOINT: testEnv.kmsEndpoint,
-      AWS_REGION: 'eu-west-2',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AUTH_JWT_SECRET: jwtSecret,
-      OPERATOR_JWT_SECRET: randomBytes(32).toString('base64url'),
-      ALLOW_INSECURE_PROVIDER_URLS: 'true',
     };
-    const worker = spawnService(['dist/scripts/serve.js', 'worker'], { cwd: root, env });
-    const api = spawnService(['dist/scripts/serve.js', 'api'], { cwd: root, env });
-    services.push(worker, api);
-    await Promise.all([worker.waitForOutput(/worker started/), api.waitForOutput(/api started/)]);
-    const apiUrl = `http://127.0.0.1:${port}`;
-    await waitForReady(apiUrl);
-
-    const token = await mintToken(new TextEncoder().encode(jwtSecret), {
-      sub: 'admin-1',
-      workspace: 'ws-build',
-      role: 'admin',
-    });
-    const client = apiClient(apiUrl, token);
+    const { api, worker, client } = await startApiAndWorker(
+      (part) => {
+        const service = spawnService(['dist/scripts/serve.js', part], { cwd: root, env });
+        services.push(service);
+        return service;
+      },
+      { port, jwtSecret, workspace: 'ws-build' },
+    );
     await registerStandIn(client, standIn);
     standIn.validKeys.add('key-build-1');
     const id = await connectApiKey(client, 'key-build-1');

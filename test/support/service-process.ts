@@ -2,7 +2,10 @@
 // `node dist/scripts/serve.js api|worker`), in a process group of its own so that a test can find every
 // process it started; and the API calls those tests make against it, as a client would.
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mintToken } from '../../api/auth.js';
 import { waitUntilReady } from '../../platform/process.js';
+import { testEnv } from './env.js';
 import type { StandInApi } from './stand-in-api.js';
 
 export interface ServiceProcess {
@@ -74,6 +77,39 @@ export function spawnService(
   };
 }
 
+/**
+ * The environment of an API and a worker (`serve.js api|worker`) against the test run's Temporal, Postgres
+ * and KMS, with fresh secrets, a task queue of their own (so that no other test file's worker takes their
+ * tasks) and nothing of the development machine's.
+ */
+export function externalServiceEnv(options: {
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  jwtSecret: string;
+  taskQueuePrefix: string;
+}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOST: '127.0.0.1',
+    PORT: String(options.port),
+    DATA_DIR: options.dataDir,
+    LOG_LEVEL: 'info',
+    DATABASE_URL: options.databaseUrl,
+    TEMPORAL_ADDRESS: testEnv.temporalAddress,
+    TEMPORAL_TASK_QUEUE: `${options.taskQueuePrefix}-${randomBytes(4).toString('hex')}`,
+    TEMPORAL_CODEC_KEY: randomBytes(32).toString('base64'),
+    KMS_KEY_ID: testEnv.kmsKeyId,
+    KMS_ENDPOINT: testEnv.kmsEndpoint,
+    AWS_REGION: 'eu-west-2',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AUTH_JWT_SECRET: options.jwtSecret,
+    OPERATOR_JWT_SECRET: randomBytes(32).toString('base64url'),
+    ALLOW_INSECURE_PROVIDER_URLS: 'true',
+  };
+}
+
 /** Waits (bounded) until the API's /readyz answers 200. */
 export async function waitForReady(apiUrl: string, timeoutMs = 120_000): Promise<void> {
   await waitUntilReady(
@@ -85,6 +121,27 @@ export async function waitForReady(apiUrl: string, timeoutMs = 120_000): Promise
     },
     { timeoutMs },
   );
+}
+
+/**
+ * Starts a worker and an API with `spawn(part)` (which also keeps them for the caller to stop), waits until
+ * both have started and the API is ready, and answers with an admin's client for `workspace`.
+ */
+export async function startApiAndWorker(
+  spawn: (part: 'api' | 'worker') => ServiceProcess,
+  options: { port: number; jwtSecret: string; workspace: string },
+): Promise<{ api: ServiceProcess; worker: ServiceProcess; client: ApiClient }> {
+  const worker = spawn('worker');
+  const api = spawn('api');
+  await Promise.all([worker.waitForOutput(/worker started/), api.waitForOutput(/api started/)]);
+  const apiUrl = `http://127.0.0.1:${options.port}`;
+  await waitForReady(apiUrl);
+  const token = await mintToken(new TextEncoder().encode(options.jwtSecret), {
+    sub: 'admin-1',
+    workspace: options.workspace,
+    role: 'admin',
+  });
+  return { api, worker, client: apiClient(apiUrl, token) };
 }
 
 export interface ApiClient {
