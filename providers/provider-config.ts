@@ -4,7 +4,7 @@
 // registers is checked as strictly as any other input.
 import { z } from 'zod';
 import { boundedRecord, headerName, identifier, printable, scope, text, url } from '../api/validation.js';
-import { isDeclarableRequestHeader, isDeclarableResponseHeader } from './proxy-headers.js';
+import { proxyHeadersSchema } from './proxy-headers.js';
 
 const httpUrl = url({ schemes: ['https', 'http'] });
 const httpsUrl = url({ schemes: ['https'] });
@@ -30,21 +30,6 @@ const parameterName = identifier(
   'a parameter name: letters, digits and . _ ~ -',
   64,
 );
-
-/**
- * Headers of the provider's own that the proxy carries beyond its allow-lists (providers/proxy-headers.ts),
- * such as Notion-Version; never one of the names the proxy refuses whatever is declared.
- */
-export const proxyHeadersSchema = z.strictObject({
-  requestHeaders: z
-    .array(headerName().refine(isDeclarableRequestHeader, 'is never forwarded to a provider'))
-    .max(50)
-    .optional(),
-  responseHeaders: z
-    .array(headerName().refine(isDeclarableResponseHeader, 'is never passed back from a provider'))
-    .max(50)
-    .optional(),
-});
 
 // Shown to people; optional so that configurations stored before they existed keep parsing.
 const presentation = {
@@ -104,7 +89,7 @@ export type OAuthProviderConfig = z.infer<typeof oauthProviderSchema>;
 export type ApiKeyProviderConfig = z.infer<typeof apiKeyProviderSchema>;
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
 export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
-export type ProxyHeaders = z.infer<typeof proxyHeadersSchema>;
+export type { ProxyHeaders } from './proxy-headers.js';
 
 // A catalogue entry: a provider configuration whose URLs are all https, with its key, display name and
 // whether it is a personal tool. Configuring it for a workspace stores the entry without its key.

@@ -6,7 +6,8 @@
 // X-HTTP-Method-Override) and framing (our own); toward the caller, cookies, authentication challenges,
 // CORS, CSP, HSTS and the other security headers the API sets itself. Hop-by-hop headers go neither way.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ProxyHeaders } from './provider-config.js';
+import { z } from 'zod';
+import { headerName } from '../api/validation.js';
 
 const hopByHop = [
   'connection',
@@ -172,3 +173,19 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
       .filter(Boolean),
   );
 }
+
+/**
+ * Headers of the provider's own that the proxy carries beyond its allow-lists, declared in its catalogue
+ * entry (such as Notion-Version); never one of the names the proxy refuses whatever is declared.
+ */
+export const proxyHeadersSchema = z.strictObject({
+  requestHeaders: z
+    .array(headerName().refine(isDeclarableRequestHeader, 'is never forwarded to a provider'))
+    .max(50)
+    .optional(),
+  responseHeaders: z
+    .array(headerName().refine(isDeclarableResponseHeader, 'is never passed back from a provider'))
+    .max(50)
+    .optional(),
+});
+export type ProxyHeaders = z.infer<typeof proxyHeadersSchema>;
