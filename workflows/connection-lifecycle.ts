@@ -40,9 +40,9 @@ import {
 } from './messages.js';
 import { endAuthorization, installOAuthHandlers, refreshTokens } from './oauth-commands.js';
 
-export { LOCAL_RECORDS_PATCH, PREEMPTION_PATCH, REFRESH_POLICY_PATCH } from './lifecycle-run.js';
 export { MAX_WAITERS } from './lifecycle-state.js';
-import { removeConnection, REMOVAL_PATCH, type RemovalContext } from './connection-removal.js';
+import { removeConnection, type RemovalContext } from './connection-removal.js';
+import { BOUNDED_WAITERS_PATCH, REMOVAL_PATCH, WORKER_SETTINGS_PATCH } from './patches.js';
 
 /**
  * A run continues as new once its history reaches this many events, or earlier when the server suggests it.
@@ -50,14 +50,6 @@ import { removeConnection, REMOVAL_PATCH, type RemovalContext } from './connecti
  * its handlers finish never take it past 4,096, and a replay of any run stays short.
  */
 export const HISTORY_EVENT_BUDGET = 2_000;
-
-/** Waiters are registered once each, at most MAX_WAITERS, from this patch on. */
-export const BOUNDED_WAITERS_PATCH = 'bounded-waiters';
-/**
- * The settings are the worker's (its configuration, read by a local activity at the start of each run and
- * before each wait), not the input's, from this patch on. Runs from before keep the settings of their input.
- */
-export const WORKER_SETTINGS_PATCH = 'worker-settings';
 
 /** Before a background step that failed (its records could not be written) is tried again. */
 const BACKGROUND_RETRY = '1 minute';

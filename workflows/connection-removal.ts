@@ -23,9 +23,6 @@ import type {
 } from './messages.js';
 import { WorkspaceId } from './search-attributes.js';
 
-/** Removals are recorded, refused and notified by the workflow (recordRemoval) from this patch on. */
-export const REMOVAL_PATCH = 'removal-in-workflow';
-
 /** What of the connection's workflow a removal uses. */
 export interface RemovalContext {
   connection: ConnectionRef;

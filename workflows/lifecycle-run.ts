@@ -34,12 +34,7 @@ import {
 } from './messages.js';
 import { ConnectionStatus as ConnectionStatusKey } from './search-attributes.js';
 
-/** Transitions, schedules and key-usage reads run as local activities from this patch on. */
-export const LOCAL_RECORDS_PATCH = 'local-activity-records';
-/** Refreshes scheduled by refresh-policy.ts (margin bounded by the lifetime, floor, backoff) from this patch on. */
-export const REFRESH_POLICY_PATCH = 'refresh-policy';
-/** A disconnect or deactivation cancels the commands it makes pointless, from this patch on. */
-export const PREEMPTION_PATCH = 'preemptive-stop';
+import { LOCAL_RECORDS_PATCH, PREEMPTION_PATCH, REFRESH_POLICY_PATCH } from './patches.js';
 
 /** Which commands a disconnect or a deactivation cancels when they are queued or running before it. */
 export type Stoppable = 'never' | 'by-deactivation' | 'by-disconnect';

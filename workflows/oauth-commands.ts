@@ -10,7 +10,8 @@ import {
   refuseIfNoAuthorization,
   refuseIfNotAuthType,
 } from './lifecycle-state.js';
-import { isTemporary, refuse, REFRESH_POLICY_PATCH, unwrap, type LifecycleRun } from './lifecycle-run.js';
+import { isTemporary, refuse, unwrap, type LifecycleRun } from './lifecycle-run.js';
+import { REFRESH_POLICY_PATCH } from './patches.js';
 import { beginAuthorization, completeAuthorization } from './messages.js';
 
 export function installOAuthHandlers(run: LifecycleRun): void {

@@ -12,12 +12,8 @@ import { projectRoot } from '../../platform/process.js';
 import { clientDataConverter, workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { bundlerOptions } from '../../worker/create-worker.js';
-import {
-  BOUNDED_WAITERS_PATCH,
-  LOCAL_RECORDS_PATCH,
-  PREEMPTION_PATCH,
-  REFRESH_POLICY_PATCH,
-} from '../../workflows/connection-lifecycle.js';
+import { dependentStore } from '../../dependents/dependent-store.js';
+import { patchIds } from '../../workflows/patches.js';
 import { registerWaiter } from '../../workflows/messages.js';
 import { testEnv } from '../support/env.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
@@ -32,9 +28,14 @@ import { secretsInHistories } from '../support/secret-scan.js';
 const histories = path.join(projectRoot, 'test/fixtures/histories');
 /** Recorded before the first patch (`local-activity-records`): the workflow's unpatched branches. */
 const historyBeforePatches = path.join(histories, 'connection-lifecycle.binpb');
-/** Recorded with every patch below taken: a refresh, a waiter, a deactivation and a disconnect. */
+/**
+ * Recorded with the first four patches taken (up to `bounded-waiters`: before the settings were the worker's
+ * and removals the workflow's): a refresh, a waiter, a deactivation and a disconnect.
+ */
+const historyWithFourPatches = path.join(histories, 'connection-lifecycle-four-patches.binpb');
+/** Recorded with every patch of workflows/patches.ts taken (`npm run record-history` writes it again). */
 const historyWithPatches = path.join(histories, 'connection-lifecycle-patched.binpb');
-const allPatches = [LOCAL_RECORDS_PATCH, REFRESH_POLICY_PATCH, PREEMPTION_PATCH, BOUNDED_WAITERS_PATCH];
+const allPatches = [...patchIds];
 // The recorded history's payloads are encrypted with this test-only key, as a real history would be.
 const fixtureCodecKey = Buffer.alloc(32, 7);
 const fixtureCodec = new AesGcmPayloadCodec({ id: 'test', key: fixtureCodecKey });
@@ -120,6 +121,9 @@ describe('connection histories', () => {
     // one has finished, which the connection only logs.
     await handle.signal(registerWaiter, { workflowId: `gone-waiter-${randomUUID()}` });
     await harness.commands.activate(connectionId, 'admin-1');
+    // A removal with a dependent: its notice is recorded and told by a child workflow (removal-in-workflow).
+    const ref = { workspaceId: harness.workspaceId, connectionId };
+    await dependentStore.put(harness.db, ref, { kind: 'agent', id: 'agent-history', actor: 'admin-1' });
     await harness.commands.disconnect(connectionId, 'admin-1');
     const history = await handle.fetchHistory();
     expect(patchMarkers(history).sort()).toEqual([...allPatches].sort());
@@ -168,6 +172,12 @@ describe('replay', () => {
     const history = await readHistory(historyBeforePatches);
     expect(history.events.length).toBeGreaterThan(20);
     expect(patchMarkers(history)).toEqual([]);
+    await expect(replay(history)).resolves.toBeUndefined();
+  });
+
+  it('replays a history recorded with the first four patches against the current workflow code', async () => {
+    const history = await readHistory(historyWithFourPatches);
+    expect(patchMarkers(history).sort()).toEqual(allPatches.slice(0, 4).sort());
     await expect(replay(history)).resolves.toBeUndefined();
   });
 
