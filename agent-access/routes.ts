@@ -3,7 +3,7 @@
 // as a streaming route (mounted before the JSON parser, since it streams raw bodies) and documented here for
 // /openapi.json; the rest are registry routes. Built from its dependencies alone (platform/composition.ts).
 import { z } from 'zod';
-import type { StreamingRoute } from '../api/app.js';
+import type { StreamingRoute } from '../api/route-definition.js';
 import type { TokenVerifier } from '../api/auth.js';
 import { errorResponse } from '../api/openapi.js';
 import { idSchema, RouteList, type Route } from '../api/routes.js';

@@ -14,18 +14,8 @@ import { timeRequests } from '../observability/metrics.js';
 import { registerHealthRoutes, type HealthDependencies } from './health.js';
 import type { RateLimits } from './rate-limits.js';
 import { errorResponse, openApiDocument } from './openapi.js';
+import type { StreamingRoute } from './route-definition.js';
 import { methodsServed, RouteRegistry, type Route } from './routes.js';
-
-/** A handler mounted before the registry's routes, since it reads the raw request (the provider proxy). */
-export interface StreamingRoute {
-  /** Express path syntax; every path below it is served too. */
-  path: string;
-  /** The methods served; any other answers 405 with Allow. */
-  methods: readonly string[];
-  handler: express.RequestHandler;
-  /** Its entries in /openapi.json, by OpenAPI path. */
-  documented: Record<string, Record<string, unknown>>;
-}
 
 export interface ApiDependencies {
   logger: Logger;

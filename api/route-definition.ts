@@ -1,7 +1,7 @@
 // What a route declaration holds (method, path, roles, the zod schemas of its inputs and answer, its rate
 // limit), and a feature's list of them. Declarations only: the registry (api/routes.ts) serves them, the
 // OpenAPI document (api/openapi.ts) is generated from them.
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import type { Claims, Role } from './auth.js';
 import type { RateLimitName } from './rate-limits.js';
@@ -78,3 +78,14 @@ export class RouteList {
 /** The success statuses of a route: its own, or 200 (204 without a response). */
 export const successStatuses = (route: Route): number[] =>
   route.status === undefined ? [route.response ? 200 : 204] : [route.status].flat();
+
+/** A handler mounted before the registry's routes, since it reads the raw request (the provider proxy). */
+export interface StreamingRoute {
+  /** Express path syntax; every path below it is served too. */
+  path: string;
+  /** The methods served; any other answers 405 with Allow. */
+  methods: readonly string[];
+  handler: RequestHandler;
+  /** Its entries in /openapi.json, by OpenAPI path. */
+  documented: Record<string, Record<string, unknown>>;
+}
