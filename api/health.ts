@@ -62,10 +62,13 @@ export interface HealthDependencies {
   temporal: Client;
   keys: KeyProvider;
   logger: Logger;
+  /** The clock the cache period is measured by (tests hand in their own); Date.now by default. */
+  now?: () => number;
 }
 
 /** The readiness of the dependencies, probed at most once per READINESS_CACHE_MS, one probe at a time. */
 export function cachedReadiness(deps: HealthDependencies): () => Promise<Readiness> {
+  const now = deps.now ?? Date.now;
   let last: { at: number; readiness: Readiness } | undefined;
   let inFlight: Promise<Readiness> | undefined;
   const probeAll = async (): Promise<Readiness> => {
@@ -88,9 +91,9 @@ export function cachedReadiness(deps: HealthDependencies): () => Promise<Readine
     };
   };
   return () => {
-    if (last && Date.now() - last.at < READINESS_CACHE_MS) return Promise.resolve(last.readiness);
+    if (last && now() - last.at < READINESS_CACHE_MS) return Promise.resolve(last.readiness);
     inFlight ??= probeAll().then((readiness) => {
-      last = { at: Date.now(), readiness };
+      last = { at: now(), readiness };
       inFlight = undefined;
       return readiness;
     });
