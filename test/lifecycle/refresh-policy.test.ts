@@ -137,7 +137,7 @@ describe('a provider whose tokens live one second', () => {
   });
   afterAll(async () => api?.stop());
 
-  it('is asked at most once per floor, and the connection says its tokens cannot be kept ahead', async () => {
+  it('is asked again and again, and the connection says its tokens cannot be kept ahead', async () => {
     const before = api.oidc.tokenRequests('refresh_token');
     const { connectionId } = await connectThroughProvider(api, (url) => authorizeInBrowser(url));
     const times = await eventually(
@@ -146,11 +146,8 @@ describe('a provider whose tokens live one second', () => {
       { attempts: 200, intervalMs: 50 },
     );
     expect(times.length).toBeGreaterThanOrEqual(3);
-    for (let i = 1; i < times.length; i++) {
-      // Scheduled by the worker's clock, received by the provider's: the same clock here, give or take the
-      // request's own travel.
-      expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(floorMs - 100);
-    }
+    // The spacing itself (never two attempts closer than the floor) is asserted in workflow time, exactly,
+    // by test/lifecycle/timers.test.ts ("the refresh floor"); here the real provider keeps being asked.
     const row = await eventually(
       () => api.db('connections').where({ id: connectionId }).first(),
       (found) => found.status_reason === 'token_lifetime_too_short',

@@ -308,3 +308,20 @@ describe('the API-key probe', () => {
     expect(await query(handle)).toMatchObject({ status: 'active', reason: 'key_rotation_due' });
   });
 });
+
+describe('the refresh floor', () => {
+  it('asks a provider whose tokens live a second at most once per floor, and says so once', async () => {
+    const floor = 1_500;
+    fake.tokenLifetimeMs = 1_000;
+    await connectOAuth({ refreshMarginMs: 5 * MINUTE, refreshJitterMs: 0, refreshFloorMs: floor });
+    const obtained = fake.callsOf('exchangeAuthorizationCode')[0]!.at;
+    const fourth = fake.nth('refreshAccessToken', 4);
+    await skipTo(obtained + 6 * floor + 100);
+    await fourth;
+    const attempts = fake.callsOf('refreshAccessToken').map((call) => call.at);
+    // In workflow time, so exactly: never two attempts closer than the floor.
+    for (let i = 1; i < attempts.length; i++)
+      expect(attempts[i]! - attempts[i - 1]!).toBeGreaterThanOrEqual(floor);
+    expect(fake.transitions().filter((t) => t.reason === 'token_lifetime_too_short')).toHaveLength(1);
+  });
+});
