@@ -4,6 +4,8 @@
 // second request, is refused); only allow-listed and declared headers pass, either way; a 401 from the
 // provider is answered by one refresh through the workflow and one retry; targets outside the API base URL
 // and methods outside the list are refused before anything is sent.
+//
+// Longer than ~350 lines on purpose: every proxy rule over one stack and one stand-in API, started once.
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { REPLAYABLE_BODY_LIMIT } from '../../agent-access/proxy.js';

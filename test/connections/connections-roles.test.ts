@@ -1,6 +1,8 @@
 // Every connection route for every role: owners and admins act on everything of their workspace; members
 // see shared connections and their own, and change only their own; agents only read (and register
 // dependents); no token is 401; another workspace's ids answer 404 exactly like unknown ones.
+// Longer than ~350 lines on purpose: the whole role matrix over one harness (started once, it costs seconds),
+// so that a route's answers for every role are read side by side.
 import { randomUUID } from 'node:crypto';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { startApiHarness, type ApiHarness, connectThroughApi } from '../support/api.js';

@@ -1,3 +1,5 @@
+// The integration routes over the real stack (configuration, custom providers, the agent scope, keys).
+// Longer than ~350 lines on purpose: every route of the feature over one harness, started once.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
