@@ -33,6 +33,17 @@ const noForeignRoutes = {
   group: routesOfOtherFeatures,
   message: "another feature's routes are mounted by the composition root, never imported",
 };
+// What workflow code may import as types only.
+const sideEffects = [
+  'node:*',
+  '../activities/*',
+  '../db/*',
+  '../vault/*',
+  '../api/*',
+  'pg',
+  'knex',
+  ...features,
+];
 const restrict = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
@@ -92,29 +103,11 @@ export default tseslint.config(
   {
     // Workflow code is replayed: it must stay deterministic, so no clocks, randomness or I/O of its own.
     files: ['workflows/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                'node:*',
-                '../activities/*',
-                '../db/*',
-                '../vault/*',
-                '../api/*',
-                'pg',
-                'knex',
-                ...features,
-              ],
-              allowTypeImports: true,
-              message: 'workflow code is deterministic: side effects belong to activities',
-            },
-          ],
-        },
-      ],
-    },
+    rules: restrict({
+      group: sideEffects,
+      allowTypeImports: true,
+      message: 'workflow code is deterministic: side effects belong to activities',
+    }),
   },
   {
     // The lifecycle's rules and vocabularies are plain data and functions, tested without Temporal.
@@ -124,29 +117,10 @@ export default tseslint.config(
       'workflows/failure-types.ts',
       'workflows/refresh-policy.ts',
     ],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: [
-                'node:*',
-                '@temporalio/*',
-                '../activities/*',
-                '../db/*',
-                '../vault/*',
-                '../api/*',
-                'pg',
-                'knex',
-                ...features,
-              ],
-              allowTypeImports: true,
-              message: 'the lifecycle rules are pure: no Temporal, no side effects',
-            },
-          ],
-        },
-      ],
-    },
+    rules: restrict({
+      group: ['@temporalio/*', ...sideEffects],
+      allowTypeImports: true,
+      message: 'the lifecycle rules are pure: no Temporal, no side effects',
+    }),
   },
 );
