@@ -8,6 +8,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
@@ -69,7 +70,9 @@ function translate(error: unknown, timeoutMs: number): unknown {
     }
     return new ConnectionError('conflict', failure.message);
   }
-  if (isGrpcDeadlineError(error)) {
+  // An update's call at the deadline can surface as CANCELLED rather than DEADLINE_EXCEEDED (the SDK wraps
+  // both); nothing here cancels a call, so either way the deadline has passed.
+  if (isGrpcDeadlineError(error) || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
     return new ConnectionError(
       'unavailable',
       `the connection did not answer within ${Math.round(timeoutMs / 1000)} s; the command may still ` +
