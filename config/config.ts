@@ -29,6 +29,8 @@ export const DEFAULT_READY_WAITS = { perCaller: 10, perProcess: 10_000 } as cons
  * within one per minute over any window of a minute or more: (window ÷ 2) + 1 ≤ window.
  */
 export const DEFAULT_GRANT_FLUSH_SECONDS = 120;
+/** How long a caller waits for a connection's workflow to answer a command (COMMAND_TIMEOUT_SECONDS). */
+export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 60;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z
@@ -74,7 +76,7 @@ const schema = z.object({
   API_KEY_ROTATION_DAYS: z.coerce.number().positive().default(90),
   API_KEY_UNUSED_DAYS: z.coerce.number().positive().default(30),
   PROVIDER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
-  COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(60),
+  COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(DEFAULT_COMMAND_TIMEOUT_SECONDS),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().positive().default(24),
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
   GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(DEFAULT_GRANT_FLUSH_SECONDS),

@@ -26,9 +26,7 @@ import {
 import { ConnectionError } from './connection-errors.js';
 import { oauthStateStore } from './oauth-state-store.js';
 import { connectionStore } from './connection-store.js';
-import { sendUpdate, withDeadline } from './workflow-calls.js';
-
-export { COMMAND_TIMEOUT_MS } from './workflow-calls.js';
+import { sendUpdate } from './workflow-calls.js';
 
 /** A removal the workflow carried out: how the connection stands, and the dependents told of it. */
 export interface Removal {
@@ -36,10 +34,8 @@ export interface Removal {
   notified: DependentNoticeRecord[];
 }
 
-export interface ConnectionCommandDependencies extends CreationDependencies {
-  /** COMMAND_TIMEOUT_SECONDS: how long a caller waits for the workflow's answer before a 503. */
-  commandTimeoutMs?: number;
-}
+/** What the commands need: Temporal (and its deadline), the database, the vault, the redirect URI. */
+export type ConnectionCommandDependencies = CreationDependencies;
 
 export class ConnectionCommands {
   private readonly creation: ConnectionCreation;
@@ -162,10 +158,6 @@ export class ConnectionCommands {
   /** Removes the connection whatever depends on it (its dependents are told): as an operator would. */
   async disconnect(connectionId: string, actor: string, reason?: string): Promise<ConnectionSnapshot> {
     return (await this.remove(connectionId, { actor, reason, force: true })).snapshot;
-  }
-
-  private withDeadline<T>(call: () => Promise<T>): Promise<T> {
-    return withDeadline(this.deps, call);
   }
 
   private update<Ret, Args extends [unknown]>(

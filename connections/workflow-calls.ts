@@ -12,12 +12,10 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from '../config/config.js';
 import { connectionWorkflowId } from '../workflows/messages.js';
 import { isFailureType } from '../workflows/failure-types.js';
 import { ConnectionError } from './connection-errors.js';
-
-/** The default of COMMAND_TIMEOUT_SECONDS. */
-export const COMMAND_TIMEOUT_MS = 60_000;
 
 export interface WorkflowCalls {
   temporal: Client;
@@ -27,7 +25,7 @@ export interface WorkflowCalls {
 
 /** Runs Temporal calls under the command deadline. */
 export async function withDeadline<T>(deps: WorkflowCalls, call: () => Promise<T>): Promise<T> {
-  const timeoutMs = deps.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+  const timeoutMs = deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_SECONDS * 1000;
   try {
     return await deps.temporal.withDeadline(Date.now() + timeoutMs, call);
   } catch (error) {
