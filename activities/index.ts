@@ -1,6 +1,6 @@
 // Activities are built by injection (STYLE.md): createActivities(deps) returns the functions the worker
 // registers, so tests hand in real or fake dependencies without module mocking. The connection activities
-// are grouped by concern (records.ts, oauth.ts, api-keys.ts, revocation.ts) over what they share
+// are grouped by concern (records.ts, oauth.ts, api-keys.ts, revocation.ts, removal.ts) over what they share
 // (connection-access.ts); every one of them raises classified failures only (failures.ts).
 import { createWebhookActivities } from '../notifications/webhook.js';
 import type { LifecycleSettings } from '../workflows/messages.js';
@@ -27,12 +27,12 @@ export function createActivities(deps: ActivityDependencies) {
       ...createOAuthActivities(access),
       ...createApiKeyActivities(access),
       ...createRevocationActivities(access),
+      ...createRemovalActivities(access),
     },
     deps.logger,
   );
   return {
     ...connectionActivities,
-    ...createRemovalActivities(deps),
     ...createWebhookActivities(deps.webhook ?? {}),
     /** The worker's lifecycle settings, read by each connection's workflow (a local activity). */
     lifecycleSettings: async (): Promise<LifecycleSettings> => ({ ...deps.lifecycle }),

@@ -3,13 +3,12 @@
 // recorded with one notice per dependent (the dependent_notifications outbox), so that a crash afterwards
 // loses no notice and a dependent registered meanwhile (which takes the same lock) is never left behind.
 // Never calls a provider or KMS inside that transaction, and never delivers a notice itself.
-import type { Knex } from 'knex';
-import type { Logger } from '../logging/logger.js';
 import { connectionStore } from '../connections/connection-store.js';
 import { dependentStore, type Dependent, type DependentNotification } from '../dependents/dependent-store.js';
 import type { DependentNoticeRecord } from '../workflows/messages.js';
 import { writeTransition, type TransitionRecord } from './records.js';
-import { failure, withClassifiedFailures } from './failures.js';
+import type { ConnectionAccess } from './connection-access.js';
+import { failure } from './failures.js';
 
 /** The event every dependent of a removed connection is told of. */
 export const DISCONNECTED_EVENT = 'connection_disconnected';
@@ -26,9 +25,8 @@ export type RemovalRecord =
   | { recorded: true; reason: string; notices: DependentNoticeRecord[] }
   | { recorded: false; dependents: Dependent[] };
 
-export function createRemovalActivities(deps: { db: Knex; logger: Logger }) {
-  const { db } = deps;
-  const activities = {
+export function createRemovalActivities({ db }: ConnectionAccess) {
+  return {
     /** Lists the dependents without locking anything: a quick refusal that need not stop anything first. */
     async listDependents(input: { connection: TransitionRecord['connection'] }): Promise<Dependent[]> {
       const { connection } = input;
@@ -58,7 +56,6 @@ export function createRemovalActivities(deps: { db: Knex; logger: Logger }) {
       });
     },
   };
-  return withClassifiedFailures(activities, deps.logger);
 }
 
 function toRecord(notice: DependentNotification): DependentNoticeRecord {
