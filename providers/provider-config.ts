@@ -1,12 +1,27 @@
 // How a provider is spoken to, as stored per workspace integration and shipped in the catalogue
-// (catalogue/providers.ts). Validated on the way in and on the way out of Postgres, so activities can trust
-// its shape; every string is built by the edge's validation (api/validation.ts), so what a custom provider
+// (catalogue/entries/). Validated on the way in and on the way out of Postgres, so activities can trust its
+// shape; every string is built by the edge's validation (api/validation.ts), so what a custom provider
 // registers is checked as strictly as any other input.
+//
+// What the format can say, because real providers do it: URLs templated with per-connection parameters asked
+// for at connect (`{tenant}`, `{subdomain}`) or with non-secret data a provider answered (`{instance_url}`);
+// a token response read through a mapping (nested fields, token types that mean bearer, nulls as absent,
+// comma- or space-separated scopes, errors reported in the body); extra parameters and headers on the token
+// and refresh requests; a default access lifetime where `expires_in` is absent; refresh-token lifetimes;
+// revocation in the styles providers use; and the request that says which upstream account was connected.
 import { z } from 'zod';
-import { boundedRecord, headerName, identifier, printable, scope, text, url } from '../api/validation.js';
+import {
+  boundedRecord,
+  headerName,
+  identifier,
+  printable,
+  scope,
+  text,
+  url,
+  visibleAscii,
+} from '../api/validation.js';
 import { proxyHeadersSchema } from './proxy-headers.js';
 
-const httpUrl = url({ schemes: ['https', 'http'] });
 const httpsUrl = url({ schemes: ['https'] });
 
 /**
@@ -31,6 +46,16 @@ const parameterName = identifier(
   64,
 );
 
+/** The name of a template placeholder, a connection parameter or a piece of provider data. */
+const placeholderName = identifier(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'a letter, then letters, digits or _', 40);
+
+/** Where a value sits in a JSON answer: dot-separated property names or array indexes (`team.id`, `0.id`). */
+export const fieldPathSchema = identifier(
+  /^[A-Za-z0-9_$@-]{1,64}(?:\.[A-Za-z0-9_$@-]{1,64}){0,7}$/,
+  'property names or array indexes separated by dots',
+  520,
+);
+
 // Shown to people; optional so that configurations stored before they existed keep parsing.
 const presentation = {
   displayName: text(100).optional(),
@@ -38,47 +63,335 @@ const presentation = {
   personal: z.boolean().optional(),
 };
 
-export const oauthProviderSchema = z.strictObject({
+const placeholder = /\{([A-Za-z][A-Za-z0-9_]{0,39})\}/g;
+
+/** The placeholders a template names, in order. */
+export function placeholdersOf(template: string): string[] {
+  return [...template.matchAll(placeholder)].map((match) => match[1]!);
+}
+
+/**
+ * A URL that may hold `{name}` placeholders. A placeholder that is the whole URL's start stands for an https
+ * origin (`{instance_url}/services/data`); elsewhere it stands for one host label or path segment. Checked
+ * by substituting a sample for each and validating the result as a URL of the given schemes.
+ */
+function templatedUrl(schemes: readonly string[]) {
+  const plain = url({ schemes });
+  return z
+    .string()
+    .max(2048)
+    .refine(
+      (template) => {
+        const sample = template
+          .replace(/^\{[A-Za-z][A-Za-z0-9_]{0,39}\}/, 'https://origin.example')
+          .replace(placeholder, 'x');
+        return plain.safeParse(sample).success;
+      },
+      `an ${schemes.join(' or ')} URL, optionally with {name} placeholders`,
+    )
+    .meta({ format: 'uri-template' });
+}
+
+const httpTemplate = templatedUrl(['https', 'http']);
+const httpsTemplate = templatedUrl(['https']);
+
+/**
+ * A value asked for when a connection is made and substituted into the provider's URLs: a Microsoft tenant,
+ * a Salesforce My Domain, a Zendesk subdomain, a region. Values are checked against `pattern` (anchored; by
+ * default one DNS label), so a template can never be steered to another host.
+ */
+export const connectionParameterSchema = z.strictObject({
+  name: placeholderName,
+  label: text(100),
+  description: text(500).optional(),
+  /** The JavaScript regular expression a value must match, anchored with ^ and $. */
+  pattern: z
+    .string()
+    .max(500)
+    .refine((source) => {
+      if (!source.startsWith('^') || !source.endsWith('$')) return false;
+      try {
+        new RegExp(source, 'u');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'an anchored regular expression')
+    .default('^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$'),
+  /** Used when the connection does not give one; without a default the parameter is required. */
+  default: visibleAscii(1, 200).optional(),
+  example: visibleAscii(1, 200),
+});
+
+/** A request to the provider made with the connection's access token (identity, provider data). */
+const providerRequestSchema = z.strictObject({
+  /** Absolute, or relative to the provider's API base URL. Templated like the provider's other URLs. */
+  url: z.union([httpTemplate, identifier(/^\/[\x21-\x7e]{0,2047}$/, 'a path from /', 2048)]),
+  method: z.enum(['GET', 'POST']).default('GET'),
+  headers: boundedRecord(headerName(), printable(0, 500), 10).default({}),
+  /** A JSON body, sent as is (Dropbox's get_current_account takes `null`). */
+  jsonBody: z.union([z.null(), z.record(z.string(), z.unknown())]).optional(),
+});
+
+/**
+ * Non-secret data a provider answers that is kept on the connection and may be used in its URLs: Salesforce's
+ * `instance_url`, Slack's team, Notion's workspace, HubSpot's hub id, Atlassian's cloudId.
+ */
+export const providerDataFieldSchema = z.strictObject({
+  name: placeholderName,
+  /** Where it is read: the token response, the identity answer, or the answer to its own request. */
+  from: z.enum(['token_response', 'identity', 'request']).default('token_response'),
+  path: fieldPathSchema,
+  request: providerRequestSchema.optional(),
+  /**
+   * The value is an https URL on one of these hosts (a leading `.` admits any subdomain): what makes it safe
+   * to send the connection's token to it when it is used in a template.
+   */
+  urlHosts: z.array(printable(2, 253)).min(1).max(10).optional(),
+});
+
+/** How the token endpoint's answer is read. Every path defaults to RFC 6749's own field. */
+export const tokenResponseSchema = z.strictObject({
+  accessToken: fieldPathSchema.default('access_token'),
+  refreshToken: fieldPathSchema.default('refresh_token'),
+  expiresIn: fieldPathSchema.default('expires_in'),
+  /** The refresh token's own lifetime in seconds, where the provider says it. */
+  refreshTokenExpiresIn: fieldPathSchema.optional(),
+  scope: fieldPathSchema.default('scope'),
+  tokenType: fieldPathSchema.default('token_type'),
+  /**
+   * The `token_type` values (compared lower-cased) that mean a bearer token: Slack answers `bot` and
+   * `user`. The service always sends `Authorization: Bearer`.
+   */
+  bearerTokenTypes: z.array(printable(1, 40)).min(1).max(10).default(['bearer']),
+  /** Whether an answer without a token type is a bearer token (some providers omit it). */
+  tokenTypeOptional: z.boolean().default(false),
+  /**
+   * A boolean field that is false on failure although the HTTP status is 200 (Slack's `ok`); the error code
+   * is then in `error`.
+   */
+  okField: fieldPathSchema.optional(),
+});
+
+const clientAuthMethod = z.enum(['client_secret_basic', 'client_secret_post', 'none']);
+
+/** Extra parameters (form fields) and headers a token or refresh request needs. */
+const tokenCallExtras = z.strictObject({
+  params: boundedRecord(parameterName, text(1000, { min: 0 }), 20).default({}),
+  headers: boundedRecord(headerName(), printable(0, 500), 10).default({}),
+});
+
+/**
+ * How a grant is revoked on disconnect:
+ * - `rfc7009`: POST the token as `token` in a form to the revocation endpoint (RFC 7009);
+ * - `request`: a provider's own call, described by method, where the token goes, and how success reads
+ *   (GitHub's DELETE of the grant with Basic client auth, Slack's and Dropbox's self-revocation with the
+ *   token as bearer, Notion's JSON body, HubSpot's token in the path).
+ */
+export const revocationSchema = z.discriminatedUnion('style', [
+  z.strictObject({
+    style: z.literal('rfc7009'),
+    url: httpTemplate,
+    /** Which token is sent: the refresh token revokes the whole grant where there is one. */
+    token: z.enum(['refresh', 'access']).default('refresh'),
+    auth: clientAuthMethod.optional(),
+  }),
+  z.strictObject({
+    style: z.literal('request'),
+    /** May name `{clientId}`, `{token}` and the connection's parameters. */
+    url: httpTemplate,
+    method: z.enum(['POST', 'DELETE']).default('POST'),
+    token: z.enum(['refresh', 'access']).default('access'),
+    /** `bearer`: as `Authorization: Bearer`; `json`/`form`: a body field; `path`: the `{token}` placeholder. */
+    tokenIn: z.enum(['bearer', 'json', 'form', 'path']),
+    tokenField: parameterName.default('token'),
+    /** Client authentication for this call; `none` by default. */
+    auth: clientAuthMethod.default('none'),
+    headers: boundedRecord(headerName(), printable(0, 500), 10).default({}),
+    /** Statuses that mean revoked (404 where a gone grant is as good as revoked). */
+    successStatuses: z.array(z.number().int().min(200).max(499)).min(1).max(5).default([200, 204]),
+    /** A boolean field that must be true in the answer (Slack's `ok`). */
+    okField: fieldPathSchema.optional(),
+  }),
+]);
+
+/**
+ * Which upstream account a connection is: read from the answer to `request` (userinfo, `/me`) or, without one,
+ * from the token response's own fields. `id` is one path or several joined with `/` (a user within a team);
+ * `displayName` is the first of its paths that has a value.
+ */
+export const identitySchema = z.strictObject({
+  request: providerRequestSchema.optional(),
+  id: z.union([fieldPathSchema, z.array(fieldPathSchema).min(1).max(3)]),
+  displayName: z.array(fieldPathSchema).min(1).max(4),
+});
+
+/** The documentation an entry's facts were checked against. */
+const docsSchema = z.array(httpsUrl).min(1).max(8);
+
+/** Which placeholders a template may name, per field, given the entry's parameters and provider data. */
+function checkTemplates(
+  value: {
+    parameters?: { name: string }[];
+    providerData?: { name: string; urlHosts?: string[] }[];
+  },
+  templates: { path: (string | number)[]; template: string | undefined; allowed: Set<string> }[],
+  context: z.RefinementCtx,
+) {
+  for (const { path, template, allowed } of templates) {
+    if (template === undefined) continue;
+    for (const name of placeholdersOf(template)) {
+      if (!allowed.has(name)) {
+        context.addIssue({
+          code: 'custom',
+          path,
+          message: `{${name}} is not a parameter this field may use`,
+        });
+      }
+    }
+  }
+}
+
+function parameterNames(value: { parameters?: { name: string }[] }): string[] {
+  return (value.parameters ?? []).map((parameter) => parameter.name);
+}
+
+/** Provider data that may stand in a URL: only values checked to be https URLs on the declared hosts. */
+function urlDataNames(value: { providerData?: { name: string; urlHosts?: string[] }[] }): string[] {
+  return (value.providerData ?? []).filter((field) => field.urlHosts).map((field) => field.name);
+}
+
+const oauthFields = {
   authType: z.literal('oauth2'),
   /** The authorization server's issuer; `iss` in callbacks is checked against it (RFC 9207). */
-  issuer: httpUrl,
-  authorizationEndpoint: httpUrl,
-  tokenEndpoint: httpUrl,
-  revocationEndpoint: httpUrl.optional(),
+  issuer: httpTemplate,
+  authorizationEndpoint: httpTemplate,
+  tokenEndpoint: httpTemplate,
+  /** Deprecated form of `revocation` (RFC 7009 at this URL), kept so that stored configurations parse. */
+  revocationEndpoint: httpTemplate.optional(),
+  revocation: revocationSchema.optional(),
   /** Whether the server always sends `iss` in authorization responses (then a missing one is refused). */
   issParameterSupported: z.boolean().default(false),
   scopes: z.array(scopeSchema).max(100).default([]),
   scopeSeparator: printable(1, 4).default(' '),
+  /** The authorization parameter that carries the scopes (Slack's user scopes go in `user_scope`). */
+  scopeParam: parameterName.default('scope'),
   pkce: z.boolean().default(true),
-  tokenEndpointAuthMethod: z
-    .enum(['client_secret_basic', 'client_secret_post', 'none'])
-    .default('client_secret_basic'),
+  tokenEndpointAuthMethod: clientAuthMethod.default('client_secret_basic'),
   /** Extra authorization parameters the provider needs, e.g. Google's `access_type=offline`. */
   authorizationParams: boundedRecord(parameterName, text(1000, { min: 0 }), 20).default({}),
-  apiBaseUrl: httpUrl.optional(),
+  tokenRequest: tokenCallExtras.optional(),
+  refreshRequest: tokenCallExtras.optional(),
+  tokenResponse: tokenResponseSchema.default(tokenResponseSchema.parse({})),
+  /** How refresh tokens behave: none issued, reused, or replaced on every refresh (rotation). */
+  refreshTokens: z.enum(['none', 'reusable', 'rotating']).default('reusable'),
+  /** The access token's lifetime where the token response has no `expires_in`. */
+  defaultAccessLifetimeSeconds: z.number().int().min(60).max(31_536_000).optional(),
+  /**
+   * A refresh token's documented lifetime where the response does not say it: `fixed` from when it was
+   * issued, `idle` from its last use (a refresh renews it).
+   */
+  refreshTokenLifetime: z
+    .strictObject({
+      seconds: z.number().int().min(3600).max(63_072_000),
+      kind: z.enum(['fixed', 'idle']),
+    })
+    .optional(),
+  identity: identitySchema.optional(),
+  parameters: z.array(connectionParameterSchema).max(5).default([]),
+  providerData: z.array(providerDataFieldSchema).max(10).default([]),
+  apiBaseUrl: httpTemplate.optional(),
   proxy: proxyHeadersSchema.optional(),
   ...presentation,
-});
+};
 
-export const apiKeyProviderSchema = z.strictObject({
+function checkOAuthTemplates(
+  value: {
+    parameters?: { name: string }[];
+    providerData?: { name: string; urlHosts?: string[] }[];
+    issuer: string;
+    authorizationEndpoint: string;
+    tokenEndpoint: string;
+    revocationEndpoint?: string;
+    revocation?: { url: string; style: string };
+    apiBaseUrl?: string;
+    identity?: { request?: { url: string } };
+  },
+  context: z.RefinementCtx,
+) {
+  const params = new Set(parameterNames(value));
+  const afterConnect = new Set([...params, ...urlDataNames(value)]);
+  const revocation = new Set([...afterConnect, 'clientId', 'token']);
+  checkTemplates(
+    value,
+    [
+      { path: ['issuer'], template: value.issuer, allowed: params },
+      { path: ['authorizationEndpoint'], template: value.authorizationEndpoint, allowed: params },
+      { path: ['tokenEndpoint'], template: value.tokenEndpoint, allowed: params },
+      { path: ['revocationEndpoint'], template: value.revocationEndpoint, allowed: params },
+      { path: ['revocation', 'url'], template: value.revocation?.url, allowed: revocation },
+      { path: ['apiBaseUrl'], template: value.apiBaseUrl, allowed: afterConnect },
+      { path: ['identity', 'request', 'url'], template: value.identity?.request?.url, allowed: params },
+    ],
+    context,
+  );
+  for (const [index, field] of (value.providerData ?? []).entries()) {
+    if ((field as { from?: string }).from === 'request' && !(field as { request?: unknown }).request) {
+      context.addIssue({ code: 'custom', path: ['providerData', index, 'request'], message: 'required' });
+    }
+  }
+}
+
+export const oauthProviderSchema = z.strictObject(oauthFields).superRefine(checkOAuthTemplates);
+
+const apiKeyFields = {
   authType: z.literal('api_key'),
-  apiBaseUrl: httpUrl,
+  apiBaseUrl: httpTemplate,
   /** Where the key goes on a request to the provider's API. */
   injection: z.strictObject({
     in: z.enum(['header', 'query']),
     name: headerName(),
     prefix: printable(0, 64).default(''),
   }),
-  /** A cheap authenticated request that answers 2xx for a valid key and 401/403 for a rejected one. */
+  /** A cheap authenticated request that answers 2xx for a valid key. */
   verification: z
     .strictObject({
       method: z.enum(['GET', 'POST']).default('GET'),
       path: identifier(/^\/[\x21-\x7e]{0,2047}$/, 'a path from /, visible ASCII', 2048),
+      /**
+       * The statuses that mean the key itself is refused. Stripe answers 403 to a valid restricted key that
+       * lacks the permission the request needs, so there only 401 refuses a key.
+       */
+      rejectStatuses: z.array(z.number().int().min(400).max(499)).min(1).max(5).default([401, 403]),
     })
     .optional(),
+  /** Which account the key belongs to, read from the answer to an authenticated request. */
+  identity: identitySchema.optional(),
+  parameters: z.array(connectionParameterSchema).max(5).default([]),
   proxy: proxyHeadersSchema.optional(),
   ...presentation,
-});
+};
+
+function checkApiKeyTemplates(
+  value: {
+    parameters?: { name: string }[];
+    apiBaseUrl: string;
+    identity?: { request?: { url: string } };
+  },
+  context: z.RefinementCtx,
+) {
+  const params = new Set(parameterNames(value));
+  checkTemplates(
+    value,
+    [
+      { path: ['apiBaseUrl'], template: value.apiBaseUrl, allowed: params },
+      { path: ['identity', 'request', 'url'], template: value.identity?.request?.url, allowed: params },
+    ],
+    context,
+  );
+}
+
+export const apiKeyProviderSchema = z.strictObject(apiKeyFields).superRefine(checkApiKeyTemplates);
 
 export const providerConfigSchema = z.discriminatedUnion('authType', [
   oauthProviderSchema,
@@ -89,26 +402,65 @@ export type OAuthProviderConfig = z.infer<typeof oauthProviderSchema>;
 export type ApiKeyProviderConfig = z.infer<typeof apiKeyProviderSchema>;
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
 export type ProviderConfigInput = z.input<typeof providerConfigSchema>;
+export type ConnectionParameter = z.infer<typeof connectionParameterSchema>;
+export type ProviderDataField = z.infer<typeof providerDataFieldSchema>;
+export type Revocation = z.infer<typeof revocationSchema>;
+export type Identity = z.infer<typeof identitySchema>;
+export type TokenResponseMapping = z.infer<typeof tokenResponseSchema>;
 export type { ProxyHeaders } from './proxy-headers.js';
 
-// A catalogue entry: a provider configuration whose URLs are all https, with its key, display name and
-// whether it is a personal tool. Configuring it for a workspace stores the entry without its key.
+// A catalogue entry: a provider configuration whose URLs are all https, with its key, display name, whether
+// it is a personal tool, what kind of tool it is, and the documentation its facts were checked against.
+// Configuring it for a workspace stores the entry without its key.
+export const catalogueCategories = [
+  'mail',
+  'calendar',
+  'documents',
+  'storage',
+  'crm',
+  'communication',
+  'project-management',
+  'code',
+  'payments',
+  'support',
+  'marketing',
+  'accounting',
+  'hr',
+  'analytics',
+  'ai',
+  'developer-tools',
+  'e-commerce',
+  'design',
+  'video',
+  'identity',
+] as const;
+
 const catalogueFields = {
   key: integrationKeySchema,
   displayName: text(100),
   personal: z.boolean(),
+  category: z.enum(catalogueCategories),
+  /** The provider's own pages each fact of the entry was checked against. */
+  docs: docsSchema,
+  /** What a reader of the entry should know that its fields cannot say. */
+  notes: text(500).optional(),
 };
 
 export const catalogueEntrySchema = z.discriminatedUnion('authType', [
-  oauthProviderSchema.extend({
-    ...catalogueFields,
-    issuer: httpsUrl,
-    authorizationEndpoint: httpsUrl,
-    tokenEndpoint: httpsUrl,
-    revocationEndpoint: httpsUrl.optional(),
-    apiBaseUrl: httpsUrl.optional(),
-  }),
-  apiKeyProviderSchema.extend({ ...catalogueFields, apiBaseUrl: httpsUrl }),
+  z
+    .strictObject({
+      ...oauthFields,
+      ...catalogueFields,
+      issuer: httpsTemplate,
+      authorizationEndpoint: httpsTemplate,
+      tokenEndpoint: httpsTemplate,
+      revocationEndpoint: z.never().optional(),
+      apiBaseUrl: httpsTemplate.optional(),
+    })
+    .superRefine(checkOAuthTemplates),
+  z
+    .strictObject({ ...apiKeyFields, ...catalogueFields, apiBaseUrl: httpsTemplate })
+    .superRefine(checkApiKeyTemplates),
 ]);
 
 export type CatalogueEntry = z.infer<typeof catalogueEntrySchema>;

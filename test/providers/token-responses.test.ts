@@ -4,6 +4,7 @@
 import express from 'express';
 import { refreshTokens } from '../../providers/oauth-client.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
+import { oauthProviderSchema } from '../../providers/provider-config.js';
 import { ProviderError } from '../../providers/provider-error.js';
 import { MAX_TOKEN_LIFETIME_MS } from '../../workflows/refresh-policy.js';
 import { listen } from '../support/http.js';
@@ -13,18 +14,14 @@ describe('token endpoint answers', () => {
   let server: Awaited<ReturnType<typeof listen>>;
   // The token endpoint is on loopback: the guard lets it through, as it does in development.
   const outbound = createOutboundGuard({ checkAddresses: false });
-  const provider = () => ({
-    authType: 'oauth2' as const,
-    issuer: server.url,
-    authorizationEndpoint: `${server.url}/authorize`,
-    tokenEndpoint: `${server.url}/token`,
-    issParameterSupported: false,
-    scopes: [],
-    scopeSeparator: ' ',
-    pkce: true,
-    tokenEndpointAuthMethod: 'client_secret_post' as const,
-    authorizationParams: {},
-  });
+  const provider = () =>
+    oauthProviderSchema.parse({
+      authType: 'oauth2',
+      issuer: server.url,
+      authorizationEndpoint: `${server.url}/authorize`,
+      tokenEndpoint: `${server.url}/token`,
+      tokenEndpointAuthMethod: 'client_secret_post',
+    });
   const refresh = () =>
     refreshTokens(provider(), { clientId: 'c', clientSecret: 's' }, 'refresh-1', {
       allowInsecureRequests: true,
