@@ -9,9 +9,17 @@ import {
   type CatalogueEntryInput,
   type ProviderConfigInput,
 } from '../providers/provider-config.js';
+import { businessEntries } from './entries/business.js';
 import { coreEntries } from './entries/core.js';
+import { engineeringEntries } from './entries/engineering.js';
+import { productivityEntries } from './entries/productivity.js';
 
-export const catalogueData: readonly CatalogueEntryInput[] = [...coreEntries];
+export const catalogueData: readonly CatalogueEntryInput[] = [
+  ...coreEntries,
+  ...productivityEntries,
+  ...businessEntries,
+  ...engineeringEntries,
+];
 
 /** The catalogue, parsed (defaults applied) once at load. */
 export const providerCatalogue: readonly CatalogueEntry[] = catalogueData.map((entry) =>
