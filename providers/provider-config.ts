@@ -171,6 +171,11 @@ export const tokenResponseSchema = z.strictObject({
    * is then in `error`.
    */
   okField: fieldPathSchema.optional(),
+  /**
+   * The `iss` an `id_token` in the answer must carry, where it is not `issuer`: placeholders name the token's
+   * own claims, as Microsoft's multi-tenant endpoints document (`https://login.microsoftonline.com/{tid}/v2.0`).
+   */
+  idTokenIssuer: httpsTemplate.optional(),
 });
 
 const clientAuthMethod = z.enum(['client_secret_basic', 'client_secret_post', 'none']);
