@@ -3,7 +3,15 @@
 // the account read from Graph's /me. The old entry's fixed issuer refused every such id_token.
 import { connectionStore } from '../../../connections/connection-store.js';
 import { startLifecycleHarness, type LifecycleHarness } from '../../support/lifecycle.js';
-import { configureEntry, configureIntegration, connectAs, credentialsOf, eventsOf, loggedFailures, storedTokens } from '../../support/conformance/connect.js';
+import {
+  configureEntry,
+  configureIntegration,
+  connectAs,
+  credentialsOf,
+  eventsOf,
+  loggedFailures,
+  storedTokens,
+} from '../../support/conformance/connect.js';
 import { startMicrosoftStandIn, type MicrosoftAccount } from '../../support/conformance/microsoft.js';
 import { oldProvider } from '../../support/conformance/old-catalogue.js';
 
@@ -29,7 +37,12 @@ describe('a Microsoft-like identity platform (per-tenant id_token issuer)', () =
     harness = await startLifecycleHarness();
     microsoft = await startMicrosoftStandIn({ accounts: [ada, grace] });
     await configureEntry(harness, 'microsoft', microsoft);
-    await configureIntegration(harness, 'microsoft-old', oldProvider('microsoft', microsoft.origin), microsoft);
+    await configureIntegration(
+      harness,
+      'microsoft-old',
+      oldProvider('microsoft', microsoft.origin),
+      microsoft,
+    );
   });
   afterAll(async () => {
     await harness?.stop();

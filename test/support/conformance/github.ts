@@ -26,7 +26,11 @@ export async function startGitHubStandIn(options: { accounts: GitHubAccount[] })
     const wantsJson = (req: Request) => (req.headers.accept ?? '').includes('application/json');
     const tokenEndpointAnswer = (req: Request, res: Response, fields: Record<string, string>) => {
       if (wantsJson(req)) res.status(200).json(fields);
-      else res.status(200).type('application/x-www-form-urlencoded').send(new URLSearchParams(fields).toString());
+      else
+        res
+          .status(200)
+          .type('application/x-www-form-urlencoded')
+          .send(new URLSearchParams(fields).toString());
     };
     const tokenError = (req: Request, res: Response, error: string, description: string) =>
       tokenEndpointAnswer(req, res, {
@@ -65,7 +69,12 @@ export async function startGitHubStandIn(options: { accounts: GitHubAccount[] })
       const body = readForm(recorded);
       const client = clientAuthentication(recorded);
       if (client.clientId !== core.clientId || client.clientSecret !== core.clientSecret) {
-        tokenError(req, res, 'incorrect_client_credentials', 'The client_id and/or client_secret passed are incorrect.');
+        tokenError(
+          req,
+          res,
+          'incorrect_client_credentials',
+          'The client_id and/or client_secret passed are incorrect.',
+        );
         return;
       }
       const grant = book.redeemCode(body.code, {

@@ -121,7 +121,13 @@ export async function startMicrosoftStandIn(options: {
     app.post('/:tenant/oauth2/v2.0/token', async (req, res) => {
       const recorded = recordedOf(req);
       if (!recorded.form) {
-        fail(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
+        fail(
+          res,
+          400,
+          'invalid_request',
+          900144,
+          "The request body must contain the following parameter: 'grant_type'.",
+        );
         return;
       }
       const body = readForm(recorded);
@@ -141,7 +147,13 @@ export async function startMicrosoftStandIn(options: {
           codeVerifier: body.code_verifier,
         });
         if (!grant || grant.context.tenant !== req.params.tenant) {
-          fail(res, 400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.');
+          fail(
+            res,
+            400,
+            'invalid_grant',
+            70008,
+            'The provided authorization code or refresh token has expired due to inactivity.',
+          );
           return;
         }
         res.json(await tokenAnswer(grant));

@@ -121,7 +121,12 @@ export async function startNotionStandIn(options: { accounts: NotionAccount[]; r
         return;
       }
       if (!recorded.headers['notion-version']) {
-        notionError(res, 400, 'missing_version', 'Notion-Version header failed validation: should be defined.');
+        notionError(
+          res,
+          400,
+          'missing_version',
+          'Notion-Version header failed validation: should be defined.',
+        );
         return;
       }
       const token = (recorded.json as { token?: unknown } | undefined)?.token;
@@ -143,7 +148,12 @@ export async function startNotionStandIn(options: { accounts: NotionAccount[]; r
         return;
       }
       if (!req.headers['notion-version']) {
-        notionError(res, 400, 'missing_version', 'Notion-Version header failed validation: should be defined.');
+        notionError(
+          res,
+          400,
+          'missing_version',
+          'Notion-Version header failed validation: should be defined.',
+        );
         return;
       }
       res.json({
@@ -152,7 +162,10 @@ export async function startNotionStandIn(options: { accounts: NotionAccount[]; r
         name: 'Connections',
         avatar_url: null,
         type: 'bot',
-        bot: { owner: { type: 'user', user: person(grant.account) }, workspace_name: grant.account.workspace.name },
+        bot: {
+          owner: { type: 'user', user: person(grant.account) },
+          workspace_name: grant.account.workspace.name,
+        },
         request_id: randomUUID(),
       });
     });

@@ -31,7 +31,8 @@ export async function startSalesforceStandIn(options: { accounts: SalesforceAcco
 
   return startStandIn<SalesforceAccount, { identityUrl(account: SalesforceAccount): string }>(
     (app, core, book) => {
-      const identityUrl = (account: SalesforceAccount) => `${core.origin}/id/${account.orgId}/${account.userId}`;
+      const identityUrl = (account: SalesforceAccount) =>
+        `${core.origin}/id/${account.orgId}/${account.userId}`;
       const fail = (res: Response, status: number, error: string, description: string) =>
         res.status(status).json({ error, error_description: description });
 
@@ -44,7 +45,9 @@ export async function startSalesforceStandIn(options: { accounts: SalesforceAcco
           ...(withRefreshToken && scopes.includes('refresh_token')
             ? { refresh_token: book.issueRefreshToken(grant, '5Aep861') }
             : {}),
-          signature: createHmac('sha256', core.clientSecret).update(id + issuedAt).digest('base64'),
+          signature: createHmac('sha256', core.clientSecret)
+            .update(id + issuedAt)
+            .digest('base64'),
           scope: scopes.join(' '),
           instance_url: core.origin,
           id,

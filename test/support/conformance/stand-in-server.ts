@@ -6,7 +6,7 @@
 // For tests only: every secret here is throwaway.
 import express, { type Express, type Request } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
-import { listen } from '../http.js';
+import type { Server } from 'node:http';
 
 export interface RecordedRequest {
   method: string;
@@ -189,7 +189,9 @@ export async function signInAndConsent(authorizationUrl: string, login: string):
   const response = await fetch(authorizationUrl, { redirect: 'manual', headers: { [SIGNED_IN]: login } });
   const location = response.headers.get('location');
   if (response.status !== 302 || !location) {
-    throw new Error(`the stand-in refused the authorization request (${response.status}): ${await response.text()}`);
+    throw new Error(
+      `the stand-in refused the authorization request (${response.status}): ${await response.text()}`,
+    );
   }
   return new URL(location);
 }
@@ -244,9 +246,16 @@ export async function startStandIn<Account, Extra>(
     stop: async () => undefined,
   };
   const extra = routes(app, core, book);
-  const served = await listen(app);
-  core.origin = served.url;
-  core.stop = served.close;
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  core.origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  core.stop = () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      // The service's keep-alive connections would hold the close until they time out.
+      server.closeAllConnections();
+    });
   return Object.assign(core, extra, { grants: book });
 }
 
