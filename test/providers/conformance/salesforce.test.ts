@@ -1,8 +1,16 @@
 // The Salesforce entry against a stand-in that answers as Salesforce documents the web-server flow: no
-// `expires_in`, the org's `instance_url` and identity URL in the token answer, RFC 7009 revocation.
-import { connectionStore } from '../../../connections/connection-store.js';
-import { startLifecycleHarness, type LifecycleHarness } from '../../support/lifecycle.js';
-import { configureIntegration, connectAs } from '../../support/conformance/connect.js';
+// `expires_in` (the entry's default lifetime stands in for the org's session timeout, so a refresh is
+// scheduled), the org's `instance_url` kept on the connection, the account from userinfo, RFC 7009 revocation.
+import type { LifecycleHarness } from '../../support/lifecycle.js';
+import { eventually } from '../../support/lifecycle.js';
+import {
+  configureIntegration,
+  connectAs,
+  credentialsOf,
+  shown,
+  startConformanceHarness,
+  storedTokens,
+} from '../../support/conformance/connect.js';
 import { oldProvider } from '../../support/conformance/old-catalogue.js';
 import {
   salesforceId,
@@ -18,12 +26,19 @@ const ada: SalesforceAccount = {
   name: 'Ada Lovelace',
 };
 
+/** The entry's default access lifetime: Salesforce's default session timeout, two hours. */
+const SESSION_SECONDS = 7200;
+
 describe('a Salesforce-like org (no expires_in, instance_url)', () => {
   let harness: LifecycleHarness;
   let salesforce: Awaited<ReturnType<typeof startSalesforceStandIn>>;
   beforeAll(async () => {
-    harness = await startLifecycleHarness();
     salesforce = await startSalesforceStandIn({ accounts: [ada] });
+    // A refresh margin of the session less four seconds: the scheduled refresh comes moments after connect.
+    harness = await startConformanceHarness(
+      { salesforce },
+      { refreshMarginMs: (SESSION_SECONDS - 4) * 1000 },
+    );
     await configureIntegration(
       harness,
       'salesforce-old',
@@ -36,13 +51,57 @@ describe('a Salesforce-like org (no expires_in, instance_url)', () => {
     await salesforce?.stop();
   });
 
+  it('connects with the default lifetime, keeps instance_url, and refreshes on schedule; disconnect revokes', async () => {
+    const { connectionId, authorizationUrl, snapshot } = await connectAs(harness, 'salesforce', 'ada', {
+      params: { domain: 'acme.my' },
+    });
+    const url = new URL(authorizationUrl);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('scope')).toBe('api refresh_token id');
+    expect(snapshot).toMatchObject({ status: 'active', hasRefreshToken: true });
+    const lifetime = snapshot.tokenExpiresAt! - Date.now();
+    expect(lifetime).toBeGreaterThan((SESSION_SECONDS - 60) * 1000);
+    expect(lifetime).toBeLessThanOrEqual(SESSION_SECONDS * 1000);
+    expect(snapshot.nextRefreshAt).toBeLessThan(snapshot.tokenExpiresAt!);
+
+    const tokens = await storedTokens(harness, connectionId);
+    expect(salesforce.seen('/services/oauth2/userinfo', 'GET').at(-1)?.headers.authorization).toBe(
+      `Bearer ${tokens.accessToken}`,
+    );
+    expect(await shown(harness, connectionId)).toMatchObject({
+      account: { id: `${ada.orgId}/${ada.userId}`, displayName: 'Ada Lovelace' },
+      providerData: { instance_url: salesforce.origin },
+    });
+
+    // The refresh the default lifetime scheduled: the same refresh token (Salesforce does not rotate it).
+    const refreshed = await eventually(
+      () => harness.snapshot(connectionId),
+      (s) => s.tokenExpiresAt !== snapshot.tokenExpiresAt || s.status !== 'active',
+      { attempts: 200, intervalMs: 100 },
+    );
+    expect(refreshed.status).toBe('active');
+    expect(salesforce.grants.refreshTokensPresented).toContain(tokens.refreshToken);
+    const after = await storedTokens(harness, connectionId);
+    expect(after.refreshToken).toBe(tokens.refreshToken);
+    expect(after.accessToken).not.toBe(tokens.accessToken);
+
+    expect((await harness.commands.disconnect(connectionId, 'admin-1')).status).toBe('disconnected');
+    const [revoke] = salesforce.seen('/services/oauth2/revoke', 'POST');
+    expect(revoke!.form).toMatchObject({ token: tokens.refreshToken });
+    expect(salesforce.grants.liveGrants()).toEqual([]);
+    expect(await credentialsOf(harness, connectionId)).toEqual([]);
+  });
+
   it('old entry: connects, but with no lifetime no refresh is ever scheduled and instance_url is dropped', async () => {
     const { connectionId, snapshot } = await connectAs(harness, 'salesforce-old', 'ada');
     expect(snapshot).toMatchObject({ status: 'active', hasRefreshToken: true });
     expect(snapshot.tokenExpiresAt).toBeUndefined();
     expect(snapshot.nextRefreshAt).toBeUndefined();
-    const shown = await connectionStore.get(harness.db, harness.workspaceId, connectionId);
-    expect(shown).toMatchObject({ status: 'active', tokenExpiresAt: null, nextRefreshAt: null });
-    expect(JSON.stringify(shown)).not.toContain(salesforce.origin);
+    expect(await shown(harness, connectionId)).toMatchObject({
+      status: 'active',
+      tokenExpiresAt: null,
+      nextRefreshAt: null,
+      providerData: {},
+    });
   });
 });

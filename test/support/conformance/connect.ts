@@ -4,7 +4,11 @@
 import { catalogueEntry, catalogueProvider } from '../../../catalogue/providers.js';
 import { integrationStore } from '../../../integrations/integration-store.js';
 import type { CatalogueEntry, ProviderConfigInput } from '../../../providers/provider-config.js';
-import { pointAt } from './point-at.js';
+import type { ActivityDependencies } from '../../../activities/index.js';
+import { connectionStore } from '../../../connections/connection-store.js';
+import type { LifecycleSettings } from '../../../workflows/messages.js';
+import { startLifecycleHarness } from '../lifecycle.js';
+import { catalogueWith, pointAt } from './point-at.js';
 import { callbackParams, type LifecycleHarness } from '../lifecycle.js';
 import { signInAndConsent } from './stand-in-server.js';
 
@@ -29,6 +33,26 @@ export async function configureIntegration(
     clientId: standIn.clientId,
     clientSecret: standIn.clientSecret,
   });
+}
+
+/**
+ * A lifecycle harness whose worker speaks the real catalogue with the given entries (by key) pointed at their
+ * stand-ins, each configured as the workspace's integration with the stand-in's client.
+ */
+export async function startConformanceHarness(
+  pointed: Record<string, StandInClient>,
+  settings: Partial<LifecycleSettings> = {},
+): Promise<LifecycleHarness> {
+  const harness = await startLifecycleHarness({ worker: false, settings });
+  for (const [key, standIn] of Object.entries(pointed)) await configureEntry(harness, key, standIn);
+  const origins = Object.fromEntries(Object.entries(pointed).map(([key, standIn]) => [key, standIn.origin]));
+  await harness.startWorker({ catalogue: catalogueWith(origins) } as Partial<ActivityDependencies>);
+  return harness;
+}
+
+/** The connection as the API shows it: status, account, provider data, token expiry. */
+export async function shown(harness: LifecycleHarness, connectionId: string) {
+  return (await connectionStore.get(harness.db, harness.workspaceId, connectionId))!;
 }
 
 /** The real catalogue entry `key`, pointed at the stand-in and configured as the workspace's integration. */

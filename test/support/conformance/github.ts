@@ -7,9 +7,19 @@
 // incorrect_client_credentials, redirect_uri_mismatch) come with HTTP 200. The grant is removed with
 // DELETE /applications/{client_id}/grant, HTTP Basic client authentication and a JSON body
 // `{"access_token": …}`, answering 204 (404 for an unknown token, 401 without client authentication). GET /user
-// answers the authenticated user, 401 "Bad credentials" otherwise.
+// answers the authenticated user, 401 "Bad credentials" otherwise. As a GitHub App with expiring user tokens
+// (apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens), tokens live
+// 28800 s with a `ghr_` refresh token of 15897600 s (`refresh_token_expires_in`) that each refresh replaces;
+// a spent one answers `bad_refresh_token`.
 import type { Request, Response } from 'express';
-import { clientAuthentication, readForm, recordedOf, signedInAs, startStandIn } from './stand-in-server.js';
+import {
+  clientAuthentication,
+  readForm,
+  recordedOf,
+  signedInAs,
+  startStandIn,
+  type Grant,
+} from './stand-in-server.js';
 
 export interface GitHubAccount {
   login: string;
@@ -19,13 +29,19 @@ export interface GitHubAccount {
 
 const DOCS = 'https://docs.github.com/rest';
 
-export async function startGitHubStandIn(options: { accounts: GitHubAccount[] }) {
+export async function startGitHubStandIn(options: {
+  accounts: GitHubAccount[];
+  expiringUserTokens?: boolean;
+}) {
   const byLogin = new Map(options.accounts.map((account) => [account.login, account]));
 
   return startStandIn<GitHubAccount, object>((app, core, book) => {
     const wantsJson = (req: Request) => (req.headers.accept ?? '').includes('application/json');
     const tokenEndpointAnswer = (req: Request, res: Response, fields: Record<string, string>) => {
-      if (wantsJson(req)) res.status(200).json(fields);
+      const json = Object.fromEntries(
+        Object.entries(fields).map(([name, value]) => [name, /_in$/.test(name) ? Number(value) : value]),
+      );
+      if (wantsJson(req)) res.status(200).json(json);
       else
         res
           .status(200)
@@ -38,6 +54,19 @@ export async function startGitHubStandIn(options: { accounts: GitHubAccount[] })
         error_description: description,
         error_uri: `https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#${error.replace(/_/g, '-')}`,
       });
+
+    // Form-encoded answers carry strings only: the lifetimes go as decimal strings there, as GitHub sends them.
+    const tokenFields = (grant: Grant<GitHubAccount>): Record<string, string> =>
+      options.expiringUserTokens
+        ? {
+            access_token: book.issueAccessToken(grant, 'ghu_'),
+            expires_in: '28800',
+            refresh_token: book.issueRefreshToken(grant, 'ghr_'),
+            refresh_token_expires_in: '15897600',
+            token_type: 'bearer',
+            scope: '',
+          }
+        : { access_token: book.issueAccessToken(grant, 'gho_'), token_type: 'bearer', scope: grant.scope };
 
     app.get('/login/oauth/authorize', (req, res) => {
       const query = recordedOf(req).query;
@@ -77,6 +106,16 @@ export async function startGitHubStandIn(options: { accounts: GitHubAccount[] })
         );
         return;
       }
+      if (body.grant_type === 'refresh_token') {
+        const grant = options.expiringUserTokens ? book.refreshGrant(body.refresh_token) : undefined;
+        if (!grant) {
+          tokenError(req, res, 'bad_refresh_token', 'The refresh token passed is incorrect or expired.');
+          return;
+        }
+        book.retireRefreshToken(body.refresh_token!);
+        tokenEndpointAnswer(req, res, tokenFields(grant));
+        return;
+      }
       const grant = book.redeemCode(body.code, {
         clientId: core.clientId,
         redirectUri: body.redirect_uri,
@@ -86,11 +125,7 @@ export async function startGitHubStandIn(options: { accounts: GitHubAccount[] })
         tokenError(req, res, 'bad_verification_code', 'The code passed is incorrect or expired.');
         return;
       }
-      tokenEndpointAnswer(req, res, {
-        access_token: book.issueAccessToken(grant, 'gho_'),
-        token_type: 'bearer',
-        scope: grant.scope,
-      });
+      tokenEndpointAnswer(req, res, tokenFields(grant));
     });
 
     app.delete('/applications/:clientId/grant', (req, res) => {

@@ -33,7 +33,7 @@ interface PendingCode<Account> extends Grant<Account> {
   codeChallenge?: string;
 }
 
-export interface StandInCore<Account> {
+export interface StandInCore {
   origin: string;
   clientId: string;
   clientSecret: string;
@@ -201,9 +201,9 @@ export async function signInAndConsent(authorizationUrl: string, login: string):
  * request and parsed a form or JSON body.
  */
 export async function startStandIn<Account, Extra>(
-  routes: (app: Express, core: StandInCore<Account>, book: GrantBook<Account>) => Extra,
+  routes: (app: Express, core: StandInCore, book: GrantBook<Account>) => Extra,
   options: { clientId?: string } = {},
-): Promise<StandInCore<Account> & Extra & { grants: GrantBook<Account> }> {
+): Promise<StandInCore & Extra & { grants: GrantBook<Account> }> {
   const app = express();
   app.set('etag', false);
   const requests: RecordedRequest[] = [];
@@ -232,7 +232,7 @@ export async function startStandIn<Account, Extra>(
     next();
   });
   const book = createGrantBook<Account>();
-  const core: StandInCore<Account> = {
+  const core: StandInCore = {
     origin: '',
     clientId: options.clientId ?? `client-${randomBytes(6).toString('hex')}`,
     clientSecret: randomBytes(24).toString('base64url'),
