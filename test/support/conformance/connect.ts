@@ -55,7 +55,10 @@ export async function shown(harness: LifecycleHarness, connectionId: string) {
   return (await connectionStore.get(harness.db, harness.workspaceId, connectionId))!;
 }
 
-/** The real catalogue entry `key`, pointed at the stand-in and configured as the workspace's integration. */
+/**
+ * Configures the real catalogue entry `key` for the workspace with the stand-in's client, as
+ * PUT /v1/integrations/{key} would; the worker's catalogue (catalogueWith) points the entry at the stand-in.
+ */
 export async function configureEntry(
   harness: LifecycleHarness,
   key: string,
@@ -63,9 +66,8 @@ export async function configureEntry(
 ): Promise<CatalogueEntry> {
   const entry = catalogueEntry(key);
   if (!entry) throw new Error(`the catalogue has no entry ${key}`);
-  const pointed = pointAt(entry, standIn.origin);
-  await configureIntegration(harness, key, catalogueProvider(pointed), standIn);
-  return pointed;
+  await configureIntegration(harness, key, catalogueProvider(entry), standIn);
+  return pointAt(entry, standIn.origin);
 }
 
 export interface ConnectOptions {
