@@ -6,7 +6,6 @@ import {
   configureIntegration,
   connectAs,
   credentialsOf,
-  loggedFailures,
   shown,
   startConformanceHarness,
   storedTokens,
@@ -64,13 +63,20 @@ describe('a Notion-like workspace (null refresh token, JSON revocation)', () => 
     expect(await credentialsOf(harness, connectionId)).toEqual([]);
   });
 
-  it('old entry: the code exchange refuses the documented `"refresh_token": null`, and the connection is failed', async () => {
+  // The old entry's null refresh token is no longer refused: the runtime reads every token answer with nulls
+  // as absent. What still breaks is its RFC 7009 revocation, which Notion refuses.
+  it('old entry: connects, but its RFC 7009 revocation is refused (no Notion-Version, no JSON): the grant stays', async () => {
     const { connectionId, snapshot } = await connectAs(harness, 'notion-old', 'ada');
-    expect(snapshot).toMatchObject({ status: 'failed', reason: 'exchange_failed' });
-    // oauth4webapi refuses a refresh_token that is present but not a string.
-    expect(loggedFailures(harness)).toContain(
-      'code exchange: unexpected provider response (oauth_invalid_response)',
-    );
+    expect(snapshot).toMatchObject({ status: 'active', hasRefreshToken: false });
+    const { accessToken } = await storedTokens(harness, connectionId);
+    const revocations = notion.seen('/v1/oauth/revoke', 'POST').length;
+    expect((await harness.commands.disconnect(connectionId, 'admin-1')).status).toBe('disconnected');
+    const sent = notion.seen('/v1/oauth/revoke', 'POST').slice(revocations);
+    expect(sent.map((request) => [request.form?.token, request.headers['notion-version']])).toEqual([
+      [accessToken, undefined],
+    ]);
+    expect(harness.logLines.some((line) => line.includes('revocation at the provider failed'))).toBe(true);
+    expect(notion.grants.accessGrant(`Bearer ${accessToken}`)).toBeDefined();
     expect(await credentialsOf(harness, connectionId)).toEqual([]);
   });
 });

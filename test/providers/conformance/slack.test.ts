@@ -127,9 +127,9 @@ describe('a Slack-like workspace (bot tokens, authed_user, ok: false)', () => {
   it('old entry: the code exchange refuses the documented `token_type: "bot"`, and the connection is failed', async () => {
     const { connectionId, snapshot } = await connectAs(harness, 'slack-old', 'ada');
     expect(snapshot).toMatchObject({ status: 'failed', reason: 'exchange_failed' });
-    // oauth4webapi refuses a token type other than bearer or DPoP.
+    // Only `bearer` means bearer unless the entry says otherwise (tokenResponse.bearerTokenTypes).
     expect(loggedFailures(harness)).toContain(
-      'code exchange: unexpected provider response (oauth_unsupported_operation)',
+      'code exchange: unexpected provider response (unsupported token type)',
     );
     expect(await credentialsOf(harness, connectionId)).toEqual([]);
   });
