@@ -34,11 +34,7 @@ describe('a Salesforce-like org (no expires_in, instance_url)', () => {
   let salesforce: Awaited<ReturnType<typeof startSalesforceStandIn>>;
   beforeAll(async () => {
     salesforce = await startSalesforceStandIn({ accounts: [ada] });
-    // A refresh margin of the session less four seconds: the scheduled refresh comes moments after connect.
-    harness = await startConformanceHarness(
-      { salesforce },
-      { refreshMarginMs: (SESSION_SECONDS - 4) * 1000 },
-    );
+    harness = await startConformanceHarness({ salesforce });
     await configureIntegration(
       harness,
       'salesforce-old',
@@ -51,7 +47,7 @@ describe('a Salesforce-like org (no expires_in, instance_url)', () => {
     await salesforce?.stop();
   });
 
-  it('connects with the default lifetime, keeps instance_url, and refreshes on schedule; disconnect revokes', async () => {
+  it('connects with the default lifetime, a refresh scheduled before it ends, the account and instance_url kept', async () => {
     const { connectionId, authorizationUrl, snapshot } = await connectAs(harness, 'salesforce', 'ada', {
       params: { domain: 'acme.my' },
     });
@@ -72,24 +68,6 @@ describe('a Salesforce-like org (no expires_in, instance_url)', () => {
       account: { id: `${ada.orgId}/${ada.userId}`, displayName: 'Ada Lovelace' },
       providerData: { instance_url: salesforce.origin },
     });
-
-    // The refresh the default lifetime scheduled: the same refresh token (Salesforce does not rotate it).
-    const refreshed = await eventually(
-      () => harness.snapshot(connectionId),
-      (s) => s.tokenExpiresAt !== snapshot.tokenExpiresAt || s.status !== 'active',
-      { attempts: 200, intervalMs: 100 },
-    );
-    expect(refreshed.status).toBe('active');
-    expect(salesforce.grants.refreshTokensPresented).toContain(tokens.refreshToken);
-    const after = await storedTokens(harness, connectionId);
-    expect(after.refreshToken).toBe(tokens.refreshToken);
-    expect(after.accessToken).not.toBe(tokens.accessToken);
-
-    expect((await harness.commands.disconnect(connectionId, 'admin-1')).status).toBe('disconnected');
-    const [revoke] = salesforce.seen('/services/oauth2/revoke', 'POST');
-    expect(revoke!.form).toMatchObject({ token: tokens.refreshToken });
-    expect(salesforce.grants.liveGrants()).toEqual([]);
-    expect(await credentialsOf(harness, connectionId)).toEqual([]);
   });
 
   it('old entry: connects, but with no lifetime no refresh is ever scheduled and instance_url is dropped', async () => {
@@ -103,5 +81,49 @@ describe('a Salesforce-like org (no expires_in, instance_url)', () => {
       nextRefreshAt: null,
       providerData: {},
     });
+  });
+});
+
+describe('a Salesforce-like org, refreshed on the schedule its default lifetime sets', () => {
+  let harness: LifecycleHarness;
+  let salesforce: Awaited<ReturnType<typeof startSalesforceStandIn>>;
+  beforeAll(async () => {
+    // instance_url named with https, as Salesforce always answers it: this stand-in's API is not called here.
+    salesforce = await startSalesforceStandIn({
+      accounts: [ada],
+      instanceUrl: (origin) => origin.replace(/^http:/, 'https:'),
+    });
+    // A refresh margin of the session less four seconds: the scheduled refresh comes moments after connect.
+    harness = await startConformanceHarness(
+      { salesforce },
+      { refreshMarginMs: (SESSION_SECONDS - 4) * 1000 },
+    );
+  });
+  afterAll(async () => {
+    await harness?.stop();
+    await salesforce?.stop();
+  });
+
+  it('refreshes with the same refresh token (Salesforce does not rotate it), and disconnect revokes it (RFC 7009)', async () => {
+    const { connectionId, snapshot } = await connectAs(harness, 'salesforce', 'ada');
+    expect(snapshot).toMatchObject({ status: 'active', hasRefreshToken: true });
+    const tokens = await storedTokens(harness, connectionId);
+    const refreshed = await eventually(
+      () => harness.snapshot(connectionId),
+      (s) => s.tokenExpiresAt !== snapshot.tokenExpiresAt || s.status !== 'active',
+      { attempts: 200, intervalMs: 100 },
+    );
+    expect(refreshed.status).toBe('active');
+    expect(salesforce.grants.refreshTokensPresented).toContain(tokens.refreshToken);
+    const after = await storedTokens(harness, connectionId);
+    expect(after.refreshToken).toBe(tokens.refreshToken);
+    expect(after.accessToken).not.toBe(tokens.accessToken);
+    expect(refreshed.tokenExpiresAt! - Date.now()).toBeGreaterThan((SESSION_SECONDS - 60) * 1000);
+
+    expect((await harness.commands.disconnect(connectionId, 'admin-1')).status).toBe('disconnected');
+    const [revoke] = salesforce.seen('/services/oauth2/revoke', 'POST');
+    expect(revoke!.form).toMatchObject({ token: tokens.refreshToken });
+    expect(salesforce.grants.liveGrants()).toEqual([]);
+    expect(await credentialsOf(harness, connectionId)).toEqual([]);
   });
 });

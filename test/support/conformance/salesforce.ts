@@ -26,7 +26,11 @@ export interface SalesforceAccount {
   name: string;
 }
 
-export async function startSalesforceStandIn(options: { accounts: SalesforceAccount[] }) {
+export async function startSalesforceStandIn(options: {
+  accounts: SalesforceAccount[];
+  /** The instance URL answered, from the stand-in's origin; by default the origin itself (where it serves). */
+  instanceUrl?: (origin: string) => string;
+}) {
   const byLogin = new Map(options.accounts.map((account) => [account.login, account]));
 
   return startStandIn<SalesforceAccount, { identityUrl(account: SalesforceAccount): string }>(
@@ -49,7 +53,7 @@ export async function startSalesforceStandIn(options: { accounts: SalesforceAcco
             .update(id + issuedAt)
             .digest('base64'),
           scope: scopes.join(' '),
-          instance_url: core.origin,
+          instance_url: options.instanceUrl ? options.instanceUrl(core.origin) : core.origin,
           id,
           token_type: 'Bearer',
           issued_at: issuedAt,
