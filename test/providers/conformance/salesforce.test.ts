@@ -92,11 +92,7 @@ describe('a Salesforce-like org, refreshed on the schedule its default lifetime 
       accounts: [ada],
       instanceUrl: (origin) => origin.replace(/^http:/, 'https:'),
     });
-    // A refresh margin of the session less four seconds: the scheduled refresh comes moments after connect.
-    harness = await startConformanceHarness(
-      { salesforce },
-      { refreshMarginMs: (SESSION_SECONDS - 4) * 1000 },
-    );
+    harness = await startConformanceHarness({ salesforce });
   });
   afterAll(async () => {
     await harness?.stop();
