@@ -139,7 +139,7 @@ describe('a Slack-like workspace with token rotation on', () => {
   let harness: LifecycleHarness;
   let slack: Awaited<ReturnType<typeof startSlackStandIn>>;
   beforeAll(async () => {
-    slack = await startSlackStandIn({ accounts: [ada], tokenRotation: true });
+    slack = await startSlackStandIn({ accounts: [ada, grace], tokenRotation: true });
     harness = await startConformanceHarness({ slack });
   });
   afterAll(async () => {
@@ -165,5 +165,14 @@ describe('a Slack-like workspace with token rotation on', () => {
     // The spent refresh token is refused by Slack: a second refresh works only with the new one.
     expect((await harness.commands.refresh(connectionId, 'admin-1')).status).toBe('active');
     expect(slack.grants.refreshTokensPresented.at(-1)).toBe(second.refreshToken);
+  });
+  it('a refresh Slack refuses with HTTP 200 `{ok: false, error: "invalid_refresh_token"}` expires the connection', async () => {
+    const { connectionId } = await connectAs(harness, 'slack', 'grace');
+    const { refreshToken } = await storedTokens(harness, connectionId);
+    // The app was uninstalled at Slack: its tokens, the refresh token too, are dead there.
+    slack.grants.revokeGrantOf(refreshToken!);
+    const refused = await harness.commands.refresh(connectionId, 'admin-1');
+    expect(refused).toMatchObject({ status: 'expired', reason: 'refresh_rejected' });
+    expect(slack.grants.refreshTokensPresented.at(-1)).toBe(refreshToken);
   });
 });
