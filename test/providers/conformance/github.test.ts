@@ -15,6 +15,7 @@ import { startGitHubStandIn, type GitHubAccount } from '../../support/conformanc
 import { oldProvider } from '../../support/conformance/old-catalogue.js';
 
 const ada: GitHubAccount = { login: 'ada', id: 583231, name: 'Ada Lovelace' };
+const grace: GitHubAccount = { login: 'grace', id: 1906, name: 'Grace Hopper' };
 
 describe('a GitHub-like OAuth app host (grant deletion)', () => {
   let harness: LifecycleHarness;
@@ -84,7 +85,7 @@ describe('a GitHub-like host with expiring user tokens (a GitHub App)', () => {
   let harness: LifecycleHarness;
   let github: Awaited<ReturnType<typeof startGitHubStandIn>>;
   beforeAll(async () => {
-    github = await startGitHubStandIn({ accounts: [ada], expiringUserTokens: true });
+    github = await startGitHubStandIn({ accounts: [ada, grace], expiringUserTokens: true });
     harness = await startConformanceHarness({ github });
   });
   afterAll(async () => {
@@ -105,5 +106,15 @@ describe('a GitHub-like host with expiring user tokens (a GitHub App)', () => {
     expect(second.refreshToken).toBe(github.grants.refreshTokensIssued.at(-1));
     expect((await harness.commands.refresh(connectionId, 'admin-1')).status).toBe('active');
     expect(github.grants.refreshTokensPresented.at(-1)).toBe(second.refreshToken);
+  });
+
+  it('a refresh GitHub refuses with HTTP 200 `{error: "bad_refresh_token"}` expires the connection', async () => {
+    const { connectionId } = await connectAs(harness, 'github', 'grace');
+    const { refreshToken } = await storedTokens(harness, connectionId);
+    // The user revoked the app at GitHub: its refresh token is dead there.
+    github.grants.revokeGrantOf(refreshToken!);
+    const refused = await harness.commands.refresh(connectionId, 'admin-1');
+    expect(refused).toMatchObject({ status: 'expired', reason: 'refresh_rejected' });
+    expect(github.grants.refreshTokensPresented.at(-1)).toBe(refreshToken);
   });
 });
