@@ -106,7 +106,7 @@ export async function startMicrosoftStandIn(options: {
       const code = book.issueCode({
         account,
         clientId: query.client_id,
-        scope: query.scope.split(' ').join(' '),
+        scope: query.scope,
         redirectUri: query.redirect_uri,
         codeChallenge: query.code_challenge,
         context: { tenant },

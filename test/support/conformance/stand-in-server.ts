@@ -228,7 +228,7 @@ export async function startStandIn<Account, Extra>(
       }
     }
     requests.push(recorded);
-    res(req).recorded = recorded;
+    carrier(req).recorded = recorded;
     next();
   });
   const book = createGrantBook<Account>();
@@ -261,9 +261,10 @@ export async function startStandIn<Account, Extra>(
 
 /** The recorded form of the request being answered. */
 export function recordedOf(req: Request): RecordedRequest {
-  return res(req).recorded!;
+  return carrier(req).recorded!;
 }
 
-function res(req: Request): { recorded?: RecordedRequest } {
+/** The request as it carries its recorded form from the recording middleware to the provider's route. */
+function carrier(req: Request): { recorded?: RecordedRequest } {
   return req as unknown as { recorded?: RecordedRequest };
 }
