@@ -349,6 +349,10 @@ function checkOAuthTemplates(
 
 export const oauthProviderSchema = z.strictObject(oauthFields).superRefine(checkOAuthTemplates);
 
+/** The fields of an OAuth provider, for schemas built on them (a custom provider's registration). */
+export const oauthProviderShape = oauthFields;
+export { checkOAuthTemplates };
+
 const apiKeyFields = {
   authType: z.literal('api_key'),
   apiBaseUrl: httpTemplate,
@@ -397,6 +401,9 @@ function checkApiKeyTemplates(
 }
 
 export const apiKeyProviderSchema = z.strictObject(apiKeyFields).superRefine(checkApiKeyTemplates);
+
+/** The fields of an API-key provider, for schemas built on them. */
+export const apiKeyProviderShape = apiKeyFields;
 
 export const providerConfigSchema = z.discriminatedUnion('authType', [
   oauthProviderSchema,
