@@ -1,4 +1,320 @@
 // Catalogue entries for CRM, support, marketing, payments, accounting, e-commerce and HR tools.
 import type { CatalogueEntryInput } from '../../providers/provider-config.js';
+import { oauth2 } from '../entry-defaults.js';
 
-export const businessEntries = [] as const satisfies readonly CatalogueEntryInput[];
+export const businessEntries = [
+  // CRM
+  {
+    key: 'pipedrive',
+    category: 'crm',
+    docs: [
+      'https://pipedrive.readme.io/docs/marketplace-oauth-authorization',
+      'https://developers.pipedrive.com/docs/api/v1/Oauth',
+    ],
+    displayName: 'Pipedrive',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://oauth.pipedrive.com',
+    authorizationEndpoint: 'https://oauth.pipedrive.com/oauth/authorize',
+    tokenEndpoint: 'https://oauth.pipedrive.com/oauth/token',
+    // Scopes are chosen when the app is registered; the authorization request carries none.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    refreshTokenLifetime: { seconds: 60 * 86_400, kind: 'idle' },
+    // Each company has its own API host, answered with the tokens.
+    providerData: [{ name: 'api_domain', path: 'api_domain', urlHosts: ['.pipedrive.com'] }],
+    apiBaseUrl: '{api_domain}/api',
+    identity: {
+      request: { url: '/v1/users/me' },
+      id: ['data.company_id', 'data.id'],
+      displayName: ['data.email', 'data.name'],
+    },
+  },
+  {
+    key: 'close',
+    category: 'crm',
+    docs: [
+      'https://developer.close.com/api/overview/oauth-authentication',
+      'https://developer.close.com/integrations/create-an-oauth-app',
+    ],
+    displayName: 'Close',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://app.close.com',
+    authorizationEndpoint: 'https://app.close.com/oauth2/authorize/',
+    tokenEndpoint: 'https://api.close.com/oauth2/token/',
+    // Every app is granted all.full_access and offline_access; the request names no scope.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    apiBaseUrl: 'https://api.close.com/api/v1',
+    identity: {
+      request: { url: '/me/' },
+      id: 'id',
+      displayName: ['email', 'first_name'],
+    },
+  },
+  {
+    key: 'attio',
+    category: 'crm',
+    docs: [
+      'https://docs.attio.com/rest-api/guides/authentication',
+      'https://docs.attio.com/docs/oauth/authorize',
+      'https://docs.attio.com/docs/oauth/token',
+      'https://docs.attio.com/docs/oauth/introspect',
+    ],
+    displayName: 'Attio',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://app.attio.com',
+    authorizationEndpoint: 'https://app.attio.com/authorize',
+    tokenEndpoint: 'https://app.attio.com/oauth/token',
+    // Scopes are configured on the app; the authorization request takes none.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    // Access tokens are for the workspace and do not expire; no refresh token is issued.
+    refreshTokens: 'none',
+    apiBaseUrl: 'https://api.attio.com',
+    identity: {
+      request: { url: '/v2/self' },
+      id: ['workspace_id', 'authorized_by_workspace_member_id'],
+      displayName: ['workspace_name', 'workspace_slug'],
+    },
+    providerData: [{ name: 'workspace_id', from: 'identity', path: 'workspace_id' }],
+  },
+
+  // Support
+  {
+    key: 'intercom',
+    category: 'support',
+    docs: [
+      'https://developers.intercom.com/docs/build-an-integration/learn-more/authentication/setting-up-oauth',
+      'https://developers.intercom.com/docs/references/2.6/rest-api/admins/view-the-current-admin',
+    ],
+    displayName: 'Intercom',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://app.intercom.com',
+    authorizationEndpoint: 'https://app.intercom.com/oauth',
+    tokenEndpoint: 'https://api.intercom.io/auth/eagle/token',
+    // Permissions are ticked on the app in the Developer Hub, not requested.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    // Tokens do not expire and come without a refresh token.
+    refreshTokens: 'none',
+    apiBaseUrl: 'https://api.intercom.io',
+    identity: {
+      request: { url: '/me' },
+      id: ['app.id_code', 'id'],
+      displayName: ['email', 'name'],
+    },
+    providerData: [{ name: 'app_id', from: 'identity', path: 'app.id_code' }],
+    proxy: { requestHeaders: ['Intercom-Version'] },
+    notes:
+      'Workspaces hosted in the EU or Australia answer on api.eu.intercom.io or api.au.intercom.io; this entry speaks to the US host.',
+  },
+  {
+    key: 'zendesk',
+    category: 'support',
+    docs: [
+      'https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/',
+      'https://support.zendesk.com/hc/en-us/articles/4408845965210',
+      'https://developer.zendesk.com/documentation/api-basics/authentication/refresh-token',
+    ],
+    displayName: 'Zendesk',
+    personal: false,
+    ...oauth2,
+    parameters: [{ name: 'subdomain', label: 'Zendesk subdomain', example: 'acme' }],
+    issuer: 'https://{subdomain}.zendesk.com',
+    authorizationEndpoint: 'https://{subdomain}.zendesk.com/oauth/authorizations/new',
+    tokenEndpoint: 'https://{subdomain}.zendesk.com/oauth/tokens',
+    scopes: ['read'],
+    pkce: true,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    // A refresh returns a new pair and invalidates the old one; refresh tokens last 30 days by default.
+    refreshTokens: 'rotating',
+    refreshTokenLifetime: { seconds: 30 * 86_400, kind: 'fixed' },
+    apiBaseUrl: 'https://{subdomain}.zendesk.com/api/v2',
+    identity: {
+      request: { url: 'https://{subdomain}.zendesk.com/api/v2/users/me.json' },
+      id: 'user.id',
+      displayName: ['user.email', 'user.name'],
+    },
+  },
+  {
+    key: 'help-scout',
+    category: 'support',
+    docs: ['https://developer.helpscout.com/mailbox-api/overview/authentication'],
+    displayName: 'Help Scout',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://secure.helpscout.net',
+    authorizationEndpoint: 'https://secure.helpscout.net/authentication/authorizeClientApplication',
+    tokenEndpoint: 'https://api.helpscout.net/v2/oauth2/token',
+    // Help Scout has no scopes: a token acts as the user who authorized it.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    apiBaseUrl: 'https://api.helpscout.net/v2',
+    identity: {
+      request: { url: '/users/me' },
+      id: 'id',
+      displayName: ['email', 'firstName'],
+    },
+  },
+  {
+    key: 'front',
+    category: 'support',
+    docs: ['https://dev.frontapp.com/docs/oauth'],
+    displayName: 'Front',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://app.frontapp.com',
+    authorizationEndpoint: 'https://app.frontapp.com/oauth/authorize',
+    tokenEndpoint: 'https://app.frontapp.com/oauth/token',
+    // Scopes are set on the app; only company admins can authorize it.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    apiBaseUrl: 'https://api2.frontapp.com',
+    identity: { request: { url: '/me' }, id: 'id', displayName: ['name'] },
+  },
+  {
+    key: 'gorgias',
+    category: 'support',
+    docs: [
+      'https://developers.gorgias.com/docs/oauth2-authentication-for-creating-apps-with-gorgias',
+      'https://developers.gorgias.com/docs/oauth2-scopes',
+      'https://developers.gorgias.com/docs/oauth2-bearer-token',
+    ],
+    displayName: 'Gorgias',
+    personal: false,
+    ...oauth2,
+    parameters: [{ name: 'account', label: 'Gorgias subdomain', example: 'acme' }],
+    issuer: 'https://{account}.gorgias.com',
+    authorizationEndpoint: 'https://{account}.gorgias.com/oauth/authorize',
+    tokenEndpoint: 'https://{account}.gorgias.com/oauth/token',
+    // `offline` is what yields a refresh token; access tokens last 24 hours, refresh tokens do not expire.
+    scopes: ['openid', 'email', 'profile', 'offline', 'account:read'],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    apiBaseUrl: 'https://{account}.gorgias.com/api',
+    identity: {
+      request: { url: 'https://{account}.gorgias.com/api/account' },
+      id: 'domain',
+      displayName: ['domain'],
+    },
+  },
+
+  // Marketing
+  {
+    key: 'mailchimp',
+    category: 'marketing',
+    docs: [
+      'https://mailchimp.com/developer/marketing/guides/access-user-data-oauth-2/',
+      'https://developer.mailchimp.com/documentation/mailchimp/guides/how-to-use-oauth2/',
+    ],
+    displayName: 'Mailchimp',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://login.mailchimp.com',
+    authorizationEndpoint: 'https://login.mailchimp.com/oauth2/authorize',
+    tokenEndpoint: 'https://login.mailchimp.com/oauth2/token',
+    // Mailchimp has no scopes: a token reaches all the authorizing user can.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    refreshTokens: 'none',
+    // The metadata endpoint names the account's data centre and its API host.
+    identity: {
+      request: { url: 'https://login.mailchimp.com/oauth2/metadata' },
+      id: 'user_id',
+      displayName: ['login.email', 'accountname'],
+    },
+    providerData: [
+      { name: 'dc', from: 'identity', path: 'dc' },
+      { name: 'api_endpoint', from: 'identity', path: 'api_endpoint', urlHosts: ['.api.mailchimp.com'] },
+    ],
+    apiBaseUrl: '{api_endpoint}/3.0',
+    notes:
+      'Tokens never expire; the token response has been seen to carry expires_in 0, which means no expiry, not an expired token.',
+  },
+  {
+    key: 'constant-contact',
+    category: 'marketing',
+    docs: [
+      'https://developer.constantcontact.com/api_guide/server_flow.html',
+      'https://developer.constantcontact.com/api_guide/auth_overview.html',
+    ],
+    displayName: 'Constant Contact',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://authz.constantcontact.com/oauth2/default',
+    authorizationEndpoint: 'https://authz.constantcontact.com/oauth2/default/v1/authorize',
+    tokenEndpoint: 'https://authz.constantcontact.com/oauth2/default/v1/token',
+    // offline_access is required for a refresh token.
+    scopes: ['account_read', 'offline_access'],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    apiBaseUrl: 'https://api.cc.email/v3',
+    identity: {
+      request: { url: '/account/summary' },
+      id: 'encoded_account_id',
+      displayName: ['organization_name', 'contact_email'],
+    },
+  },
+  {
+    key: 'activecampaign',
+    category: 'marketing',
+    docs: ['https://developers.activecampaign.com/docs/authentication'],
+    displayName: 'ActiveCampaign',
+    personal: false,
+    authType: 'api_key',
+    parameters: [
+      { name: 'account', label: 'Account name (from the API URL)', example: 'acme' },
+      { name: 'region', label: 'API host label', example: 'api-us1', default: 'api-us1' },
+    ],
+    apiBaseUrl: 'https://{account}.{region}.com/api/3',
+    injection: { in: 'header', name: 'Api-Token' },
+    verification: { method: 'GET', path: '/users/me' },
+    identity: {
+      request: { url: '/users/me' },
+      id: 'user.id',
+      displayName: ['user.email', 'user.username'],
+    },
+  },
+  {
+    key: 'brevo',
+    category: 'marketing',
+    docs: [
+      'https://developers.brevo.com/docs/api-key-authentication',
+      'https://developers.brevo.com/reference',
+    ],
+    displayName: 'Brevo',
+    personal: false,
+    authType: 'api_key',
+    apiBaseUrl: 'https://api.brevo.com/v3',
+    injection: { in: 'header', name: 'api-key' },
+    verification: { method: 'GET', path: '/account' },
+    identity: { request: { url: '/account' }, id: 'email', displayName: ['companyName', 'email'] },
+  },
+  {
+    key: 'postmark',
+    category: 'marketing',
+    docs: [
+      'https://postmarkapp.com/developer/api/overview',
+      'https://postmarkapp.com/developer/api/server-api',
+    ],
+    displayName: 'Postmark',
+    personal: false,
+    authType: 'api_key',
+    apiBaseUrl: 'https://api.postmarkapp.com',
+    // A Server API token; account-level calls take X-Postmark-Account-Token instead.
+    injection: { in: 'header', name: 'X-Postmark-Server-Token' },
+    verification: { method: 'GET', path: '/server' },
+    identity: { request: { url: '/server' }, id: 'ID', displayName: ['Name'] },
+  },
+] as const satisfies readonly CatalogueEntryInput[];
