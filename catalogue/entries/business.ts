@@ -1,6 +1,6 @@
 // Catalogue entries for CRM, support, marketing, payments, accounting, e-commerce and HR tools.
 import type { CatalogueEntryInput } from '../../providers/provider-config.js';
-import { oauth2 } from '../entry-defaults.js';
+import { bearerApiKey, oauth2 } from '../entry-defaults.js';
 
 export const businessEntries = [
   // CRM
@@ -628,5 +628,175 @@ export const businessEntries = [
     },
     notes:
       'The Admin API reads the token from X-Shopify-Access-Token, not Authorization: Bearer. Public apps must move to expiring offline tokens (an hour, with a refresh token) by 2027.',
+  },
+  {
+    key: 'bigcommerce',
+    category: 'e-commerce',
+    docs: [
+      'https://developer.bigcommerce.com/docs/start/authentication/api-accounts',
+      'https://developer.bigcommerce.com/docs/rest-management/store-information',
+    ],
+    displayName: 'BigCommerce',
+    personal: false,
+    authType: 'api_key',
+    parameters: [
+      {
+        name: 'store_hash',
+        label: 'Store hash (from the API path /stores/{hash}/)',
+        pattern: '^[a-z0-9]{1,20}$',
+        example: 'abc123',
+      },
+    ],
+    apiBaseUrl: 'https://api.bigcommerce.com/stores/{store_hash}',
+    // A store-level API account's access token.
+    injection: { in: 'header', name: 'X-Auth-Token' },
+    verification: { method: 'GET', path: '/v2/store' },
+    identity: { request: { url: '/v2/store' }, id: 'id', displayName: ['name', 'domain'] },
+    notes:
+      'Marketplace (single-click) apps are installed from the BigCommerce control panel, which starts the OAuth exchange itself; this entry takes a store API account token.',
+  },
+
+  // HR
+  {
+    key: 'gusto',
+    category: 'hr',
+    docs: [
+      'https://docs.gusto.com/app-integrations/docs/oauth2',
+      'https://docs.gusto.com/app-integrations/docs/authentication',
+      'https://docs.gusto.com/embedded-payroll/changelog/v2023-05-01',
+    ],
+    displayName: 'Gusto',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://api.gusto.com',
+    authorizationEndpoint: 'https://api.gusto.com/oauth/authorize',
+    tokenEndpoint: 'https://api.gusto.com/oauth/token',
+    // Gusto grants the scopes set on the application; a grant covers one company.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    // Access tokens last two hours; each refresh returns a new access and refresh token.
+    refreshTokens: 'rotating',
+    apiBaseUrl: 'https://api.gusto.com',
+    identity: { request: { url: '/v1/me' }, id: 'uuid', displayName: ['email'] },
+    proxy: { requestHeaders: ['X-Gusto-API-Version'] },
+  },
+  {
+    key: 'deel',
+    category: 'hr',
+    docs: [
+      'https://developer.deel.com/api/oauth',
+      'https://developer.deel.com/changelog/v1-27',
+      'https://developer.deel.com/v2.3.0/docs/getting-started-1',
+    ],
+    displayName: 'Deel',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://app.deel.com',
+    authorizationEndpoint: 'https://app.deel.com/oauth2/authorize',
+    tokenEndpoint: 'https://app.deel.com/oauth2/tokens',
+    scopes: ['organizations:read'],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    apiBaseUrl: 'https://api.letsdeel.com/rest/v2',
+    identity: { request: { url: '/organizations' }, id: 'data.0.id', displayName: ['data.0.name'] },
+  },
+
+  // Sales engagement (CRM)
+  {
+    key: 'salesloft',
+    category: 'crm',
+    docs: [
+      'https://developers.salesloft.com/docs/platform/api-basics/oauth-authentication/',
+      'https://developers.salesloft.com/docs/api/me-fetch-current-user/',
+    ],
+    displayName: 'Salesloft',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://accounts.salesloft.com',
+    authorizationEndpoint: 'https://accounts.salesloft.com/oauth/authorize',
+    tokenEndpoint: 'https://accounts.salesloft.com/oauth/token',
+    // Scopes are chosen on the application.
+    scopes: [],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    apiBaseUrl: 'https://api.salesloft.com/v2',
+    identity: { request: { url: '/me' }, id: 'data.id', displayName: ['data.email', 'data.name'] },
+  },
+  {
+    key: 'outreach',
+    category: 'crm',
+    docs: ['https://developers.outreach.io/api/oauth/'],
+    displayName: 'Outreach',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://api.outreach.io',
+    authorizationEndpoint: 'https://api.outreach.io/oauth/authorize',
+    tokenEndpoint: 'https://api.outreach.io/oauth/token',
+    scopes: ['users.read'],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    apiBaseUrl: 'https://api.outreach.io/api/v2',
+  },
+  {
+    key: 'gong',
+    category: 'crm',
+    docs: ['https://help.gong.io/docs/create-an-app-for-gong'],
+    displayName: 'Gong',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://app.gong.io',
+    authorizationEndpoint: 'https://app.gong.io/oauth2/authorize',
+    tokenEndpoint: 'https://app.gong.io/oauth2/generate-customer-token',
+    scopes: ['api:users:read'],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    // Refresh tokens are single-use.
+    refreshTokens: 'rotating',
+    // Each customer's data lives in its own region, named in the token answer.
+    providerData: [{ name: 'api_base_url', path: 'api_base_url_for_customer', urlHosts: ['.api.gong.io'] }],
+    apiBaseUrl: '{api_base_url}',
+  },
+
+  // Payments (API keys)
+  {
+    key: 'paddle',
+    category: 'payments',
+    docs: [
+      'https://developer.paddle.com/api-reference/about/authentication',
+      'https://developer.paddle.com/api-reference/about/',
+    ],
+    displayName: 'Paddle',
+    personal: false,
+    ...bearerApiKey,
+    parameters: [
+      {
+        name: 'environment',
+        label: 'Environment',
+        description: 'api for live, sandbox-api for sandbox; keys work only in their own environment.',
+        pattern: '^(api|sandbox-api)$',
+        default: 'api',
+        example: 'sandbox-api',
+      },
+    ],
+    apiBaseUrl: 'https://{environment}.paddle.com',
+    // Event types need no entity permission, so every valid key may read them.
+    verification: { method: 'GET', path: '/event-types' },
+    proxy: { requestHeaders: ['Paddle-Version'] },
+  },
+  {
+    key: 'lemon-squeezy',
+    category: 'payments',
+    docs: ['https://docs.lemonsqueezy.com/api/users/retrieve-user'],
+    displayName: 'Lemon Squeezy',
+    personal: false,
+    ...bearerApiKey,
+    apiBaseUrl: 'https://api.lemonsqueezy.com/v1',
+    verification: { method: 'GET', path: '/users/me' },
+    identity: {
+      request: { url: '/users/me', headers: { accept: 'application/vnd.api+json' } },
+      id: 'data.id',
+      displayName: ['data.attributes.email', 'data.attributes.name'],
+    },
   },
 ] as const satisfies readonly CatalogueEntryInput[];
