@@ -158,6 +158,7 @@ export const businessEntries = [
     scopes: [],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_post',
+    // Access tokens last two days.
     apiBaseUrl: 'https://api.helpscout.net/v2',
     identity: {
       request: { url: '/users/me' },
@@ -181,6 +182,8 @@ export const businessEntries = [
     tokenEndpointAuthMethod: 'client_secret_basic',
     apiBaseUrl: 'https://api2.frontapp.com',
     identity: { request: { url: '/me' }, id: 'id', displayName: ['name'] },
+    notes:
+      'The token answer states expiry as expires_at (epoch seconds) rather than expires_in, so the access lifetime is not read from it.',
   },
   {
     key: 'gorgias',
@@ -248,6 +251,7 @@ export const businessEntries = [
     docs: [
       'https://developer.constantcontact.com/api_guide/server_flow.html',
       'https://developer.constantcontact.com/api_guide/auth_overview.html',
+      'https://community.constantcontact.com/t5/API-Developer-Support/Refresh-token-expiry/td-p/402882',
     ],
     displayName: 'Constant Contact',
     personal: false,
@@ -259,6 +263,10 @@ export const businessEntries = [
     scopes: ['account_read', 'offline_access'],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_basic',
+    // Access tokens last 24 hours. Refresh tokens rotate unless the app is set to long-lived ones, and either
+    // kind lapses when unused for 180 days.
+    refreshTokens: 'rotating',
+    refreshTokenLifetime: { seconds: 180 * 86_400, kind: 'idle' },
     apiBaseUrl: 'https://api.cc.email/v3',
     identity: {
       request: { url: '/account/summary' },
@@ -383,7 +391,6 @@ export const businessEntries = [
     issuer: 'https://x.com',
     authorizationEndpoint: 'https://x.com/i/oauth2/authorize',
     tokenEndpoint: 'https://api.x.com/2/oauth2/token',
-    revocation: { style: 'rfc7009', url: 'https://api.x.com/2/oauth2/revoke', auth: 'client_secret_basic' },
     // offline.access is what yields a refresh token; without it the access token lasts two hours.
     scopes: ['users.read', 'tweet.read', 'offline.access'],
     pkce: true,
@@ -581,7 +588,10 @@ export const businessEntries = [
   {
     key: 'freshbooks',
     category: 'accounting',
-    docs: ['https://www.freshbooks.com/api/authenticating-with-oauth-2-0-on-the-new-freshbooks-api'],
+    docs: [
+      'https://www.freshbooks.com/api/get-authenticated-on-the-freshbooks-api',
+      'https://www.freshbooks.com/developers/authentication',
+    ],
     displayName: 'FreshBooks',
     personal: false,
     ...oauth2,
@@ -591,6 +601,9 @@ export const businessEntries = [
     scopes: ['user:profile:read'],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_post',
+    // Access tokens last 12 hours; a refresh token never expires but works once, and the refresh returns
+    // the next one.
+    refreshTokens: 'rotating',
     apiBaseUrl: 'https://api.freshbooks.com',
     identity: {
       request: { url: '/auth/api/v1/users/me' },
