@@ -404,6 +404,7 @@ export const businessEntries = [
     docs: [
       'https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow',
       'https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived',
+      'https://developers.facebook.com/docs/graph-api/reference/user/permissions/',
     ],
     displayName: 'Facebook',
     personal: false,
@@ -557,7 +558,7 @@ export const businessEntries = [
     category: 'accounting',
     docs: [
       'https://developer.xero.com/documentation/guides/oauth2/auth-flow/',
-      'https://developer.xero.com/documentation/guides/oauth2/token-types/',
+      'https://developer.xero.com/faq/oauth2',
     ],
     displayName: 'Xero',
     personal: false,
@@ -565,11 +566,6 @@ export const businessEntries = [
     issuer: 'https://identity.xero.com',
     authorizationEndpoint: 'https://login.xero.com/identity/connect/authorize',
     tokenEndpoint: 'https://identity.xero.com/connect/token',
-    revocation: {
-      style: 'rfc7009',
-      url: 'https://identity.xero.com/connect/revocation',
-      auth: 'client_secret_basic',
-    },
     scopes: ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read'],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_basic',
@@ -633,7 +629,7 @@ export const businessEntries = [
     tokenEndpointAuthMethod: 'client_secret_post',
     // The answer has no token_type.
     tokenResponse: { tokenTypeOptional: true },
-    apiBaseUrl: 'https://{shop}.myshopify.com/admin/api/2026-01',
+    apiBaseUrl: 'https://{shop}.myshopify.com/admin/api/2026-04',
     identity: {
       request: { url: '/shop.json' },
       id: 'shop.id',
