@@ -10,6 +10,7 @@ export const businessEntries = [
     docs: [
       'https://pipedrive.readme.io/docs/marketplace-oauth-authorization',
       'https://developers.pipedrive.com/docs/api/v1/Oauth',
+      'https://pipedrive.readme.io/docs/app-uninstallation',
     ],
     displayName: 'Pipedrive',
     personal: false,
@@ -17,6 +18,11 @@ export const businessEntries = [
     issuer: 'https://oauth.pipedrive.com',
     authorizationEndpoint: 'https://oauth.pipedrive.com/oauth/authorize',
     tokenEndpoint: 'https://oauth.pipedrive.com/oauth/token',
+    revocation: {
+      style: 'rfc7009',
+      url: 'https://oauth.pipedrive.com/oauth/revoke',
+      auth: 'client_secret_basic',
+    },
     // Scopes are chosen when the app is registered; the authorization request carries none.
     scopes: [],
     pkce: false,
@@ -41,13 +47,21 @@ export const businessEntries = [
     displayName: 'Close',
     personal: false,
     ...oauth2,
-    issuer: 'https://app.close.com',
+    // The issuer named in Close's authorization-server metadata.
+    issuer: 'https://api.close.com',
     authorizationEndpoint: 'https://app.close.com/oauth2/authorize/',
     tokenEndpoint: 'https://api.close.com/oauth2/token/',
+    revocation: {
+      style: 'rfc7009',
+      url: 'https://api.close.com/oauth2/revoke/',
+      auth: 'client_secret_post',
+    },
     // Every app is granted all.full_access and offline_access; the request names no scope.
     scopes: [],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_post',
+    // Every refresh issues a new refresh token and revokes the old one.
+    refreshTokens: 'rotating',
     apiBaseUrl: 'https://api.close.com/api/v1',
     identity: {
       request: { url: '/me/' },
