@@ -405,6 +405,7 @@ export const businessEntries = [
     issuer: 'https://x.com',
     authorizationEndpoint: 'https://x.com/i/oauth2/authorize',
     tokenEndpoint: 'https://api.x.com/2/oauth2/token',
+    revocation: { style: 'rfc7009', url: 'https://api.x.com/2/oauth2/revoke', auth: 'client_secret_basic' },
     // offline.access is what yields a refresh token; without it the access token lasts two hours.
     scopes: ['users.read', 'tweet.read', 'offline.access'],
     pkce: true,
@@ -580,6 +581,11 @@ export const businessEntries = [
     issuer: 'https://identity.xero.com',
     authorizationEndpoint: 'https://login.xero.com/identity/connect/authorize',
     tokenEndpoint: 'https://identity.xero.com/connect/token',
+    revocation: {
+      style: 'rfc7009',
+      url: 'https://identity.xero.com/connect/revocation',
+      auth: 'client_secret_basic',
+    },
     scopes: ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read'],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_basic',
