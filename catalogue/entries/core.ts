@@ -217,7 +217,7 @@ export const coreEntries = [
       'https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_web_server_flow.htm&type=5',
       'https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_revoke_token.htm&type=5',
       'https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_using_userinfo_endpoint.htm&type=5',
-      'https://help.salesforce.com/s/articleView?id=xcloud.admin_sessions.htm&type=5',
+      'https://developer.salesforce.com/docs/platform/api-metadata/guide/meta-error-handling-session-exp.html',
     ],
     displayName: 'Salesforce',
     personal: false,
@@ -528,7 +528,7 @@ export const coreEntries = [
     docs: [
       'https://docs.stripe.com/api/authentication',
       'https://docs.stripe.com/keys/restricted-api-keys',
-      'https://docs.stripe.com/error-handling',
+      'https://docs.stripe.com/api/errors',
       'https://docs.stripe.com/api/accounts/retrieve',
     ],
     displayName: 'Stripe',
