@@ -247,8 +247,19 @@ function checkTemplates(
   templates: { path: (string | number)[]; template: string | undefined; allowed: Set<string> }[],
   context: z.RefinementCtx,
 ) {
+  const urlData = new Set(urlDataNames(value));
   for (const { path, template, allowed } of templates) {
     if (template === undefined) continue;
+    // A placeholder that is the URL's whole origin decides where the request goes: only provider data checked
+    // to be a URL on the provider's own hosts may stand there, never a value a person types at connect.
+    const origin = /^\{([A-Za-z][A-Za-z0-9_]{0,39})\}/.exec(template)?.[1];
+    if (origin !== undefined && !urlData.has(origin)) {
+      context.addIssue({
+        code: 'custom',
+        path,
+        message: `{${origin}} may start a URL only as provider data with urlHosts`,
+      });
+    }
     for (const name of placeholdersOf(template)) {
       if (!allowed.has(name)) {
         context.addIssue({
