@@ -269,7 +269,8 @@ export const productivityEntries = [
     scopes: ['accounts:read', 'offline'],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_post',
-    identity: { request: { url: '/me' }, id: 'user_id', displayName: ['alias', 'email'] },
+    // /me answers alias, email and language; the email is the account's only identifier there.
+    identity: { request: { url: '/me' }, id: 'email', displayName: ['alias', 'email'] },
     apiBaseUrl: 'https://api.typeform.{region}',
   },
   {
@@ -492,7 +493,7 @@ export const productivityEntries = [
     ],
     apiBaseUrl: '{api_domain}',
     notes:
-      'Zoho documents its APIs with "Authorization: Zoho-oauthtoken <token>"; the service sends the token as Bearer. Mail, CRM and the other products take their own scopes (comma-separated).',
+      'Zoho documents "Authorization: Zoho-oauthtoken <token>"; the service sends Bearer, which public integrations use with accounts and API calls alike. Mail, CRM and the other products take their own scopes (comma-separated).',
   },
   {
     key: 'webflow',
@@ -552,6 +553,8 @@ export const productivityEntries = [
       displayName: ['username', 'email'],
     },
     apiBaseUrl: 'https://{domain}.egnyte.com/pubapi',
+    // An admin's token acts as another user of the domain with these.
+    proxy: { requestHeaders: ['X-Egnyte-Act-As', 'X-Egnyte-Act-As-Email'] },
   },
   {
     key: 'coda',
