@@ -88,6 +88,7 @@ export const productivityEntries = [
       'https://developer.calendly.com/api-docs/calendly-o-auth/o-auth/post-oauth-refresh-token',
       'https://developer.calendly.com/api-docs/calendly-o-auth/o-auth/post-oauth-revoke',
       'https://developer.calendly.com/refresh-token-rotation-guide',
+      'https://developer.calendly.com/creating-an-oauth-app',
     ],
     displayName: 'Calendly',
     personal: true,
@@ -100,7 +101,8 @@ export const productivityEntries = [
       url: 'https://auth.calendly.com/oauth/revoke',
       auth: 'client_secret_post',
     },
-    scopes: [],
+    // Apps made since Calendly introduced scopes (March 2026) get no API access without them.
+    scopes: ['users:read'],
     pkce: true,
     tokenEndpointAuthMethod: 'client_secret_basic',
     // Refresh tokens are single use: every refresh answers a new one.
