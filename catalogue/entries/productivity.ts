@@ -898,4 +898,27 @@ export const productivityEntries = [
       displayName: ['email', 'name'],
     },
   },
+  {
+    key: 'lucid',
+    category: 'design',
+    docs: [
+      'https://developer.lucid.co/reference/oauth-20',
+      'https://developer.lucid.co/reference/getuserprofile',
+    ],
+    displayName: 'Lucid (Lucidchart, Lucidspark)',
+    personal: false,
+    ...oauth2,
+    issuer: 'https://lucid.app',
+    authorizationEndpoint: 'https://lucid.app/oauth2/authorize',
+    tokenEndpoint: 'https://api.lucid.co/oauth2/token',
+    // offline_access is what makes Lucid issue a refresh token.
+    scopes: ['lucidchart.document.content:readonly', 'offline_access'],
+    pkce: false,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    apiBaseUrl: 'https://api.lucid.co',
+    // Every REST call names the API version it was written for.
+    proxy: { requestHeaders: ['Lucid-Api-Version'] },
+    notes:
+      'No identity request: the profile endpoint (/users/me/profile) needs the account.user:readonly scope and its answer fields were not confirmed.',
+  },
 ] as const satisfies readonly CatalogueEntryInput[];
