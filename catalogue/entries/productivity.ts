@@ -921,4 +921,19 @@ export const productivityEntries = [
     notes:
       'No identity request: the profile endpoint (/users/me/profile) needs the account.user:readonly scope and its answer fields were not confirmed.',
   },
+  {
+    key: 'chatwork',
+    category: 'communication',
+    docs: [
+      'https://developer.chatwork.com/docs/getting-started',
+      'https://developer.chatwork.com/reference/get-me',
+    ],
+    displayName: 'Chatwork',
+    personal: false,
+    authType: 'api_key',
+    apiBaseUrl: 'https://api.chatwork.com/v2',
+    injection: { in: 'header', name: 'X-ChatWorkToken', prefix: '' },
+    verification: { method: 'GET', path: '/me' },
+    identity: { request: { url: '/me' }, id: 'account_id', displayName: ['name', 'chatwork_id'] },
+  },
 ] as const satisfies readonly CatalogueEntryInput[];
