@@ -448,7 +448,7 @@ export const productivityEntries = [
         label: 'Zoho data centre domain',
         description:
           'The domain of the accounts server: zoho.com (US), zoho.eu, zoho.in, zoho.com.au, zoho.jp, zohocloud.ca, ...',
-        pattern: '^(zoho\\.(com|eu|in|com\\.au|jp|uk|sa|com\\.cn)|zohocloud\\.(ca|jp|sa))$',
+        pattern: '^(zoho\\.(com|eu|in|au|com\\.au|jp|uk|sa|com\\.cn)|zohocloud\\.(ca|jp|sa))$',
         default: 'zoho.com',
         example: 'zoho.eu',
       },
@@ -484,6 +484,7 @@ export const productivityEntries = [
           '.zohoapis.com',
           '.zohoapis.eu',
           '.zohoapis.in',
+          '.zohoapis.au',
           '.zohoapis.com.au',
           '.zohoapis.jp',
           '.zohoapis.ca',
