@@ -937,4 +937,30 @@ export const productivityEntries = [
     verification: { method: 'GET', path: '/me' },
     identity: { request: { url: '/me' }, id: 'account_id', displayName: ['name', 'chatwork_id'] },
   },
+  {
+    key: 'savvycal',
+    category: 'calendar',
+    docs: ['https://developers.savvycal.com/authentication', 'https://developers.savvycal.com/api/me'],
+    displayName: 'SavvyCal',
+    personal: true,
+    ...bearerApiKey,
+    apiBaseUrl: 'https://api.savvycal.com/v1',
+    verification: { method: 'GET', path: '/me' },
+    identity: { request: { url: '/me' }, id: 'id', displayName: ['display_name', 'email'] },
+  },
+  {
+    key: 'tally',
+    category: 'documents',
+    docs: [
+      'https://developers.tally.so/api-reference/authentication',
+      'https://developers.tally.so/api-reference/endpoint/users/me/get',
+    ],
+    displayName: 'Tally',
+    personal: false,
+    ...bearerApiKey,
+    apiBaseUrl: 'https://api.tally.so',
+    // /users/me is the identity endpoint that accepts API keys (/me takes a browser session only).
+    verification: { method: 'GET', path: '/users/me' },
+    identity: { request: { url: '/users/me' }, id: 'id', displayName: ['email', 'id'] },
+  },
 ] as const satisfies readonly CatalogueEntryInput[];
