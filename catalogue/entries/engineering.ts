@@ -53,6 +53,8 @@ export const engineeringEntries = [
     scopes: [],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_basic',
+    // The granted scopes come back as `scopes`.
+    tokenResponse: { scope: 'scopes' },
     apiBaseUrl: 'https://api.bitbucket.org/2.0',
     identity: { request: { url: '/user' }, id: 'uuid', displayName: ['display_name', 'username'] },
   },
@@ -552,7 +554,7 @@ export const engineeringEntries = [
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_post',
     refreshTokens: 'none',
-    apiBaseUrl: 'https://api.todoist.com',
+    apiBaseUrl: 'https://api.todoist.com/api/v1',
   },
   {
     key: 'wrike',
@@ -575,5 +577,41 @@ export const engineeringEntries = [
     },
     notes:
       'The token response names the data centre the account lives in (host); accounts outside www.wrike.com need that host as their API base.',
+  },
+  {
+    key: 'deepseek',
+    category: 'ai',
+    docs: ['https://api-docs.deepseek.com/api/list-models'],
+    displayName: 'DeepSeek',
+    personal: false,
+    ...bearerApiKey,
+    apiBaseUrl: 'https://api.deepseek.com',
+    verification: { method: 'GET', path: '/models' },
+  },
+  {
+    key: 'render',
+    category: 'developer-tools',
+    docs: ['https://render.com/docs/api', 'https://render.com/docs/api-keys'],
+    displayName: 'Render',
+    personal: false,
+    ...bearerApiKey,
+    apiBaseUrl: 'https://api.render.com/v1',
+    // A scoped key may lack a permission, so only 401 refuses the key itself.
+    verification: { method: 'GET', path: '/owners', rejectStatuses: [401] },
+  },
+  {
+    key: 'supabase',
+    category: 'developer-tools',
+    docs: [
+      'https://supabase.com/docs/reference/api/introduction',
+      'https://supabase.com/docs/guides/platform/access-tokens',
+    ],
+    displayName: 'Supabase',
+    personal: false,
+    ...bearerApiKey,
+    // The Management API, with a personal access token.
+    apiBaseUrl: 'https://api.supabase.com',
+    // A scoped token may lack a permission, so only 401 refuses the token itself.
+    verification: { method: 'GET', path: '/v1/projects', rejectStatuses: [401] },
   },
 ] as const satisfies readonly CatalogueEntryInput[];
