@@ -614,4 +614,48 @@ export const engineeringEntries = [
     // A scoped token may lack a permission, so only 401 refuses the token itself.
     verification: { method: 'GET', path: '/v1/projects', rejectStatuses: [401] },
   },
+  {
+    key: 'datadog',
+    category: 'analytics',
+    docs: [
+      'https://docs.datadoghq.com/extend/authorization/oauth2_in_datadog',
+      'https://docs.datadoghq.com/extend/authorization/oauth2_endpoints',
+      'https://docs.datadoghq.com/getting_started/site/',
+    ],
+    displayName: 'Datadog',
+    personal: false,
+    ...oauth2,
+    // Consent happens on the site's web host, tokens and API calls go to api.<site>; the two differ by site.
+    parameters: [
+      {
+        name: 'site',
+        label: 'Datadog site',
+        description: 'The domain of your Datadog site: datadoghq.com, us3.datadoghq.com, datadoghq.eu, ...',
+        pattern:
+          '^(?:(?:us3|us5|ap1|ap2|uk1)\\.datadoghq\\.com|datadoghq\\.com|datadoghq\\.eu|(?:us2\\.)?ddog-gov\\.com)$',
+        default: 'datadoghq.com',
+        example: 'datadoghq.eu',
+      },
+      {
+        name: 'appHost',
+        label: 'Datadog web host',
+        description:
+          'The host you sign in to Datadog on: app.datadoghq.com, us3.datadoghq.com, app.datadoghq.eu, ...',
+        pattern:
+          '^(?:(?:us3|us5|ap1|ap2|uk1)\\.datadoghq\\.com|app\\.datadoghq\\.(?:com|eu)|app\\.ddog-gov\\.com|us2\\.ddog-gov\\.com)$',
+        default: 'app.datadoghq.com',
+        example: 'app.datadoghq.eu',
+      },
+    ],
+    issuer: 'https://{appHost}',
+    authorizationEndpoint: 'https://{appHost}/oauth2/v1/authorize',
+    tokenEndpoint: 'https://api.{site}/oauth2/v1/token',
+    // The scopes are those configured on the OAuth client in Datadog's Developer Platform.
+    scopes: [],
+    pkce: true,
+    tokenEndpointAuthMethod: 'client_secret_post',
+    apiBaseUrl: 'https://api.{site}',
+    notes:
+      'OAuth clients are created by Datadog partners in the Developer Platform; outside that, the API needs both an API key and an application key, which this catalogue cannot hold.',
+  },
 ] as const satisfies readonly CatalogueEntryInput[];
