@@ -122,7 +122,7 @@ export const engineeringEntries = [
   {
     key: 'vercel',
     category: 'developer-tools',
-    docs: ['https://vercel.com/docs/rest-api', 'https://vercel.com/docs/rest-api/reference/endpoints/user'],
+    docs: ['https://vercel.com/docs/rest-api', 'https://vercel.com/docs/rest-api/user/get-the-user'],
     displayName: 'Vercel',
     personal: false,
     ...bearerApiKey,
@@ -357,7 +357,7 @@ export const engineeringEntries = [
     tokenEndpoint: 'https://{domain}/oauth2/v1/token',
     revocation: { style: 'rfc7009', url: 'https://{domain}/oauth2/v1/revoke' },
     scopes: ['openid', 'profile', 'email', 'offline_access'],
-    pkce: true,
+    pkce: false,
     tokenEndpointAuthMethod: 'client_secret_basic',
     apiBaseUrl: 'https://{domain}',
     identity: {
