@@ -658,4 +658,41 @@ export const engineeringEntries = [
     notes:
       'OAuth clients are created by Datadog partners in the Developer Platform; outside that, the API needs both an API key and an application key, which this catalogue cannot hold.',
   },
+  {
+    key: 'gemini',
+    category: 'ai',
+    docs: ['https://ai.google.dev/api', 'https://ai.google.dev/gemini-api/docs/api-key'],
+    displayName: 'Gemini API',
+    personal: false,
+    authType: 'api_key',
+    apiBaseUrl: 'https://generativelanguage.googleapis.com',
+    injection: { in: 'header', name: 'x-goog-api-key' },
+    verification: { method: 'GET', path: '/v1beta/models' },
+  },
+  {
+    key: 'xai',
+    category: 'ai',
+    docs: ['https://docs.x.ai/docs/api-reference#api-key'],
+    displayName: 'xAI',
+    personal: false,
+    ...bearerApiKey,
+    apiBaseUrl: 'https://api.x.ai',
+    // xAI answers 400 to an invalid key.
+    verification: { method: 'GET', path: '/v1/api-key', rejectStatuses: [400, 401, 403] },
+  },
+  {
+    key: 'deepgram',
+    category: 'ai',
+    docs: [
+      'https://developers.deepgram.com/reference/authentication',
+      'https://developers.deepgram.com/docs/authenticating',
+    ],
+    displayName: 'Deepgram',
+    personal: false,
+    authType: 'api_key',
+    apiBaseUrl: 'https://api.deepgram.com',
+    injection: { in: 'header', name: 'Authorization', prefix: 'Token ' },
+    // Deepgram's own key check: it describes the key, or refuses it.
+    verification: { method: 'GET', path: '/v1/auth/token' },
+  },
 ] as const satisfies readonly CatalogueEntryInput[];
