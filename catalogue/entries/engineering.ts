@@ -529,7 +529,11 @@ export const engineeringEntries = [
     refreshTokens: 'none',
     apiBaseUrl: 'https://api.monday.com/v2',
     identity: {
-      request: { url: '/', method: 'POST', jsonBody: { query: '{ me { id name email } }' } },
+      request: {
+        url: 'https://api.monday.com/v2',
+        method: 'POST',
+        jsonBody: { query: '{ me { id name email } }' },
+      },
       id: 'data.me.id',
       displayName: ['data.me.email', 'data.me.name'],
     },
@@ -540,7 +544,7 @@ export const engineeringEntries = [
     key: 'todoist',
     category: 'project-management',
     docs: [
-      'https://developer.todoist.com/guides/#oauth',
+      'https://developer.todoist.com/api/v1/',
       'https://doist.github.io/todoist-api-typescript/authorization',
     ],
     displayName: 'Todoist',
