@@ -2,10 +2,6 @@
 import type { CatalogueEntryInput } from '../../providers/provider-config.js';
 import { bearerApiKey, oauth2 } from '../entry-defaults.js';
 
-/** A host name of two or more DNS labels (`gitlab.example.com`), for self-hosted instances. */
-const hostNamePattern =
-  '^(?=.{4,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$';
-
 export const engineeringEntries = [
   {
     key: 'gitlab',
@@ -14,26 +10,19 @@ export const engineeringEntries = [
     displayName: 'GitLab',
     personal: false,
     ...oauth2,
-    parameters: [
-      {
-        name: 'host',
-        label: 'GitLab host',
-        description: 'gitlab.com, or the host name of a self-managed GitLab instance.',
-        pattern: hostNamePattern,
-        default: 'gitlab.com',
-        example: 'gitlab.example.com',
-      },
-    ],
-    issuer: 'https://{host}',
-    authorizationEndpoint: 'https://{host}/oauth/authorize',
-    tokenEndpoint: 'https://{host}/oauth/token',
-    revocation: { style: 'rfc7009', url: 'https://{host}/oauth/revoke', auth: 'client_secret_post' },
+    // gitlab.com only. The host is not a connection parameter: whoever connects would choose where the
+    // workspace's client secret is sent. A self-managed instance is registered as a custom provider.
+    notes: 'gitlab.com; register a self-managed GitLab instance as a custom provider with its own URLs.',
+    issuer: 'https://gitlab.com',
+    authorizationEndpoint: 'https://gitlab.com/oauth/authorize',
+    tokenEndpoint: 'https://gitlab.com/oauth/token',
+    revocation: { style: 'rfc7009', url: 'https://gitlab.com/oauth/revoke', auth: 'client_secret_post' },
     scopes: ['read_user'],
     pkce: true,
     tokenEndpointAuthMethod: 'client_secret_post',
     // A refresh invalidates the access and refresh tokens it was given and answers new ones.
     refreshTokens: 'rotating',
-    apiBaseUrl: 'https://{host}/api/v4',
+    apiBaseUrl: 'https://gitlab.com/api/v4',
     identity: { request: { url: '/user' }, id: 'id', displayName: ['username', 'name', 'email'] },
   },
   {
