@@ -287,6 +287,8 @@ const oauthFields = {
   issuer: httpTemplate,
   authorizationEndpoint: httpTemplate,
   tokenEndpoint: httpTemplate,
+  /** Where refresh tokens are spent, where it is not the token endpoint (Figma's /v1/oauth/refresh). */
+  refreshEndpoint: httpTemplate.optional(),
   /** Deprecated form of `revocation` (RFC 7009 at this URL), kept so that stored configurations parse. */
   revocationEndpoint: httpTemplate.optional(),
   revocation: revocationSchema.optional(),
@@ -339,6 +341,7 @@ function checkOAuthTemplates(
     issuer: string;
     authorizationEndpoint: string;
     tokenEndpoint: string;
+    refreshEndpoint?: string;
     revocationEndpoint?: string;
     revocation?: { url: string; style: string };
     apiBaseUrl?: string;
@@ -355,6 +358,7 @@ function checkOAuthTemplates(
       { path: ['issuer'], template: value.issuer, allowed: params },
       { path: ['authorizationEndpoint'], template: value.authorizationEndpoint, allowed: params },
       { path: ['tokenEndpoint'], template: value.tokenEndpoint, allowed: params },
+      { path: ['refreshEndpoint'], template: value.refreshEndpoint, allowed: params },
       { path: ['revocationEndpoint'], template: value.revocationEndpoint, allowed: params },
       { path: ['revocation', 'url'], template: value.revocation?.url, allowed: revocation },
       { path: ['apiBaseUrl'], template: value.apiBaseUrl, allowed: afterConnect },
@@ -488,6 +492,7 @@ export const catalogueEntrySchema = z.discriminatedUnion('authType', [
       issuer: httpsTemplate,
       authorizationEndpoint: httpsTemplate,
       tokenEndpoint: httpsTemplate,
+      refreshEndpoint: httpsTemplate.optional(),
       revocationEndpoint: z.never().optional(),
       apiBaseUrl: httpsTemplate.optional(),
     })

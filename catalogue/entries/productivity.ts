@@ -210,13 +210,11 @@ export const productivityEntries = [
     scopes: ['current_user:read', 'file_content:read'],
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_basic',
-    // Figma spends refresh tokens at its own endpoint (/v1/oauth/refresh), which this format cannot name, so
-    // the connection is not refreshed: it is reconnected when the access token lapses.
-    refreshTokens: 'none',
+    // Refresh tokens are spent at their own endpoint; the refresh token stays the same.
+    refreshEndpoint: 'https://api.figma.com/v1/oauth/refresh',
+    refreshTokens: 'reusable',
     identity: { request: { url: '/v1/me' }, id: 'id', displayName: ['handle', 'email'] },
     apiBaseUrl: 'https://api.figma.com',
-    notes:
-      'Refresh happens at https://api.figma.com/v1/oauth/refresh, not the token endpoint; the entry does not refresh, so a connection is reconnected when its access token expires.',
   },
   {
     key: 'smartsheet',
@@ -495,8 +493,9 @@ export const productivityEntries = [
       },
     ],
     apiBaseUrl: '{api_domain}',
-    notes:
-      'Zoho documents "Authorization: Zoho-oauthtoken <token>"; the service sends Bearer, which public integrations use with accounts and API calls alike. Mail, CRM and the other products take their own scopes (comma-separated).',
+    // Zoho's APIs document their own authorization scheme.
+    tokenInjection: { name: 'Authorization', prefix: 'Zoho-oauthtoken ' },
+    notes: 'Mail, CRM and the other products take their own scopes (comma-separated).',
   },
   {
     key: 'webflow',
