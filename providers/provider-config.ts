@@ -18,6 +18,7 @@ import {
   scope,
   text,
   url,
+  urlTemplate,
   visibleAscii,
 } from '../api/validation.js';
 import { proxyHeadersSchema } from './proxy-headers.js';
@@ -70,30 +71,8 @@ export function placeholdersOf(template: string): string[] {
   return [...template.matchAll(placeholder)].map((match) => match[1]!);
 }
 
-/**
- * A URL that may hold `{name}` placeholders. A placeholder that is the whole URL's start stands for an https
- * origin (`{instance_url}/services/data`); elsewhere it stands for one host label or path segment. Checked
- * by substituting a sample for each and validating the result as a URL of the given schemes.
- */
-function templatedUrl(schemes: readonly string[]) {
-  const plain = url({ schemes });
-  return z
-    .string()
-    .max(2048)
-    .refine(
-      (template) => {
-        const sample = template
-          .replace(/^\{[A-Za-z][A-Za-z0-9_]{0,39}\}/, 'https://origin.example')
-          .replace(placeholder, 'x');
-        return plain.safeParse(sample).success;
-      },
-      `an ${schemes.join(' or ')} URL, optionally with {name} placeholders`,
-    )
-    .meta({ format: 'uri-template' });
-}
-
-const httpTemplate = templatedUrl(['https', 'http']);
-const httpsTemplate = templatedUrl(['https']);
+const httpTemplate = urlTemplate({ schemes: ['https', 'http'] });
+const httpsTemplate = urlTemplate({ schemes: ['https'] });
 
 /**
  * A value asked for when a connection is made and substituted into the provider's URLs: a Microsoft tenant,
@@ -129,8 +108,8 @@ const providerRequestSchema = z.strictObject({
   url: z.union([httpTemplate, identifier(/^\/[\x21-\x7e]{0,2047}$/, 'a path from /', 2048)]),
   method: z.enum(['GET', 'POST']).default('GET'),
   headers: boundedRecord(headerName(), printable(0, 500), 10).default({}),
-  /** A JSON body, sent as is (Dropbox's get_current_account takes `null`). */
-  jsonBody: z.union([z.null(), z.record(z.string(), z.unknown())]).optional(),
+  /** A JSON body of text fields (a GraphQL `query`), or `null` (Dropbox's get_current_account takes it). */
+  jsonBody: z.union([z.null(), boundedRecord(parameterName, text(2000), 10)]).optional(),
 });
 
 /**
