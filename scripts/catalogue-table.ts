@@ -11,11 +11,7 @@ import { parseArgs } from 'node:util';
 import { providerCatalogue } from '../catalogue/providers.js';
 import { behaviourOf, type ParameterView } from '../integrations/catalogue-behaviour.js';
 import { projectRoot } from '../platform/process.js';
-import {
-  catalogueCategories,
-  type CatalogueEntry,
-  type ProviderConfig,
-} from '../providers/provider-config.js';
+import { catalogueCategories, type CatalogueEntry } from '../providers/provider-config.js';
 
 export const tableStart = '<!-- catalogue:start -->';
 export const tableEnd = '<!-- catalogue:end -->';
@@ -55,13 +51,14 @@ function parameterCell(parameters: ParameterView[]): string {
 
 function docsCell(docs: readonly string[]): string {
   // Characters that would end a Markdown link or a table cell are percent-encoded; the URL is the same.
-  const safe = (url: string) => url.replace(/[()|\s]/g, (char) => encodeURIComponent(char));
+  const safe = (url: string) =>
+    url.replace(/[()|\s]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
   return docs.map((url, index) => `[${index === 0 ? 'docs' : index + 1}](${safe(url)})`).join(' ');
 }
 
 /** One row of the table: what the catalogue says of this entry. */
 function row(entry: CatalogueEntry): string[] {
-  const behaviour = behaviourOf(entry as ProviderConfig);
+  const behaviour = behaviourOf(entry);
   const common = [`\`${entry.key}\``, entry.displayName, entry.category];
   const parameters = parameterCell(behaviour.parameters);
   const docs = docsCell(entry.docs);
