@@ -86,6 +86,7 @@ function urlTemplates(entry: CatalogueEntry): [string, string][] {
       ['issuer', entry.issuer],
       ['authorizationEndpoint', entry.authorizationEndpoint],
       ['tokenEndpoint', entry.tokenEndpoint],
+      ['refreshEndpoint', entry.refreshEndpoint],
       ['revocation.url', entry.revocation?.url],
       ...entry.providerData.map(
         (field, index) =>

@@ -79,7 +79,6 @@ describe('GET /v1/integrations', () => {
       token: tokens.owner,
       body: {
         ...customOAuth('acme-behaviour', base),
-        authorizationEndpoint: `${base}/{region}/authorize`,
         apiBaseUrl: `${base}/api`,
         pkce: false,
         refreshTokens: 'rotating',
@@ -105,16 +104,7 @@ describe('GET /v1/integrations', () => {
       refreshTokens: 'rotating',
       revocation: { style: 'request', method: 'DELETE' },
       identity: 'request',
-      parameters: [
-        {
-          name: 'region',
-          label: 'Region',
-          description: 'Where the account lives',
-          example: 'eu',
-          required: false,
-          default: 'us',
-        },
-      ],
+      parameters: [],
       defaultAccessLifetimeSeconds: 3600,
       refreshTokenLifetime: { seconds: 30 * 86_400, kind: 'idle' },
     });
