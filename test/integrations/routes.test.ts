@@ -84,15 +84,6 @@ describe('GET /v1/integrations', () => {
         refreshTokens: 'rotating',
         revocation: { style: 'request', method: 'DELETE', url: `${base}/grants/{token}`, tokenIn: 'path' },
         identity: { request: { url: '/me' }, id: 'id', displayName: ['name'] },
-        parameters: [
-          {
-            name: 'region',
-            label: 'Region',
-            description: 'Where the account lives',
-            example: 'eu',
-            default: 'us',
-          },
-        ],
         defaultAccessLifetimeSeconds: 3600,
         refreshTokenLifetime: { seconds: 30 * 86_400, kind: 'idle' },
       },
