@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/database.js';
 import type { ConnectionRef, ConnectionStatus, KeyNotice } from '../workflows/messages.js';
+import { recordIdentity } from './connection-accounts.js';
 
 export interface ConnectionMetadata {
   id: string;
@@ -30,18 +31,7 @@ export interface ConnectionMetadata {
   providerData: Record<string, string>;
 }
 
-/** The upstream account and provider data read for a new credential (providers/identity.ts). */
-export interface ConnectionIdentity {
-  account?: { id: string; displayName: string };
-  data: Record<string, string>;
-}
-
-/** Why an identity was not recorded: the account is another live connection's, or not this connection's. */
-export type AccountConflict =
-  { conflict: 'already_connected'; connectionId: string } | { conflict: 'mismatch' };
-
-/** Statuses whose connections hold their upstream account (the partial unique index's predicate). */
-const accountReleasingStatuses = ['disconnected', 'failed'];
+export type { AccountConflict, ConnectionIdentity } from './connection-accounts.js';
 
 export interface ConnectionEvent {
   sequence: number;
@@ -142,24 +132,6 @@ function toMetadata(row: Row): ConnectionMetadata {
     providerData: (row.provider_data as Record<string, string> | null) ?? {},
   };
 }
-
-/** The live connection (not this one) that holds `accountId` in the connection's scope, if any. */
-async function holderOf(db: Db, connection: ConnectionRef, accountId: string): Promise<string | undefined> {
-  const row = await db('connections')
-    .where({
-      workspace_id: connection.workspaceId,
-      integration: connection.integration,
-      scope: connection.scope,
-      account_id: accountId,
-    })
-    .andWhereRaw(`coalesce(owner_user_id, '') = ?`, [connection.ownerUserId ?? ''])
-    .whereNotIn('status', accountReleasingStatuses)
-    .whereNot({ id: connection.id })
-    .first('id');
-  return (row?.id as string | undefined) ?? undefined;
-}
-
-const UNIQUE_VIOLATION = '23505';
 
 /** One event of a connection's lifecycle, as the workflow numbered it. */
 export interface EventRecord {
@@ -272,42 +244,8 @@ export const connectionStore = {
   },
 
   /** The setup whose tokens are stored, if any. */
-  /**
-   * Inside the transaction that stores a new credential (the row locked by lockUndestroyed): records its
-   * upstream account and provider data, or answers why not and changes nothing. The account must be this
-   * connection's own (when it has one) and no other live connection's in the same scope; the partial unique
-   * index settles two setups of one account that race.
-   */
-  async recordIdentity(
-    tx: Knex.Transaction,
-    connection: ConnectionRef,
-    identity: ConnectionIdentity,
-  ): Promise<AccountConflict | undefined> {
-    const { account } = identity;
-    if (account) {
-      const row = await tx('connections').where({ id: connection.id }).first('account_id');
-      const current = (row?.account_id as string | null | undefined) ?? null;
-      if (current !== null && current !== account.id) return { conflict: 'mismatch' };
-      const holder = await holderOf(tx, connection, account.id);
-      if (holder) return { conflict: 'already_connected', connectionId: holder };
-    }
-    const update = {
-      provider_data: JSON.stringify(identity.data),
-      ...(account ? { account_id: account.id, account_display_name: account.displayName } : {}),
-    };
-    try {
-      // A savepoint: the unique violation of a race must not abort the caller's transaction.
-      await tx.transaction((savepoint) =>
-        savepoint('connections').where({ id: connection.id }).update(update),
-      );
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION || !account) throw error;
-      const holder = await holderOf(tx, connection, account.id);
-      if (!holder) throw error;
-      return { conflict: 'already_connected', connectionId: holder };
-    }
-    return undefined;
-  },
+  /** Records a new credential's account and provider data, or answers why not (connection-accounts.ts). */
+  recordIdentity,
 
   async setupIdOf(db: Db, connectionId: string): Promise<string | undefined> {
     const row = await db('connections').where({ id: connectionId }).first('setup_id');
