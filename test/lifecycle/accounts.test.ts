@@ -151,6 +151,68 @@ describe('the upstream account of a connection', () => {
     expect(again.connection).toMatchObject({ status: 'active', account: { id: 'alice' } });
   });
 
+  describe('an identity request that fails after the code exchange', () => {
+    const FLAKY = 'oidc-flaky-identity';
+    beforeAll(async () => {
+      // The stand-in's /echo answers what it received: its path stands for the account's id.
+      await integrationStore.configure(api.db, api.vault, {
+        workspaceId: api.workspaceId,
+        key: FLAKY,
+        provider: {
+          authType: 'oauth2',
+          issuer: api.oidc.issuer,
+          authorizationEndpoint: api.oidc.authorizationEndpoint,
+          tokenEndpoint: api.oidc.tokenEndpoint,
+          issParameterSupported: true,
+          scopes: ['openid'],
+          identity: { request: { url: `${standIn.baseUrl}/echo/me` }, id: 'url', displayName: ['method'] },
+        },
+        clientId: api.oidc.clientId,
+        clientSecret: api.oidc.clientSecret,
+      });
+    });
+    afterEach(() => standIn.clearFaults());
+
+    const connect = async (login: string) => {
+      const created = await api.call('POST', '/v1/connections', {
+        token: admin,
+        body: { integration: FLAKY, scope: 'workspace' },
+      });
+      const callback = await authorizeInBrowser(created.body.authorizationUrl, { login });
+      const landed = await api.call('GET', `/v1/oauth/callback${callback.search}`);
+      return {
+        id: created.body.connection.id as string,
+        landed,
+        connection: await read(created.body.connection.id),
+      };
+    };
+
+    it('retries an outage inside the exchange (the code is spent) and connects once it answers', async () => {
+      standIn.injectFault(503, 1); // deliberate fault injection: the identity endpoint down once
+      const before = api.oidc.tokenRequests('authorization_code');
+      const connected = await connect('dave');
+      expect(connected.connection).toMatchObject({
+        status: 'active',
+        account: { id: '/echo/me', displayName: 'GET' },
+      });
+      expect(api.oidc.tokenRequests('authorization_code')).toBe(before + 1);
+    });
+
+    it('fails the setup when it stays down (identity_unavailable) or refuses (identity_refused), storing nothing', async () => {
+      standIn.injectFault(503, 10); // deliberate fault injection: the identity endpoint stays down
+      const down = await connect('erin');
+      expect(down.connection).toMatchObject({ status: 'failed', statusReason: 'identity_unavailable' });
+      expect(down.landed.body).toContain('identity_unavailable');
+      expect(await credentials(down.id)).toEqual([]);
+      standIn.clearFaults();
+
+      standIn.injectFault(401, 1); // deliberate fault injection: the identity endpoint refuses the token
+      const refused = await connect('frank');
+      expect(refused.connection).toMatchObject({ status: 'failed', statusReason: 'identity_refused' });
+      expect(await credentials(refused.id)).toEqual([]);
+    });
+  });
+
   describe('API keys', () => {
     const create = (token: string, scope: 'workspace' | 'user', apiKey: string) =>
       api.call('POST', '/v1/connections', { token, body: { integration: KEYS, scope, apiKey } });
