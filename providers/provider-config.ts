@@ -373,9 +373,7 @@ function checkOAuthTemplates(
   }
 }
 
-/** The OAuth fields without the template checks, for schemas built from them (a custom provider's body). */
-export const oauthProviderFields = z.strictObject(oauthFields);
-export const oauthProviderSchema = oauthProviderFields.superRefine(checkOAuthTemplates);
+export const oauthProviderSchema = z.strictObject(oauthFields).superRefine(checkOAuthTemplates);
 
 /** The fields of an OAuth provider, for schemas built on them (a custom provider's registration). */
 export const oauthProviderShape = oauthFields;
@@ -428,9 +426,7 @@ function checkApiKeyTemplates(
   );
 }
 
-/** The API-key fields without the template checks, for schemas built from them. */
-export const apiKeyProviderFields = z.strictObject(apiKeyFields);
-export const apiKeyProviderSchema = apiKeyProviderFields.superRefine(checkApiKeyTemplates);
+export const apiKeyProviderSchema = z.strictObject(apiKeyFields).superRefine(checkApiKeyTemplates);
 
 /** The fields of an API-key provider, for schemas built on them. */
 export const apiKeyProviderShape = apiKeyFields;
