@@ -166,10 +166,12 @@ async function send(
   if (provider.authType === 'api_key') applyApiKey(provider, credential, url, headers);
   else {
     // Headers.set would throw a TypeError quoting the value: the token itself.
-    if (!headerSafe.test(credential)) {
+    if (!headerSafe.test(credential + (provider.tokenInjection?.prefix ?? ''))) {
       throw new ProviderError('rejected', 'the access token has characters an HTTP header cannot carry');
     }
-    headers.set('authorization', `Bearer ${credential}`);
+    // Where the provider's API takes the token (Shopify's X-Shopify-Access-Token), else as a bearer token.
+    const injection = provider.tokenInjection ?? { name: 'authorization', prefix: 'Bearer ' };
+    headers.set(injection.name, injection.prefix + credential);
   }
   let body: string | undefined;
   if (request.jsonBody !== undefined) {

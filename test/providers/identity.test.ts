@@ -95,6 +95,18 @@ describe('reading the upstream account', () => {
     ]);
   });
 
+  it("sends the token where the provider's API takes it, when that is not Authorization", async () => {
+    answers.set('/api/shop.json', { status: 200, body: { shop: { id: 7, name: 'Shop' } } });
+    const result = await read(
+      oauth({
+        tokenInjection: { name: 'X-Api-Key' },
+        identity: { request: { url: '/shop.json' }, id: 'shop.id', displayName: ['shop.name'] },
+      }),
+    );
+    expect(result.account).toEqual({ id: '7', displayName: 'Shop' });
+    expect(received[0]).toMatchObject({ apiKey: TOKEN, authorization: undefined });
+  });
+
   it('sends a POST with a JSON body (null included) and an absolute URL', async () => {
     answers.set('/2/users/get_current_account', {
       status: 200,
