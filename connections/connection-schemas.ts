@@ -33,6 +33,10 @@ export const connectionSchema = z.object({
   keyRotationDueAt: timestamp,
   keyUnused: z.boolean(),
   grantedScopes: z.array(z.string()).nullable(),
+  /** The upstream account the connection is, as the provider names it; null until known. */
+  account: z.object({ id: z.string(), displayName: z.string() }).nullable(),
+  /** Non-secret data the provider answered (an instance URL, a team), used in the provider's URLs. */
+  providerData: z.record(z.string(), z.string()),
 });
 export const oneConnection = z.object({ connection: connectionSchema });
 export const withAuthorization = z.object({ connection: connectionSchema, authorizationUrl: z.url() });

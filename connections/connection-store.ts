@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/database.js';
 import type { ConnectionRef, ConnectionStatus, KeyNotice } from '../workflows/messages.js';
+import { recordIdentity } from './connection-accounts.js';
 
 export interface ConnectionMetadata {
   id: string;
@@ -24,7 +25,13 @@ export interface ConnectionMetadata {
   keyRotationDueAt: string | null;
   keyUnused: boolean;
   grantedScopes: string[] | null;
+  /** The upstream account, as its provider names it; null until read (or for a provider that says none). */
+  account: { id: string; displayName: string } | null;
+  /** Non-secret data the provider answered (Salesforce's instance_url, Slack's team). */
+  providerData: Record<string, string>;
 }
+
+export type { AccountConflict, ConnectionIdentity } from './connection-accounts.js';
 
 export interface ConnectionEvent {
   sequence: number;
@@ -42,6 +49,8 @@ export interface ConnectionFilter {
   status?: ConnectionStatus;
   integration?: string;
   scope?: 'workspace' | 'user';
+  /** The upstream account's id. */
+  account?: string;
 }
 
 // A connection's last use: its latest grant as written by the API's grant recorder (credential_grants,
@@ -88,6 +97,9 @@ const columns = (db: Db) => [
   'key_created_at',
   'key_rotation_due_at',
   'granted_scopes',
+  'account_id',
+  'account_display_name',
+  'provider_data',
 ];
 
 type Row = Record<string, unknown>;
@@ -113,6 +125,11 @@ function toMetadata(row: Row): ConnectionMetadata {
     keyRotationDueAt: iso(row.key_rotation_due_at),
     keyUnused: row.key_unused === true,
     grantedScopes: (row.granted_scopes as string[] | null) ?? null,
+    account:
+      typeof row.account_id === 'string'
+        ? { id: row.account_id, displayName: (row.account_display_name as string | null) ?? row.account_id }
+        : null,
+    providerData: (row.provider_data as Record<string, string> | null) ?? {},
   };
 }
 
@@ -227,6 +244,9 @@ export const connectionStore = {
   },
 
   /** The setup whose tokens are stored, if any. */
+  /** Records a new credential's account and provider data, or answers why not (connection-accounts.ts). */
+  recordIdentity,
+
   async setupIdOf(db: Db, connectionId: string): Promise<string | undefined> {
     const row = await db('connections').where({ id: connectionId }).first('setup_id');
     return (row?.setup_id as string | null | undefined) ?? undefined;
@@ -291,6 +311,7 @@ export const connectionStore = {
     if (filter.status) query.andWhere({ status: filter.status });
     if (filter.integration) query.andWhere({ integration: filter.integration });
     if (filter.scope) query.andWhere({ scope: filter.scope });
+    if (filter.account) query.andWhere({ account_id: filter.account });
     if (!visibility.all) {
       const userId = visibility.userId;
       query.andWhere((q) => {

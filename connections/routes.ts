@@ -4,7 +4,7 @@
 // Every change goes to the connection's workflow; what is shown is read back from Postgres, the read model.
 // No route ever answers with a credential.
 import { z } from 'zod';
-import { ConnectionError } from './connection-errors.js';
+import { alreadyConnectedMessage, ConnectionError } from './connection-errors.js';
 import { createRequestFingerprint, type CreateIdempotency } from './create-requests.js';
 import { dependentKinds } from '../dependents/dependent-store.js';
 import type { Logger } from '../logging/logger.js';
@@ -58,6 +58,7 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
     headers: z.object({ 'Idempotency-Key': printable(1, 255).optional() }),
     response: z.object({ connection: connectionSchema, authorizationUrl: z.url().optional() }),
     status: 201,
+    // 409: the key's upstream account is already connected in this scope (details name the connection).
     // 502: the provider could not be reached to verify an API key.
     errors: [409, 422, 502],
     rateLimit: 'connect',
@@ -90,6 +91,14 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
         const snapshot = await commands.createApiKey({ ...input, apiKey: body.apiKey });
         // A new key ends `active` or `failed`; a retried create may find its connection in a later state
         // (deactivated, expired, removed), and answers it as it stands.
+        if (snapshot.status === 'failed' && snapshot.reason === 'account_already_connected') {
+          const existing = snapshot.existingConnectionId;
+          throw new ConnectionError(
+            'account_already_connected',
+            alreadyConnectedMessage(existing),
+            existing ? { connectionId: existing } : undefined,
+          );
+        }
         if (snapshot.status === 'failed') {
           const details = { connectionId: snapshot.id, status: snapshot.status, reason: snapshot.reason };
           if (snapshot.reason === 'provider_unavailable') {
@@ -169,11 +178,24 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
           ? await returnTargets.take(db, query.state, connectionId)
           : completed.returnTo;
       if (returnTo) {
-        res.redirect(303, returnUrl(returnTo, publicUrl, { connectionId, status: snapshot.status }));
+        res.redirect(
+          303,
+          returnUrl(returnTo, publicUrl, {
+            connectionId,
+            status: snapshot.status,
+            reason: completed.ended?.reason,
+            existingConnectionId: completed.ended?.existingConnectionId,
+          }),
+        );
         return;
       }
       let outcome: CallbackOutcome;
-      if (error === 'access_denied') outcome = { kind: 'denied' };
+      const ended = completed.ended;
+      if (ended?.reason === 'account_already_connected') {
+        outcome = { kind: 'already_connected', existingConnectionId: ended.existingConnectionId };
+      } else if (ended?.reason === 'account_mismatch') outcome = { kind: 'account_mismatch' };
+      else if (ended) outcome = { kind: 'failed', reason: ended.reason };
+      else if (error === 'access_denied') outcome = { kind: 'denied' };
       else if (error) outcome = { kind: 'failed', reason: error };
       else if (snapshot.status === 'active') outcome = { kind: 'connected' };
       else outcome = { kind: 'other', status: snapshot.status };

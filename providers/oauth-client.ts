@@ -22,6 +22,8 @@ export interface TokenSet {
   /** When the token endpoint answered (epoch ms). */
   obtainedAt: number;
   scopes?: string[];
+  /** Reads a path of the token endpoint's parsed answer (identity and provider data are read from it). */
+  read?: (path: string) => unknown;
 }
 
 export interface OAuthOptions {

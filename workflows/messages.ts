@@ -49,6 +49,8 @@ export interface ConnectionSnapshot {
   keyCreatedAt?: number;
   /** An authorization (setup or re-authorization) is waiting for its callback. */
   authorizationPending: boolean;
+  /** The live connection that already has the upstream account, when the setup ended for that reason. */
+  existingConnectionId?: string;
 }
 
 export interface Waiter {
@@ -125,6 +127,11 @@ export interface AuthorizationOutcome {
   snapshot: ConnectionSnapshot;
   /** As PendingAuthorization.returnTo: undefined for an authorization begun before setups carried it. */
   returnTo?: string | null;
+  /**
+   * Why the authorization ended without new tokens (`exchange_failed`, `account_mismatch`, ...), whether or
+   * not it changed the connection's status; with the connection that already has the account, if that is why.
+   */
+  ended?: { reason: string; existingConnectionId?: string };
 }
 
 export interface SubmitApiKeyRequest {

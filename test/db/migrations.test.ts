@@ -102,7 +102,10 @@ describe('20261202000001_last_use_from_grants', () => {
         { ...grant, granted_at: first, last_granted_at: last, grant_count: 3 },
       ]);
 
-      const [, rolledBack] = await db.migrate.down();
+      // The migrations after it first, then this one.
+      let rolledBack: string[];
+      do [, rolledBack] = await db.migrate.down();
+      while (rolledBack.length && rolledBack[0] !== '20261202000001_last_use_from_grants');
       expect(rolledBack).toEqual(['20261202000001_last_use_from_grants']);
       expect((await db('connections').where({ id }).first()).last_used_at).toEqual(last);
 
@@ -125,6 +128,49 @@ describe('migrateToLatest', () => {
     } finally {
       await Promise.all(processes.map((db) => db.destroy()));
       await database.drop();
+    }
+  });
+});
+
+describe('20261203000001_connection_accounts', () => {
+  it('holds one upstream account once per scope among connections that are not final', async () => {
+    const { db, drop } = await createTestDatabase();
+    try {
+      await db.migrate.latest();
+      let n = 0;
+      const insert = (more: Record<string, unknown>) =>
+        db('connections').insert({
+          id: `7b0c1f1e-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+          workspace_id: 'ws_1',
+          integration: 'github',
+          scope: 'workspace',
+          auth_type: 'oauth2',
+          status: 'active',
+          created_by: 'u_1',
+          account_id: 'octocat',
+          ...more,
+        });
+      await insert({});
+      expect((await db('connections').first()).provider_data).toEqual({});
+      await expect(insert({ status: 'pending' })).rejects.toThrow(/connections_one_live_account_per_scope/);
+      // Another scope, another person, another integration, another account, no account: all admitted.
+      await insert({ scope: 'user', owner_user_id: 'u_1' });
+      await insert({ scope: 'user', owner_user_id: 'u_2' });
+      await expect(insert({ scope: 'user', owner_user_id: 'u_2' })).rejects.toThrow(/unique/);
+      await insert({ integration: 'gitlab' });
+      await insert({ account_id: 'hubot' });
+      await insert({ account_id: null });
+      await insert({ account_id: null });
+      // A disconnected or failed connection keeps its account without holding it.
+      await insert({ status: 'disconnected' });
+      await insert({ status: 'failed' });
+
+      const [, rolledBack] = await db.migrate.down();
+      expect(rolledBack).toEqual(['20261203000001_connection_accounts']);
+      expect(Object.keys(await db('connections').columnInfo())).not.toContain('account_id');
+      await db.migrate.latest();
+    } finally {
+      await drop();
     }
   });
 });
