@@ -168,7 +168,15 @@ export function createOAuthActivities(access: ConnectionAccess) {
       }
       deps.faults?.afterCodeExchange?.();
       // Without a `scope` in the answer, the provider granted what was asked (RFC 6749, 5.1).
-      const stored: StoredTokens = { ...tokens, scopes: tokens.scopes ?? claimed.scopes };
+      const stored: StoredTokens = {
+        accessToken: tokens.accessToken,
+        tokenType: tokens.tokenType,
+        refreshToken: tokens.refreshToken,
+        expiresAt: tokens.expiresAt,
+        obtainedAt: tokens.obtainedAt,
+        scopes: tokens.scopes ?? claimed.scopes,
+        refreshTokenExpiresAt: tokens.refreshToken ? tokens.refreshTokenExpiresAt : undefined,
+      };
       await access.storeTokens(connection, stored, async (tx) => {
         await oauthStateStore.spend(tx, input.state);
         await connectionStore.recordAuthorization(tx, connection.id, {
@@ -176,6 +184,7 @@ export function createOAuthActivities(access: ConnectionAccess) {
           scopes: stored.scopes ?? null,
           hasRefreshToken: Boolean(stored.refreshToken),
           expiresAt: stored.expiresAt ?? null,
+          refreshTokenExpiresAt: stored.refreshTokenExpiresAt ?? null,
         });
       });
       deps.faults?.afterTokensStored?.();
@@ -219,8 +228,14 @@ export function createOAuthActivities(access: ConnectionAccess) {
         expiresAt: fresh.expiresAt,
         obtainedAt: fresh.obtainedAt,
         scopes: fresh.scopes ?? current.scopes,
+        // A new refresh token lapses as this answer says; a kept one as before, unless this refresh renewed it.
+        refreshTokenExpiresAt: fresh.refreshToken
+          ? fresh.refreshTokenExpiresAt
+          : (fresh.refreshTokenExpiresAt ?? current.refreshTokenExpiresAt),
       };
-      await access.storeTokens(connection, next);
+      await access.storeTokens(connection, next, (tx) =>
+        connectionStore.recordRefreshTokenExpiry(tx, connection.id, next.refreshTokenExpiresAt ?? null),
+      );
       return tokenMetadata(next);
     },
   };

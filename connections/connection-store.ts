@@ -3,6 +3,7 @@
 // are written by the connection's workflow alone, through its activities (the `record…` methods). This store
 // never selects a credential.
 import type { Knex } from 'knex';
+import { REFRESH_TOKEN_EXPIRY_WARNING_MS } from '../config/config.js';
 import type { Db } from '../db/database.js';
 import type { ConnectionRef, ConnectionStatus, KeyNotice } from '../workflows/messages.js';
 
@@ -24,6 +25,20 @@ export interface ConnectionMetadata {
   keyRotationDueAt: string | null;
   keyUnused: boolean;
   grantedScopes: string[] | null;
+  /** The values asked for at connect (defaults applied), substituted into the provider's URLs. */
+  params: Record<string, string>;
+  refreshTokenExpiresAt: string | null;
+  /** What a person should act on before it breaks: `refresh_token_expiring`. */
+  warnings: ConnectionWarning[];
+}
+
+export type ConnectionWarning = 'refresh_token_expiring';
+
+/** The values a connection fills its provider's URL templates with (providers/templates.ts). */
+export interface TemplateValues {
+  params: Record<string, string>;
+  /** Non-secret data the provider answered (`connections.provider_data`, where it is recorded). */
+  providerData: Record<string, unknown>;
 }
 
 export interface ConnectionEvent {
@@ -88,11 +103,22 @@ const columns = (db: Db) => [
   'key_created_at',
   'key_rotation_due_at',
   'granted_scopes',
+  'params',
+  'refresh_token_expires_at',
 ];
 
 type Row = Record<string, unknown>;
 
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
+
+/** A refresh token lapsing within the warning window, on a connection that still relies on it. */
+function warningsOf(row: Row, now: number): ConnectionWarning[] {
+  const lapses = row.refresh_token_expires_at;
+  const relied = row.status === 'active' || row.status === 'inactive';
+  return relied && lapses instanceof Date && lapses.getTime() - now <= REFRESH_TOKEN_EXPIRY_WARNING_MS
+    ? ['refresh_token_expiring']
+    : [];
+}
 
 function toMetadata(row: Row): ConnectionMetadata {
   return {
@@ -113,6 +139,9 @@ function toMetadata(row: Row): ConnectionMetadata {
     keyRotationDueAt: iso(row.key_rotation_due_at),
     keyUnused: row.key_unused === true,
     grantedScopes: (row.granted_scopes as string[] | null) ?? null,
+    params: (row.params as Record<string, string> | null) ?? {},
+    refreshTokenExpiresAt: iso(row.refresh_token_expires_at),
+    warnings: warningsOf(row, Date.now()),
   };
 }
 
@@ -149,6 +178,7 @@ export const connectionStore = {
         scope: connection.scope,
         owner_user_id: connection.ownerUserId ?? null,
         name: connection.name ?? null,
+        params: JSON.stringify(connection.params ?? {}),
         auth_type: connection.authType,
         status: event.to,
         status_reason: event.reason,
@@ -214,6 +244,7 @@ export const connectionStore = {
       scopes: string[] | null;
       hasRefreshToken: boolean;
       expiresAt: number | null;
+      refreshTokenExpiresAt: number | null;
     },
   ): Promise<void> {
     await db('connections')
@@ -223,7 +254,28 @@ export const connectionStore = {
         granted_scopes: authorization.scopes,
         has_refresh_token: authorization.hasRefreshToken,
         token_expires_at: toDate(authorization.expiresAt),
+        refresh_token_expires_at: toDate(authorization.refreshTokenExpiresAt),
       });
+  },
+
+  /** When the stored refresh token lapses (null: not known), written with the tokens of a refresh. */
+  async recordRefreshTokenExpiry(db: Db, connectionId: string, expiresAt: number | null): Promise<void> {
+    await db('connections')
+      .where({ id: connectionId })
+      .update({ refresh_token_expires_at: toDate(expiresAt) });
+  },
+
+  /**
+   * What the connection's provider URLs are filled with. The whole row is read, so that provider data is
+   * found where it is recorded (a column added with the upstream account), without naming a column that may
+   * not exist; an unknown connection has none.
+   */
+  async templateValues(db: Db, connectionId: string): Promise<TemplateValues> {
+    const row: Row | undefined = await db('connections').where({ id: connectionId }).first();
+    return {
+      params: (row?.params as Record<string, string> | undefined) ?? {},
+      providerData: (row?.provider_data as Record<string, unknown> | null | undefined) ?? {},
+    };
   },
 
   /** The setup whose tokens are stored, if any. */

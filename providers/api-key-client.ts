@@ -1,5 +1,7 @@
 // API keys with a provider: where the key goes on a request, and the catalogue's verification request
-// (sent through the outbound guard). The key is never logged, and error messages carry only the HTTP status.
+// (sent through the outbound guard) to the provider's API base URL as resolved for the connection (its
+// parameters filled). The key is refused only on the statuses the provider uses for that (`rejectStatuses`):
+// Stripe answers 403 to a good restricted key. The key is never logged; error messages carry only the status.
 import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
 import type { ApiKeyProviderConfig } from './provider-config.js';
 import { ProviderError, temporaryFailure } from './provider-error.js';
@@ -55,7 +57,7 @@ export async function verifyApiKey(
   await response.body?.cancel();
   const temporary = temporaryFailure(response, 'key verification');
   if (temporary) throw temporary;
-  if (response.status === 401 || response.status === 403) {
+  if (provider.verification.rejectStatuses.includes(response.status)) {
     throw new ProviderError(
       'invalid_grant',
       `key verification: the provider rejected the key (HTTP ${response.status})`,
