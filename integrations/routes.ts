@@ -4,9 +4,10 @@
 import { z } from 'zod';
 import { catalogueEntry, catalogueProvider, providerCatalogue } from '../catalogue/providers.js';
 import {
-  apiKeyProviderSchema,
+  apiKeyProviderShape,
+  checkOAuthTemplates,
   integrationKeySchema,
-  oauthProviderSchema,
+  oauthProviderShape,
   scopeSchema,
   type ProviderConfig,
 } from '../providers/provider-config.js';
@@ -56,16 +57,30 @@ const customFields = {
   displayName: text(100),
   enabled: z.boolean().optional(),
 };
+// A custom provider speaks the same format as the catalogue, but its URLs are plain (they are checked for public
+// addresses before it is stored, which a template cannot be) and it asks for no connection parameters.
+const plainUrl = url({ schemes: ['https', 'http'] });
+const { parameters: _parameters, providerData: _providerData, ...customOAuthShape } = oauthProviderShape;
+const { parameters: _keyParameters, ...customApiKeyShape } = apiKeyProviderShape;
 const customBody = z.discriminatedUnion('authType', [
-  oauthProviderSchema.extend({
-    ...customFields,
-    // Defaults to the authorization endpoint's origin; checked against `iss` when the provider sends one.
-    issuer: url({ schemes: ['https', 'http'] }).optional(),
-    scopes: scopes.default([]),
-    clientId,
-    clientSecret: clientSecret.optional(),
-  }),
-  apiKeyProviderSchema.extend(customFields),
+  z
+    .strictObject({
+      ...customOAuthShape,
+      ...customFields,
+      // Defaults to the authorization endpoint's origin; checked against `iss` when the provider sends one.
+      issuer: plainUrl.optional(),
+      authorizationEndpoint: plainUrl,
+      tokenEndpoint: plainUrl,
+      revocationEndpoint: plainUrl.optional(),
+      apiBaseUrl: plainUrl.optional(),
+      scopes: scopes.default([]),
+      clientId,
+      clientSecret: clientSecret.optional(),
+    })
+    .superRefine((value, context) =>
+      checkOAuthTemplates({ ...value, issuer: value.issuer ?? value.authorizationEndpoint }, context),
+    ),
+  z.strictObject({ ...customApiKeyShape, ...customFields, apiBaseUrl: plainUrl }),
 ]);
 
 function view(

@@ -155,6 +155,10 @@ export const tokenResponseSchema = z.strictObject({
   accessToken: fieldPathSchema.default('access_token'),
   refreshToken: fieldPathSchema.default('refresh_token'),
   expiresIn: fieldPathSchema.default('expires_in'),
+  /** Where a provider answers an absolute expiry (epoch seconds, or an ISO date) instead of `expires_in`. */
+  expiresAt: fieldPathSchema.optional(),
+  /** Whether `expires_in: 0` means "never expires" (Mailchimp) rather than "already expired". */
+  zeroExpiresInMeansNever: z.boolean().default(false),
   /** The refresh token's own lifetime in seconds, where the provider says it. */
   refreshTokenExpiresIn: fieldPathSchema.optional(),
   scope: fieldPathSchema.default('scope'),
@@ -288,6 +292,13 @@ const oauthFields = {
   tokenRequest: tokenCallExtras.optional(),
   refreshRequest: tokenCallExtras.optional(),
   tokenResponse: tokenResponseSchema.default(tokenResponseSchema.parse({})),
+  /** How a refresh's answer is read, where it differs from the code exchange's (Slack's user tokens). */
+  refreshResponse: tokenResponseSchema.optional(),
+  /**
+   * Where the access token goes on a call to the provider's API, where it is not `Authorization: Bearer`
+   * (Shopify's Admin API takes `X-Shopify-Access-Token`).
+   */
+  tokenInjection: z.strictObject({ name: headerName(), prefix: printable(0, 64).default('') }).optional(),
   /** How refresh tokens behave: none issued, reused, or replaced on every refresh (rotation). */
   refreshTokens: z.enum(['none', 'reusable', 'rotating']).default('reusable'),
   /** The access token's lifetime where the token response has no `expires_in`. */
@@ -349,6 +360,10 @@ function checkOAuthTemplates(
 
 export const oauthProviderSchema = z.strictObject(oauthFields).superRefine(checkOAuthTemplates);
 
+/** The fields of an OAuth provider, for schemas built on them (a custom provider's registration). */
+export const oauthProviderShape = oauthFields;
+export { checkOAuthTemplates };
+
 const apiKeyFields = {
   authType: z.literal('api_key'),
   apiBaseUrl: httpTemplate,
@@ -397,6 +412,9 @@ function checkApiKeyTemplates(
 }
 
 export const apiKeyProviderSchema = z.strictObject(apiKeyFields).superRefine(checkApiKeyTemplates);
+
+/** The fields of an API-key provider, for schemas built on them. */
+export const apiKeyProviderShape = apiKeyFields;
 
 export const providerConfigSchema = z.discriminatedUnion('authType', [
   oauthProviderSchema,
