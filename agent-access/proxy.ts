@@ -12,7 +12,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { applyApiKey } from '../providers/api-key-client.js';
+import { applyApiKey, applyToken } from '../providers/api-key-client.js';
 import { addressRefusal, type OutboundGuard } from '../providers/outbound-guard.js';
 import { forwardedRequestHeaders, forwardedResponseHeaders } from '../providers/proxy-headers.js';
 import type { Claims, TokenVerifier } from '../api/auth.js';
@@ -102,7 +102,10 @@ export function agentProxy({ access, verifyToken, outbound }: ProxyDependencies)
       const send = (credential: UsableCredential) => {
         const url = new URL(target);
         const headers = forwardedRequestHeaders(req.headers, declared);
-        if (credential.authType === 'oauth2') {
+        if (credential.authType === 'oauth2' && provider.authType === 'oauth2' && provider.tokenInjection) {
+          // Where the provider takes its token elsewhere (Shopify's X-Shopify-Access-Token).
+          applyToken(provider.tokenInjection, credential.accessToken, headers);
+        } else if (credential.authType === 'oauth2') {
           headers.set('authorization', `${credential.tokenType} ${credential.accessToken}`);
         } else if (provider.authType === 'api_key') {
           applyApiKey(provider, credential.apiKey, url, headers);

@@ -10,16 +10,26 @@ import { ProviderError, temporaryFailure } from './provider-error.js';
 const headerSafe = /^[\x20-\x7e]*$/;
 
 export function applyApiKey(provider: ApiKeyProviderConfig, key: string, url: URL, headers: Headers): void {
-  const value = provider.injection.prefix + key;
   if (provider.injection.in === 'query') {
-    url.searchParams.set(provider.injection.name, value);
+    url.searchParams.set(provider.injection.name, provider.injection.prefix + key);
     return;
   }
-  // Headers.set would throw a TypeError quoting the value: the key itself.
+  applyToken(provider.injection, key, headers, 'the API key');
+}
+
+/** A credential in the header `name` after `prefix` (an API key, an OAuth token where not Authorization). */
+export function applyToken(
+  where: { name: string; prefix: string },
+  credential: string,
+  headers: Headers,
+  what = 'the access token',
+): void {
+  const value = where.prefix + credential;
+  // Headers.set would throw a TypeError quoting the value: the credential itself.
   if (!headerSafe.test(value)) {
-    throw new ProviderError('rejected', 'the API key has characters an HTTP header cannot carry');
+    throw new ProviderError('rejected', `${what} has characters an HTTP header cannot carry`);
   }
-  headers.set(provider.injection.name, value);
+  headers.set(where.name, value);
 }
 
 /**

@@ -7,7 +7,7 @@
 // connection (integrations/connection-provider.ts): its URLs are concrete.
 import * as oauth from 'oauth4webapi';
 import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
-import type { OAuthProviderConfig } from './provider-config.js';
+import type { OAuthProviderConfig, TokenResponseMapping } from './provider-config.js';
 import { ProviderError, temporaryFailure } from './provider-error.js';
 import { readTokenResponse, type TokenSet } from './token-response.js';
 
@@ -126,7 +126,8 @@ export async function exchangeCode(
   codeVerifier: string,
   options: OAuthOptions,
 ): Promise<TokenSet> {
-  return grantTokens('code exchange', provider, credentials, options, provider.tokenRequest, (as, request) =>
+  const call = { extras: provider.tokenRequest, mapping: provider.tokenResponse };
+  return grantTokens('code exchange', provider, credentials, options, call, (as, request) =>
     oauth.authorizationCodeGrantRequest(
       as,
       { client_id: credentials.clientId },
@@ -145,7 +146,11 @@ export async function refreshTokens(
   refreshToken: string,
   options: OAuthOptions,
 ): Promise<TokenSet> {
-  return grantTokens('refresh', provider, credentials, options, provider.refreshRequest, (as, request) =>
+  const call = {
+    extras: provider.refreshRequest,
+    mapping: provider.refreshResponse ?? provider.tokenResponse,
+  };
+  return grantTokens('refresh', provider, credentials, options, call, (as, request) =>
     oauth.refreshTokenGrantRequest(
       as,
       { client_id: credentials.clientId },
@@ -162,18 +167,18 @@ async function grantTokens(
   provider: OAuthProviderConfig,
   credentials: OAuthClientCredentials,
   options: OAuthOptions,
-  extras: OAuthProviderConfig['tokenRequest'],
+  call: { extras: OAuthProviderConfig['tokenRequest']; mapping: TokenResponseMapping },
   send: (as: oauth.AuthorizationServer, request: oauth.TokenEndpointRequestOptions) => Promise<Response>,
 ): Promise<TokenSet> {
   const as = authorizationServer(provider);
   const response = await tokenRequest(what, () =>
     send(as, {
       ...requestOptions(options),
-      additionalParameters: extras?.params ?? {},
-      headers: extras?.headers ?? {},
+      additionalParameters: call.extras?.params ?? {},
+      headers: call.extras?.headers ?? {},
     }),
   );
-  return readTokenResponse(what, response, provider, credentials.clientId);
+  return readTokenResponse(what, response, provider, credentials.clientId, call.mapping);
 }
 
 /** Sends a request to the provider; a refusal to connect or a temporary failure becomes a ProviderError. */

@@ -7,7 +7,7 @@
 import { decodeJwt, type JWTPayload } from 'jose';
 import { lifetimeMs } from '../workflows/refresh-policy.js';
 import { readPath } from './json-path.js';
-import type { OAuthProviderConfig } from './provider-config.js';
+import type { OAuthProviderConfig, TokenResponseMapping } from './provider-config.js';
 import { ProviderError, safeErrorCode } from './provider-error.js';
 import { readJsonAnswer } from './response-body.js';
 import { fillTemplate } from './templates.js';
@@ -69,7 +69,13 @@ function scopesOf(value: unknown): string[] | undefined {
 }
 
 /** `aud` includes the client, `iss` is the provider's (per token where its issuer is per tenant). */
-function checkIdToken(what: string, idToken: unknown, provider: OAuthProviderConfig, clientId: string): void {
+function checkIdToken(
+  what: string,
+  idToken: unknown,
+  provider: OAuthProviderConfig,
+  mapping: TokenResponseMapping,
+  clientId: string,
+): void {
   if (idToken === undefined) return;
   let claims: JWTPayload;
   try {
@@ -83,12 +89,12 @@ function checkIdToken(what: string, idToken: unknown, provider: OAuthProviderCon
     throw new ProviderError('rejected', `${what}: the id_token's audience does not match`);
   }
   let expected: string | undefined = provider.issuer;
-  if (provider.tokenResponse.idTokenIssuer) {
+  if (mapping.idTokenIssuer) {
     const textClaims = Object.fromEntries(
       Object.entries(claims).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
     );
     try {
-      expected = fillTemplate(provider.tokenResponse.idTokenIssuer, textClaims);
+      expected = fillTemplate(mapping.idTokenIssuer, textClaims);
     } catch {
       expected = undefined;
     }
@@ -98,17 +104,46 @@ function checkIdToken(what: string, idToken: unknown, provider: OAuthProviderCon
   }
 }
 
+/** An absolute expiry (epoch seconds, digits, or an ISO date) as epoch ms; undefined when absent. */
+function absoluteExpiry(what: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && !/^[0-9]{1,12}$/.test(value)) {
+    const at = Date.parse(value);
+    if (Number.isNaN(at)) throw unexpected(what, 'invalid expiry');
+    return at;
+  }
+  return seconds(what, value, 'expiry')! * 1000;
+}
+
+/** The access token's lifetime in ms: `expires_in`, else an absolute expiry, else the documented default. */
+function accessLifetime(
+  what: string,
+  body: unknown,
+  provider: OAuthProviderConfig,
+  mapping: TokenResponseMapping,
+  obtainedAt: number,
+): number | undefined {
+  // Whatever the provider sent (a string, an absurd number): a bounded lifetime.
+  const expiresIn = seconds(what, readPath(body, mapping.expiresIn), 'expires_in');
+  if (expiresIn === 0 && mapping.zeroExpiresInMeansNever) return undefined;
+  if (expiresIn !== undefined) return lifetimeMs(expiresIn);
+  const expiresAt = mapping.expiresAt ? absoluteExpiry(what, readPath(body, mapping.expiresAt)) : undefined;
+  if (expiresAt !== undefined) return lifetimeMs(Math.max(expiresAt - obtainedAt, 0) / 1000);
+  return lifetimeMs(provider.defaultAccessLifetimeSeconds);
+}
+
 /**
- * The tokens in a token endpoint's answer (a temporary failure, 5xx or 429, was handled before). `provider`
- * is resolved for the connection: its issuer is concrete.
+ * The tokens in a token endpoint's answer (a temporary failure, 5xx or 429, was handled before), read
+ * through `mapping` (the code exchange's, or a refresh's own). `provider` is resolved for the connection:
+ * its issuer is concrete.
  */
 export async function readTokenResponse(
   what: string,
   response: Response,
   provider: OAuthProviderConfig,
   clientId: string,
+  mapping: TokenResponseMapping = provider.tokenResponse,
 ): Promise<TokenSet> {
-  const mapping = provider.tokenResponse;
   const { status } = response;
   const body = await readJsonAnswer(response, what);
   const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
@@ -141,12 +176,10 @@ export async function readTokenResponse(
   if (refreshToken !== undefined && typeof refreshToken !== 'string') {
     throw unexpected(what, 'invalid refresh token', status);
   }
-  checkIdToken(what, readPath(body, 'id_token'), provider, clientId);
+  checkIdToken(what, readPath(body, 'id_token'), provider, mapping, clientId);
 
   const obtainedAt = Date.now();
-  // Whatever the provider sent (a string, an absurd number): a bounded lifetime, or the documented default.
-  const expiresIn = seconds(what, readPath(body, mapping.expiresIn), 'expires_in');
-  const lifetime = lifetimeMs(expiresIn ?? provider.defaultAccessLifetimeSeconds);
+  const lifetime = accessLifetime(what, body, provider, mapping, obtainedAt);
   const refreshLifetime = mapping.refreshTokenExpiresIn
     ? seconds(what, readPath(body, mapping.refreshTokenExpiresIn), 'refresh token lifetime')
     : undefined;

@@ -75,6 +75,9 @@ describe('connections API, end to end', () => {
         'keyRotationDueAt',
         'keyUnused',
         'grantedScopes',
+        'params',
+        'refreshTokenExpiresAt',
+        'warnings',
       ].sort(),
     );
 
