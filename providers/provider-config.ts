@@ -247,8 +247,19 @@ function checkTemplates(
   templates: { path: (string | number)[]; template: string | undefined; allowed: Set<string> }[],
   context: z.RefinementCtx,
 ) {
+  const urlData = new Set(urlDataNames(value));
   for (const { path, template, allowed } of templates) {
     if (template === undefined) continue;
+    // A placeholder that is the URL's whole origin decides where the request goes: only provider data checked
+    // to be a URL on the provider's own hosts may stand there, never a value a person types at connect.
+    const origin = /^\{([A-Za-z][A-Za-z0-9_]{0,39})\}/.exec(template)?.[1];
+    if (origin !== undefined && !urlData.has(origin)) {
+      context.addIssue({
+        code: 'custom',
+        path,
+        message: `{${origin}} may start a URL only as provider data with urlHosts`,
+      });
+    }
     for (const name of placeholdersOf(template)) {
       if (!allowed.has(name)) {
         context.addIssue({
@@ -276,6 +287,8 @@ const oauthFields = {
   issuer: httpTemplate,
   authorizationEndpoint: httpTemplate,
   tokenEndpoint: httpTemplate,
+  /** Where refresh tokens are spent, where it is not the token endpoint (Figma's /v1/oauth/refresh). */
+  refreshEndpoint: httpTemplate.optional(),
   /** Deprecated form of `revocation` (RFC 7009 at this URL), kept so that stored configurations parse. */
   revocationEndpoint: httpTemplate.optional(),
   revocation: revocationSchema.optional(),
@@ -328,6 +341,7 @@ function checkOAuthTemplates(
     issuer: string;
     authorizationEndpoint: string;
     tokenEndpoint: string;
+    refreshEndpoint?: string;
     revocationEndpoint?: string;
     revocation?: { url: string; style: string };
     apiBaseUrl?: string;
@@ -344,6 +358,7 @@ function checkOAuthTemplates(
       { path: ['issuer'], template: value.issuer, allowed: params },
       { path: ['authorizationEndpoint'], template: value.authorizationEndpoint, allowed: params },
       { path: ['tokenEndpoint'], template: value.tokenEndpoint, allowed: params },
+      { path: ['refreshEndpoint'], template: value.refreshEndpoint, allowed: params },
       { path: ['revocationEndpoint'], template: value.revocationEndpoint, allowed: params },
       { path: ['revocation', 'url'], template: value.revocation?.url, allowed: revocation },
       { path: ['apiBaseUrl'], template: value.apiBaseUrl, allowed: afterConnect },
@@ -477,6 +492,7 @@ export const catalogueEntrySchema = z.discriminatedUnion('authType', [
       issuer: httpsTemplate,
       authorizationEndpoint: httpsTemplate,
       tokenEndpoint: httpsTemplate,
+      refreshEndpoint: httpsTemplate.optional(),
       revocationEndpoint: z.never().optional(),
       apiBaseUrl: httpsTemplate.optional(),
     })

@@ -196,8 +196,8 @@ export const businessEntries = [
     tokenEndpointAuthMethod: 'client_secret_basic',
     apiBaseUrl: 'https://api2.frontapp.com',
     identity: { request: { url: '/me' }, id: 'id', displayName: ['name'] },
-    notes:
-      'The token answer states expiry as expires_at (epoch seconds) rather than expires_in, so the access lifetime is not read from it.',
+    // The answer states the expiry as a time (epoch seconds), not a lifetime.
+    tokenResponse: { expiresAt: 'expires_at' },
   },
   {
     key: 'gorgias',
@@ -245,6 +245,8 @@ export const businessEntries = [
     pkce: false,
     tokenEndpointAuthMethod: 'client_secret_post',
     refreshTokens: 'none',
+    // Tokens never expire; an answer with expires_in 0 means exactly that.
+    tokenResponse: { zeroExpiresInMeansNever: true },
     // The metadata endpoint names the account's data centre and its API host.
     identity: {
       request: { url: 'https://login.mailchimp.com/oauth2/metadata' },
@@ -256,8 +258,6 @@ export const businessEntries = [
       { name: 'api_endpoint', from: 'identity', path: 'api_endpoint', urlHosts: ['.api.mailchimp.com'] },
     ],
     apiBaseUrl: '{api_endpoint}/3.0',
-    notes:
-      'Tokens never expire; the token response has been seen to carry expires_in 0, which means no expiry, not an expired token.',
   },
   {
     key: 'constant-contact',
@@ -650,13 +650,14 @@ export const businessEntries = [
     // The answer has no token_type.
     tokenResponse: { tokenTypeOptional: true },
     apiBaseUrl: 'https://{shop}.myshopify.com/admin/api/2026-04',
+    // The Admin API reads the token from its own header, not Authorization.
+    tokenInjection: { name: 'X-Shopify-Access-Token' },
     identity: {
       request: { url: '/shop.json' },
       id: 'shop.id',
       displayName: ['shop.name', 'shop.myshopify_domain'],
     },
-    notes:
-      'The Admin API reads the token from X-Shopify-Access-Token, not Authorization: Bearer. Public apps must move to expiring offline tokens (an hour, with a refresh token) by 2027.',
+    notes: 'Public apps must move to expiring offline tokens (an hour, with a refresh token) by 2027.',
   },
   {
     key: 'bigcommerce',
