@@ -163,6 +163,7 @@ export function resolveProvider<P extends ProviderConfig>(
     issuer: fill(provider.issuer),
     authorizationEndpoint: fill(provider.authorizationEndpoint),
     tokenEndpoint: fill(provider.tokenEndpoint),
+    refreshEndpoint: provider.refreshEndpoint && fill(provider.refreshEndpoint),
     revocationEndpoint: provider.revocationEndpoint && fill(provider.revocationEndpoint),
     revocation: provider.revocation && {
       ...provider.revocation,

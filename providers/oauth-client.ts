@@ -149,6 +149,8 @@ export async function refreshTokens(
   const call = {
     extras: provider.refreshRequest,
     mapping: provider.refreshResponse ?? provider.tokenResponse,
+    // Figma spends refresh tokens at an endpoint of their own.
+    endpoint: provider.refreshEndpoint,
   };
   return grantTokens('refresh', provider, credentials, options, call, (as, request) =>
     oauth.refreshTokenGrantRequest(
@@ -161,16 +163,20 @@ export async function refreshTokens(
   );
 }
 
-/** One grant at the token endpoint, sent with the call's extras; its answer read through the mapping. */
+/** One grant at the token endpoint (or `call.endpoint`), with the call's extras; read through its mapping. */
 async function grantTokens(
   what: string,
   provider: OAuthProviderConfig,
   credentials: OAuthClientCredentials,
   options: OAuthOptions,
-  call: { extras: OAuthProviderConfig['tokenRequest']; mapping: TokenResponseMapping },
+  call: {
+    extras: OAuthProviderConfig['tokenRequest'];
+    mapping: TokenResponseMapping;
+    endpoint?: string;
+  },
   send: (as: oauth.AuthorizationServer, request: oauth.TokenEndpointRequestOptions) => Promise<Response>,
 ): Promise<TokenSet> {
-  const as = authorizationServer(provider);
+  const as = { ...authorizationServer(provider), token_endpoint: call.endpoint ?? provider.tokenEndpoint };
   const response = await tokenRequest(what, () =>
     send(as, {
       ...requestOptions(options),

@@ -2,11 +2,13 @@
 // the harness's authorization server) is connected with `params`; unknown, missing and malformed values are
 // refused with 400 naming the parameter and nothing made; defaults are applied, stored on the connection,
 // shown in its view and filled into the authorization URL; a custom provider takes no parameters; and an
-// Idempotency-Key stands for its params too.
+// Idempotency-Key stands for its params too. And a refresh token's documented lifetime: shown on the
+// connection once authorized, with a warning when it lapses within a week.
 import { catalogueEntry, catalogueProvider } from '../../catalogue/providers.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import { catalogueEntrySchema } from '../../providers/provider-config.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
+import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { pointAt } from '../support/catalogue.js';
 
 const tenantEntry = catalogueEntrySchema.parse({
@@ -26,23 +28,48 @@ const tenantEntry = catalogueEntrySchema.parse({
   ],
 });
 
+/** An entry at the harness's authorization server whose refresh tokens lapse three days after issue. */
+const lapsingEntry = (tokenPath: string) =>
+  catalogueEntrySchema.parse({
+    key: 'lapsing-idp',
+    category: 'identity',
+    docs: ['https://docs.example.com/oauth'],
+    displayName: 'Lapsing IdP',
+    personal: false,
+    authType: 'oauth2',
+    issuer: 'https://idp.example.com',
+    issParameterSupported: true,
+    authorizationEndpoint: 'https://idp.example.com/auth',
+    tokenEndpoint: `https://idp.example.com${tokenPath}`,
+    scopes: ['openid', 'offline_access', 'api:read'],
+    refreshTokenLifetime: { seconds: 3 * 86_400, kind: 'fixed' },
+  });
+
 describe('connection parameters', () => {
   let api: ApiHarness;
   let admin: string;
   let origin = '';
+  let lapsing: ReturnType<typeof lapsingEntry>;
   beforeAll(async () => {
     api = await startApiHarness({
-      catalogue: (key) => (key === 'tenant-idp' ? pointAt(tenantEntry, origin) : catalogueEntry(key)),
+      catalogue: (key) => {
+        if (key === 'tenant-idp') return pointAt(tenantEntry, origin);
+        if (key === 'lapsing-idp') return pointAt(lapsing, origin);
+        return catalogueEntry(key);
+      },
     });
     origin = new URL(api.oidc.issuer).origin;
+    lapsing = lapsingEntry(new URL(api.oidc.tokenEndpoint).pathname);
     admin = await api.token({ role: 'admin' });
-    await integrationStore.configure(api.db, api.vault, {
-      workspaceId: api.workspaceId,
-      key: 'tenant-idp',
-      provider: catalogueProvider(tenantEntry),
-      clientId: api.oidc.clientId,
-      clientSecret: api.oidc.clientSecret,
-    });
+    for (const entry of [tenantEntry, lapsing]) {
+      await integrationStore.configure(api.db, api.vault, {
+        workspaceId: api.workspaceId,
+        key: entry.key,
+        provider: catalogueProvider(entry),
+        clientId: api.oidc.clientId,
+        clientSecret: api.oidc.clientSecret,
+      });
+    }
   });
   afterAll(async () => {
     await api?.stop();
@@ -108,5 +135,20 @@ describe('connection parameters', () => {
     expect(again.body.connection.id).toBe(first.body.connection.id);
     const other = await create({ params: { tenant: 'fabrikam' } }, headers);
     expect(other.body.error.code).toBe('idempotency_key_reused');
+  });
+
+  it('shows when the refresh token lapses, with a warning within a week of it', async () => {
+    const created = await api.call('POST', '/v1/connections', {
+      token: admin,
+      body: { integration: 'lapsing-idp', scope: 'workspace' },
+    });
+    expect(created.status).toBe(201);
+    const callback = await authorizeInBrowser(created.body.authorizationUrl);
+    expect((await api.call('GET', `/v1/oauth/callback${callback.search}`)).status).toBe(200);
+    const read = await api.call('GET', `/v1/connections/${created.body.connection.id}`, { token: admin });
+    expect(read.body.connection).toMatchObject({ status: 'active', warnings: ['refresh_token_expiring'] });
+    const lapses = Date.parse(read.body.connection.refreshTokenExpiresAt) - Date.now();
+    expect(lapses).toBeGreaterThan(3 * 86_400_000 - 60_000);
+    expect(lapses).toBeLessThanOrEqual(3 * 86_400_000);
   });
 });
