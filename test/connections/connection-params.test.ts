@@ -150,5 +150,14 @@ describe('connection parameters', () => {
     const lapses = Date.parse(read.body.connection.refreshTokenExpiresAt) - Date.now();
     expect(lapses).toBeGreaterThan(3 * 86_400_000 - 60_000);
     expect(lapses).toBeLessThanOrEqual(3 * 86_400_000);
+
+    // A refresh keeps the lapse (a kept refresh token's fixed lifetime) or dates it anew (a rotated one).
+    const id: string = created.body.connection.id;
+    const before = Date.parse(read.body.connection.refreshTokenExpiresAt);
+    expect((await api.call('POST', `/v1/connections/${id}/refresh`, { token: admin })).status).toBe(200);
+    const after = await api.call('GET', `/v1/connections/${id}`, { token: admin });
+    const lapse = Date.parse(after.body.connection.refreshTokenExpiresAt);
+    expect(lapse).toBeGreaterThanOrEqual(before);
+    expect(lapse).toBeLessThanOrEqual(Date.now() + 3 * 86_400_000);
   });
 });
