@@ -34,13 +34,6 @@ export interface ConnectionMetadata {
 
 export type ConnectionWarning = 'refresh_token_expiring';
 
-/** The values a connection fills its provider's URL templates with (providers/templates.ts). */
-export interface TemplateValues {
-  params: Record<string, string>;
-  /** Non-secret data the provider answered (`connections.provider_data`, where it is recorded). */
-  providerData: Record<string, unknown>;
-}
-
 export interface ConnectionEvent {
   sequence: number;
   from: ConnectionStatus | null;
@@ -263,19 +256,6 @@ export const connectionStore = {
     await db('connections')
       .where({ id: connectionId })
       .update({ refresh_token_expires_at: toDate(expiresAt) });
-  },
-
-  /**
-   * What the connection's provider URLs are filled with. The whole row is read, so that provider data is
-   * found where it is recorded (a column added with the upstream account), without naming a column that may
-   * not exist; an unknown connection has none.
-   */
-  async templateValues(db: Db, connectionId: string): Promise<TemplateValues> {
-    const row: Row | undefined = await db('connections').where({ id: connectionId }).first();
-    return {
-      params: (row?.params as Record<string, string> | undefined) ?? {},
-      providerData: (row?.provider_data as Record<string, unknown> | null | undefined) ?? {},
-    };
   },
 
   /** The setup whose tokens are stored, if any. */

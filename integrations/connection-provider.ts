@@ -4,7 +4,7 @@
 // those parameters and the provider data it answered. The one place every provider call (authorization,
 // code exchange, refresh, revocation, key verification, the proxy, the token route) gets its URLs from.
 import { catalogueEntry, catalogueProvider } from '../catalogue/providers.js';
-import { connectionStore, type TemplateValues } from '../connections/connection-store.js';
+import { templateValues, type TemplateValues } from '../connections/template-values.js';
 import type { Db } from '../db/database.js';
 import type {
   CatalogueEntry,
@@ -191,7 +191,7 @@ export async function connectionProvider(
 ): Promise<{ integration: Integration; provider: ProviderConfig } | undefined> {
   const integration = await integrationStore.get(db, connection.workspaceId, connection.integration);
   if (!integration) return undefined;
-  const values = await connectionStore.templateValues(db, connection.id);
+  const values = await templateValues(db, connection.id);
   // Before its row exists (the first activity of a setup may race it), the parameters it was created with.
   const params = Object.keys(values.params).length ? values.params : (connection.params ?? {});
   const provider = resolveProvider(
