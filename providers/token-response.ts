@@ -188,13 +188,14 @@ export async function readTokenResponse(
   const refreshSeconds =
     refreshLifetime ??
     (documented && (refreshToken || documented.kind === 'idle') ? documented.seconds : undefined);
+  const scopes = scopesOf(readPath(body, mapping.scope));
   const tokens = {
     accessToken,
     tokenType: 'bearer',
     ...(refreshToken ? { refreshToken } : {}),
     ...(lifetime === undefined ? {} : { expiresAt: obtainedAt + lifetime }),
     obtainedAt,
-    ...(scopesOf(readPath(body, mapping.scope)) && { scopes: scopesOf(readPath(body, mapping.scope)) }),
+    ...(scopes && { scopes }),
     ...(refreshSeconds === undefined
       ? {}
       : {
