@@ -179,6 +179,7 @@ export function createOAuthActivities(access: ConnectionAccess) {
         expiresAt: tokens.expiresAt,
         obtainedAt: tokens.obtainedAt,
         scopes: tokens.scopes ?? claimed.scopes,
+        refreshTokenExpiresAt: tokens.refreshToken ? tokens.refreshTokenExpiresAt : undefined,
       };
       await access.storeTokens(connection, stored, async (tx) => {
         await recordIdentity(tx, connection, identity);
@@ -188,6 +189,7 @@ export function createOAuthActivities(access: ConnectionAccess) {
           scopes: stored.scopes ?? null,
           hasRefreshToken: Boolean(stored.refreshToken),
           expiresAt: stored.expiresAt ?? null,
+          refreshTokenExpiresAt: stored.refreshTokenExpiresAt ?? null,
         });
       });
       deps.faults?.afterTokensStored?.();
@@ -231,8 +233,14 @@ export function createOAuthActivities(access: ConnectionAccess) {
         expiresAt: fresh.expiresAt,
         obtainedAt: fresh.obtainedAt,
         scopes: fresh.scopes ?? current.scopes,
+        // A new refresh token lapses as this answer says; a kept one as before, unless this refresh renewed it.
+        refreshTokenExpiresAt: fresh.refreshToken
+          ? fresh.refreshTokenExpiresAt
+          : (fresh.refreshTokenExpiresAt ?? current.refreshTokenExpiresAt),
       };
-      await access.storeTokens(connection, next);
+      await access.storeTokens(connection, next, (tx) =>
+        connectionStore.recordRefreshTokenExpiry(tx, connection.id, next.refreshTokenExpiresAt ?? null),
+      );
       return tokenMetadata(next);
     },
   };

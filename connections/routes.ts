@@ -20,6 +20,7 @@ import {
   integrationKey,
   returnToSchema,
   scopesSchema,
+  paramsSchema,
   people,
   tags,
 } from './connection-schemas.js';
@@ -27,9 +28,13 @@ import { connectionLifecycleRoutes, type LifecycleRouteDependencies } from './li
 import { connectionReadRoutes } from './read-routes.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
+import { checkParameters, integrationProvider, type Catalogue } from '../integrations/connection-provider.js';
+import { integrationStore } from '../integrations/integration-store.js';
 
 export interface ConnectionRouteDependencies extends LifecycleRouteDependencies {
   logger: Logger;
+  /** What catalogue integrations speak: their parameters are the current entry's. */
+  catalogue: Catalogue;
 }
 
 export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
@@ -39,6 +44,28 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
   const db = deps.db;
 
   const readBack = (workspaceId: string, id: string) => recordedConnection(db, workspaceId, id);
+
+  /**
+   * The parameters of a new connection, checked against its provider's (defaults applied); an integration
+   * that is not configured is refused later, by the create itself, as without parameters.
+   */
+  async function connectionParams(
+    workspaceId: string,
+    key: string,
+    given: Record<string, string>,
+  ): Promise<Record<string, string> | undefined> {
+    const integration = await integrationStore.get(db, workspaceId, key);
+    if (!integration) return undefined;
+    const { params, problems } = checkParameters(integrationProvider(integration, deps.catalogue), given);
+    if (problems.length) {
+      throw new ApiError(
+        'invalid_request',
+        `connection parameters refused: ${problems.map((problem) => problem.name).join(', ')}`,
+        problems.map(({ name, message }) => ({ path: `body.params.${name}`, message })),
+      );
+    }
+    return params;
+  }
 
   registry.add({
     method: 'post',
@@ -53,6 +80,8 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
       apiKey: apiKeySchema.optional(),
       returnTo: returnToSchema.optional(),
       scopes: scopesSchema.optional(),
+      /** Values for the provider's parameters (a tenant, a subdomain), checked against them. */
+      params: paramsSchema.optional(),
     }),
     // Makes the create safe to retry (see the README).
     headers: z.object({ 'Idempotency-Key': printable(1, 255).optional() }),
@@ -72,12 +101,14 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
       }
       const returnTo =
         body.returnTo === undefined ? undefined : checkReturnTo(body.returnTo, publicUrl, returnOrigins);
+      const params = await connectionParams(caller.workspace, body.integration, body.params ?? {});
       const input = {
         workspaceId: caller.workspace,
         integration: body.integration,
         scope: body.scope,
         ownerUserId: body.scope === 'user' ? caller.sub : undefined,
         name: body.name,
+        params,
         actor: caller.sub,
         idempotency:
           idempotencyKey === undefined

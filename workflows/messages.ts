@@ -18,6 +18,11 @@ export interface ConnectionRef {
   authType: 'oauth2' | 'api_key';
   name?: string;
   createdBy: string;
+  /**
+   * The connection's parameters as checked at create (defaults applied), recorded with its row. Not secret;
+   * absent in connections made before parameters existed.
+   */
+  params?: Record<string, string>;
 }
 
 export interface LifecycleSettings {

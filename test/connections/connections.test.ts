@@ -77,6 +77,9 @@ describe('connections API, end to end', () => {
         'grantedScopes',
         'account',
         'providerData',
+        'params',
+        'refreshTokenExpiresAt',
+        'warnings',
       ].sort(),
     );
     // The test integration describes no identity: no account is known, no provider data kept.

@@ -102,15 +102,43 @@ describe('20261202000001_last_use_from_grants', () => {
         { ...grant, granted_at: first, last_granted_at: last, grant_count: 3 },
       ]);
 
-      // The migrations after it first, then this one.
-      let rolledBack: string[];
-      do [, rolledBack] = await db.migrate.down();
-      while (rolledBack.length && rolledBack[0] !== '20261202000001_last_use_from_grants');
+      // By name: later migrations stay applied.
+      const [, rolledBack] = await db.migrate.down({ name: '20261202000001_last_use_from_grants' });
       expect(rolledBack).toEqual(['20261202000001_last_use_from_grants']);
       expect((await db('connections').where({ id }).first()).last_used_at).toEqual(last);
 
       await db.migrate.latest();
       expect(await columns()).not.toContain('last_used_at');
+    } finally {
+      await drop();
+    }
+  });
+});
+
+describe('20261202000002_connection_params', () => {
+  it('gives every connection its parameters (none by default) and a refresh-token expiry, and rolls back', async () => {
+    const { db, drop } = await createTestDatabase();
+    try {
+      await db.migrate.latest();
+      const id = '7b0c1f1e-0000-4000-8000-000000000004';
+      await db('connections').insert({
+        id,
+        workspace_id: 'ws_1',
+        integration: 'microsoft',
+        scope: 'workspace',
+        auth_type: 'oauth2',
+        status: 'pending',
+        created_by: 'u_1',
+      });
+      const row = await db('connections').where({ id }).first();
+      expect(row.params).toEqual({});
+      expect(row.refresh_token_expires_at).toBeNull();
+
+      const [, rolledBack] = await db.migrate.down();
+      expect(rolledBack).toEqual(['20261202000002_connection_params']);
+      const columns = Object.keys(await db('connections').columnInfo());
+      expect(columns).not.toContain('params');
+      expect(columns).not.toContain('refresh_token_expires_at');
     } finally {
       await drop();
     }
