@@ -5,6 +5,7 @@
 // or a client asking for connection parameters, needs to know.
 import { z } from 'zod';
 import type { ConnectionParameter, ProviderConfig } from '../providers/provider-config.js';
+import { revocationOf } from '../providers/revocation-client.js';
 
 /** A value asked for at connect (`POST /v1/connections` `params`); `required` when it has no default. */
 const parameterView = z.object({
@@ -77,7 +78,7 @@ export function behaviourOf(provider: ProviderConfig): Behaviour {
   return {
     pkce: provider.pkce,
     refreshTokens: provider.refreshTokens,
-    revocation: revocationOf(provider),
+    revocation: revocationShown(provider),
     identity: provider.identity ? (provider.identity.request ? 'request' : 'token_response') : null,
     parameters,
     ...(provider.defaultAccessLifetimeSeconds !== undefined && {
@@ -92,12 +93,12 @@ export function behaviourOf(provider: ProviderConfig): Behaviour {
   };
 }
 
-// The legacy `revocationEndpoint` of stored configurations means RFC 7009 at that URL.
-function revocationOf(
+function revocationShown(
   provider: Extract<ProviderConfig, { authType: 'oauth2' }>,
 ): OAuthBehaviour['revocation'] {
-  const revocation = provider.revocation;
-  if (revocation?.style === 'request') return { style: 'request', method: revocation.method };
-  if (revocation?.style === 'rfc7009' || provider.revocationEndpoint) return { style: 'rfc7009' };
-  return null;
+  const revocation = revocationOf(provider);
+  if (!revocation) return null;
+  return revocation.style === 'request'
+    ? { style: 'request', method: revocation.method }
+    : { style: 'rfc7009' };
 }
