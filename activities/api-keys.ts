@@ -9,11 +9,12 @@ import type { SealedCredential } from '../vault/index.js';
 import type { ConnectionRef } from '../workflows/messages.js';
 import { credentialContext, type ConnectionAccess } from './connection-access.js';
 import { cancellableCall, failure } from './failures.js';
+import { readConnectionIdentity, recordIdentity } from './identity.js';
 
 export function createApiKeyActivities(access: ConnectionAccess) {
   const { db, vault, outbound, timeoutMs } = access;
   return {
-    /** Verifies a submitted key with the provider, then stores it in place of any old one. */
+    /** Verifies a submitted key and reads its account, then stores both in place of any old ones. */
     async storeApiKey(input: {
       connection: ConnectionRef;
       sealedKey: SealedCredential;
@@ -23,10 +24,14 @@ export function createApiKeyActivities(access: ConnectionAccess) {
       const key = await vault.openText(credentialContext(connection, 'api_key_submission'), input.sealedKey);
       // A refusal is classified (and the original logged) by withClassifiedFailures, like any failure here.
       await cancellableCall(timeoutMs, (signal) => verifyApiKey(provider, key, { signal, outbound }));
+      // Which account the key is, before anything is stored: a refusal stores nothing, an outage is retried
+      // with the verification (both are safe to repeat).
+      const identity = await readConnectionIdentity(access, provider, key, undefined, false);
       const keyCreatedAt = Date.now();
-      await access.storeCredential(connection, 'api_key', key, (tx) =>
-        connectionStore.recordKeyCreated(tx, connection.id, new Date(keyCreatedAt)),
-      );
+      await access.storeCredential(connection, 'api_key', key, async (tx) => {
+        await recordIdentity(tx, connection, identity);
+        await connectionStore.recordKeyCreated(tx, connection.id, new Date(keyCreatedAt));
+      });
       return { keyCreatedAt };
     },
 

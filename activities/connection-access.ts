@@ -9,7 +9,9 @@ import type { ApiKeyProviderConfig, OAuthProviderConfig } from '../providers/pro
 import { publishConnectionChange } from '../connections/connection-changes.js';
 import { connectionStore } from '../connections/connection-store.js';
 import { credentialStore } from '../connections/credential-store.js';
+import { connectionProvider, defaultCatalogue, type Catalogue } from '../integrations/connection-provider.js';
 import { integrationStore } from '../integrations/integration-store.js';
+import { TemplateError } from '../providers/templates.js';
 import { parseStoredTokens, storedTokensText, type StoredTokens } from '../connections/stored-tokens.js';
 import type { CredentialPurpose, CredentialVault, EncryptionContext } from '../vault/index.js';
 import type { ConnectionRef } from '../workflows/messages.js';
@@ -25,6 +27,8 @@ export interface ConnectionActivityDependencies {
   providerCallTimeoutMs?: number;
   /** The way out to providers; by default one that checks addresses unless insecure URLs are allowed. */
   outbound?: OutboundGuard;
+  /** The provider catalogue (catalogue/providers.ts by default): what catalogue integrations speak. */
+  catalogue?: Catalogue;
   /** Deliberate fault injection for tests of crash recovery; never set in production. */
   faults?: { afterCodeExchange?: () => void; afterTokensStored?: () => void };
 }
@@ -79,6 +83,18 @@ export function createConnectionAccess(deps: ConnectionActivityDependencies) {
     });
   }
 
+  /** The connection's integration with its provider resolved for it (providers' URLs filled). */
+  async function resolved(connection: ConnectionRef) {
+    try {
+      return await connectionProvider(db, deps.catalogue ?? defaultCatalogue, connection, {
+        allowInsecure: deps.allowInsecureProviderUrls ?? false,
+      });
+    } catch (error) {
+      if (error instanceof TemplateError) throw failure('IntegrationUnavailable', error.message);
+      throw error;
+    }
+  }
+
   return {
     deps,
     db,
@@ -92,8 +108,8 @@ export function createConnectionAccess(deps: ConnectionActivityDependencies) {
     }),
 
     async oauthIntegration(connection: ConnectionRef) {
-      const integration = await integrationStore.get(db, connection.workspaceId, connection.integration);
-      if (!integration || integration.provider.authType !== 'oauth2' || !integration.clientId) {
+      const found = await resolved(connection);
+      if (!found || found.provider.authType !== 'oauth2' || !found.integration.clientId) {
         throw failure(
           'IntegrationUnavailable',
           `integration ${connection.integration} is not configured for OAuth in this workspace`,
@@ -106,21 +122,21 @@ export function createConnectionAccess(deps: ConnectionActivityDependencies) {
         connection.integration,
       );
       return {
-        integration,
-        provider: integration.provider as OAuthProviderConfig,
-        credentials: { clientId: integration.clientId, clientSecret },
+        integration: found.integration,
+        provider: found.provider as OAuthProviderConfig,
+        credentials: { clientId: found.integration.clientId, clientSecret },
       };
     },
 
     async apiKeyProvider(connection: ConnectionRef): Promise<ApiKeyProviderConfig> {
-      const integration = await integrationStore.get(db, connection.workspaceId, connection.integration);
-      if (!integration || integration.provider.authType !== 'api_key') {
+      const found = await resolved(connection);
+      if (!found || found.provider.authType !== 'api_key') {
         throw failure(
           'IntegrationUnavailable',
           `integration ${connection.integration} is not configured for API keys in this workspace`,
         );
       }
-      return integration.provider;
+      return found.provider;
     },
 
     /**

@@ -10,12 +10,17 @@ import { DecryptionError } from '../vault/credential-vault.js';
 import { isTemporaryFailureType, type FailureType } from '../workflows/failure-types.js';
 
 /** A failure of our own making: its message is already safe. */
-export function failure(type: FailureType, message: string, options: { nextRetryDelayMs?: number } = {}) {
+export function failure(
+  type: FailureType,
+  message: string,
+  options: { nextRetryDelayMs?: number; details?: unknown[] } = {},
+) {
   return ApplicationFailure.create({
     type,
     message,
     nonRetryable: !isTemporaryFailureType(type),
     ...(options.nextRetryDelayMs !== undefined ? { nextRetryDelay: options.nextRetryDelayMs } : {}),
+    ...(options.details ? { details: options.details } : {}),
   });
 }
 

@@ -26,6 +26,7 @@ import {
   type TokenMetadata,
 } from './connection-access.js';
 import { cancellableCall, classify, failure } from './failures.js';
+import { readConnectionIdentity, recordIdentity } from './identity.js';
 
 const refused = (message: string) => failure('AuthorizationRefused', message);
 
@@ -100,8 +101,9 @@ export function createOAuthActivities(access: ConnectionAccess) {
 
     /**
      * Completes an authorization: claims the callback's state (known, of this setup, unused, unexpired),
-     * checks the callback (iss), exchanges the code with the PKCE verifier, then stores the tokens and spends
-     * the state in one transaction. A retry after a crash that already stored them answers from the store;
+     * checks the callback (iss), exchanges the code with the PKCE verifier, reads the upstream account, then
+     * stores the tokens and the account and spends the state in one transaction (or, the account being
+     * another connection's or not this one's, stores nothing). A retry after a crash that already stored them answers from the store;
      * one that crashed before finds the code spent at the provider.
      */
     async exchangeAuthorizationCode(input: {
@@ -167,15 +169,27 @@ export function createOAuthActivities(access: ConnectionAccess) {
         throw error;
       }
       deps.faults?.afterCodeExchange?.();
+      // Which account was connected, before anything is stored: a refusal stores nothing.
+      const identity = await readConnectionIdentity(access, provider, tokens.accessToken, tokens.read, true);
       // Without a `scope` in the answer, the provider granted what was asked (RFC 6749, 5.1).
-      const stored: StoredTokens = { ...tokens, scopes: tokens.scopes ?? claimed.scopes };
+      const stored: StoredTokens = {
+        accessToken: tokens.accessToken,
+        tokenType: tokens.tokenType,
+        refreshToken: tokens.refreshToken,
+        expiresAt: tokens.expiresAt,
+        obtainedAt: tokens.obtainedAt,
+        scopes: tokens.scopes ?? claimed.scopes,
+        refreshTokenExpiresAt: tokens.refreshToken ? tokens.refreshTokenExpiresAt : undefined,
+      };
       await access.storeTokens(connection, stored, async (tx) => {
+        await recordIdentity(tx, connection, identity);
         await oauthStateStore.spend(tx, input.state);
         await connectionStore.recordAuthorization(tx, connection.id, {
           setupId: input.setupId,
           scopes: stored.scopes ?? null,
           hasRefreshToken: Boolean(stored.refreshToken),
           expiresAt: stored.expiresAt ?? null,
+          refreshTokenExpiresAt: stored.refreshTokenExpiresAt ?? null,
         });
       });
       deps.faults?.afterTokensStored?.();
@@ -219,8 +233,14 @@ export function createOAuthActivities(access: ConnectionAccess) {
         expiresAt: fresh.expiresAt,
         obtainedAt: fresh.obtainedAt,
         scopes: fresh.scopes ?? current.scopes,
+        // A new refresh token lapses as this answer says; a kept one as before, unless this refresh renewed it.
+        refreshTokenExpiresAt: fresh.refreshToken
+          ? fresh.refreshTokenExpiresAt
+          : (fresh.refreshTokenExpiresAt ?? current.refreshTokenExpiresAt),
       };
-      await access.storeTokens(connection, next);
+      await access.storeTokens(connection, next, (tx) =>
+        connectionStore.recordRefreshTokenExpiry(tx, connection.id, next.refreshTokenExpiresAt ?? null),
+      );
       return tokenMetadata(next);
     },
   };

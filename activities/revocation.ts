@@ -1,12 +1,12 @@
 // Disconnecting: the connection's credentials destroyed at once (and marked destroyed, so that nothing is
-// stored after), then the grant revoked at the provider (RFC 7009) from memory. The ciphertext is gone
+// stored after), then the grant revoked at the provider (in its revocation style) from memory. The ciphertext is gone
 // whatever the provider says; a revocation that fails is logged, never retried for ever.
 import { Context } from '@temporalio/activity';
 import { publishConnectionChange } from '../connections/connection-changes.js';
 import { connectionStore } from '../connections/connection-store.js';
 import { credentialStore } from '../connections/credential-store.js';
 import { oauthStateStore } from '../connections/oauth-state-store.js';
-import { revokeToken } from '../providers/oauth-client.js';
+import { revocationOf, revocationToken, revokeGrant } from '../providers/revocation-client.js';
 import { ProviderError } from '../providers/provider-error.js';
 import type { ConnectionRef } from '../workflows/messages.js';
 import type { ConnectionAccess } from './connection-access.js';
@@ -36,12 +36,14 @@ export function createRevocationActivities(access: ConnectionAccess) {
       });
       if (!input.revoke || !tokens) return { revoked: false };
       const { provider, credentials } = await access.oauthIntegration(connection);
-      const token = tokens.refreshToken ?? tokens.accessToken;
+      const revocation = revocationOf(provider);
+      if (!revocation) return { revoked: false };
+      const token = revocationToken(revocation, tokens);
       for (let attempt = 1; ; attempt++) {
         try {
           return {
             revoked: await cancellableCall(timeoutMs, (signal) =>
-              revokeToken(provider, credentials, token, access.oauthOptions(signal)),
+              revokeGrant(provider, credentials, token, access.oauthOptions(signal)),
             ),
           };
         } catch (error) {

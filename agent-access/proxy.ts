@@ -12,10 +12,9 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { applyApiKey } from '../providers/api-key-client.js';
+import { applyApiKey, applyToken } from '../providers/api-key-client.js';
 import { addressRefusal, type OutboundGuard } from '../providers/outbound-guard.js';
 import { forwardedRequestHeaders, forwardedResponseHeaders } from '../providers/proxy-headers.js';
-import { integrationStore } from '../integrations/integration-store.js';
 import type { Claims, TokenVerifier } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
 import { callerKey, type RateLimitName } from '../api/rate-limits.js';
@@ -24,6 +23,7 @@ import {
   agentAccessRoles,
   type AgentAccess,
   taskIdSchema,
+  providerForUse,
   recordGrant,
   usableCredential,
   type UsableCredential,
@@ -87,22 +87,28 @@ export function agentProxy({ access, verifyToken, outbound }: ProxyDependencies)
       // Before the credential is opened or a grant recorded: a refused body costs neither.
       const body = await requestBody(req);
       let { connection, credential } = await usableCredential(access, caller, id.data);
-      const integration = await integrationStore.get(access.db, caller.workspace, connection.integration);
-      const apiBaseUrl = integration?.provider.apiBaseUrl;
-      if (!integration || !apiBaseUrl) {
-        throw new ApiError('invalid_request', `integration ${connection.integration} has no API base URL`);
+      const provider = await providerForUse(access, caller.workspace, connection);
+      const apiBaseUrl = provider.apiBaseUrl;
+      if (!apiBaseUrl) {
+        throw new ApiError(
+          'invalid_request',
+          `integration ${connection.integration} has no API base URL for this connection`,
+        );
       }
       const target = targetUrl(apiBaseUrl, rawPath, rawQuery);
       recordGrant(access, caller, connection.id, 'proxy', taskId);
 
-      const declared = integration.provider.proxy;
+      const declared = provider.proxy;
       const send = (credential: UsableCredential) => {
         const url = new URL(target);
         const headers = forwardedRequestHeaders(req.headers, declared);
-        if (credential.authType === 'oauth2') {
+        if (credential.authType === 'oauth2' && provider.authType === 'oauth2' && provider.tokenInjection) {
+          // Where the provider takes its token elsewhere (Shopify's X-Shopify-Access-Token).
+          applyToken(provider.tokenInjection, credential.accessToken, headers);
+        } else if (credential.authType === 'oauth2') {
           headers.set('authorization', `${credential.tokenType} ${credential.accessToken}`);
-        } else if (integration.provider.authType === 'api_key') {
-          applyApiKey(integration.provider, credential.apiKey, url, headers);
+        } else if (provider.authType === 'api_key') {
+          applyApiKey(provider, credential.apiKey, url, headers);
         }
         return forward(outbound, req, url, headers, body);
       };

@@ -24,6 +24,9 @@ import type { SealedCredential } from '../vault/index.js';
 import { parseStoredTokens } from '../connections/stored-tokens.js';
 import { dueForRefresh } from '../workflows/refresh-policy.js';
 import { callerKey, connectionKey, rateLimited, type RateLimits } from '../api/rate-limits.js';
+import { connectionProvider, type Catalogue } from '../integrations/connection-provider.js';
+import type { ProviderConfig } from '../providers/provider-config.js';
+import { TemplateError } from '../providers/templates.js';
 
 export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
 
@@ -39,6 +42,10 @@ export type UsableCredential =
 
 export interface AgentAccess {
   db: Knex;
+  /** What catalogue integrations speak (catalogue/providers.ts by default). */
+  catalogue: Catalogue;
+  /** http:// URLs in provider data are used too (development and tests only). */
+  allowInsecureProviderUrls: boolean;
   commands: ConnectionCommands;
   cache: CredentialCache;
   refreshMarginMs: number;
@@ -155,6 +162,32 @@ export async function usableCredential(
   return { connection, credential };
 }
 
+/**
+ * The connection's provider, its URLs filled for the connection (its parameters, the data its provider
+ * answered): what the proxy forwards to and the token route names as the API base URL.
+ */
+export async function providerForUse(
+  access: AgentAccess,
+  workspaceId: string,
+  connection: UsableConnection,
+): Promise<ProviderConfig> {
+  let found;
+  try {
+    found = await connectionProvider(
+      access.db,
+      access.catalogue,
+      { id: connection.id, workspaceId, integration: connection.integration },
+      { allowInsecure: access.allowInsecureProviderUrls },
+    );
+  } catch (error) {
+    if (error instanceof TemplateError) throw new ApiError('invalid_request', error.message);
+    throw error;
+  }
+  if (!found)
+    throw new ApiError('invalid_request', `integration ${connection.integration} is not configured`);
+  return found.provider;
+}
+
 /** Counts the grant in memory (no database write here): it reaches credential_grants with the next flush. */
 export function recordGrant(
   access: AgentAccess,
@@ -182,8 +215,10 @@ const tokenAnswer = z.union([
     accessToken: z.string(),
     tokenType: z.string(),
     expiresAt: z.iso.datetime().nullable(),
+    /** Where the provider's API is for this connection (a Salesforce instance, a tenant's host). */
+    apiBaseUrl: z.url().optional(),
   }),
-  z.strictObject({ apiKey: z.string() }),
+  z.strictObject({ apiKey: z.string(), apiBaseUrl: z.url().optional() }),
 ]);
 
 export function registerTokenRoute(registry: RouteList, access: AgentAccess): void {
@@ -201,14 +236,24 @@ export function registerTokenRoute(registry: RouteList, access: AgentAccess): vo
     response: tokenAnswer,
     errors: [404, 409, 429],
     async handler({ params, body, caller, res }) {
-      const { credential } = await usableCredential(access, caller, params.id);
+      const { connection, credential } = await usableCredential(access, caller, params.id);
+      // Where to call, when it can be told; the credential is handed out without it otherwise.
+      const apiBaseUrl = await providerForUse(access, caller.workspace, connection).then(
+        (provider) => provider.apiBaseUrl,
+        (error: unknown) => {
+          if (error instanceof ApiError) return undefined;
+          throw error;
+        },
+      );
       recordGrant(access, caller, params.id, 'token', body?.taskId);
       res.setHeader('cache-control', 'no-store');
-      if (credential.authType === 'api_key') return { apiKey: credential.apiKey };
+      const where = apiBaseUrl === undefined ? {} : { apiBaseUrl };
+      if (credential.authType === 'api_key') return { apiKey: credential.apiKey, ...where };
       return {
         accessToken: credential.accessToken,
         tokenType: credential.tokenType,
         expiresAt: credential.expiresAt === null ? null : new Date(credential.expiresAt).toISOString(),
+        ...where,
       };
     },
   });

@@ -120,6 +120,34 @@ export function url(options: { schemes: readonly string[]; max?: number }): z.Zo
     .meta({ format: 'uri' });
 }
 
+/** A `{name}` placeholder of a URL template. */
+const placeholder = String.raw`\{[A-Za-z][A-Za-z0-9_]{0,39}\}`;
+const templateLabel = `(?:[A-Za-z0-9-]|${placeholder}){1,63}`;
+const templatePchar = `(?:${pchar}|${placeholder})`;
+const templateTail = `(?:/(?:${templatePchar}|/)*)?(?:\\?(?:${templatePchar}|[/?])*)?`;
+
+/**
+ * A URL template (a provider's `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`): a URL of the
+ * given schemes whose host labels, path and query may hold `{name}` placeholders, or one that starts with a
+ * placeholder standing for a whole origin (`{instance_url}/services/data`). What a placeholder may be filled
+ * with is checked where it is filled (providers/templates.ts).
+ */
+export function urlTemplate(options: { schemes: readonly string[]; max?: number }): z.ZodString {
+  const max = options.max ?? 2048;
+  const pattern = new RegExp(
+    `^(?:(?:${options.schemes.join('|')})://(?:(?:${templateLabel}\\.)*${templateLabel}|${ipv4}|\\[(?:${ipv6})\\])(?::${port})?|${placeholder})${templateTail}$`,
+    'u',
+  );
+  return z
+    .string()
+    .max(max)
+    .regex(
+      pattern,
+      `an ${options.schemes.join(' or ')} URL, optionally with {name} placeholders, at most ${max} characters`,
+    )
+    .meta({ format: 'uri-template' });
+}
+
 /** A whole number in a query string: digits only (no sign, exponent, space or empty value), within bounds. */
 export function queryInteger(bounds: { min: number; max: number; default: number }) {
   return z

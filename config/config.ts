@@ -31,6 +31,11 @@ export const DEFAULT_READY_WAITS = { perCaller: 10, perProcess: 10_000 } as cons
 export const DEFAULT_GRANT_FLUSH_SECONDS = 120;
 /** How long a caller waits for a connection's workflow to answer a command (COMMAND_TIMEOUT_SECONDS). */
 export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 60;
+/**
+ * How long before its refresh token lapses a connection shows `refresh_token_expiring`: a week, time for a
+ * person to re-authorize it before it expires.
+ */
+export const REFRESH_TOKEN_EXPIRY_WARNING_MS = 7 * 86_400_000;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z

@@ -1,12 +1,15 @@
 // The plain page the OAuth callback shows when there is nowhere to send the browser back to. It names what
 // happened in fixed words; nothing the provider or the browser sent is echoed except a sanitised error code.
 import type { Response } from 'express';
+import { alreadyConnectedMessage } from './connection-errors.js';
 
 export type CallbackOutcome =
   | { kind: 'connected' }
   | { kind: 'denied' }
   | { kind: 'refused' }
   | { kind: 'failed'; reason: string }
+  | { kind: 'already_connected'; existingConnectionId?: string }
+  | { kind: 'account_mismatch' }
   | { kind: 'other'; status: string };
 
 const escape = (text: string) =>
@@ -14,6 +17,8 @@ const escape = (text: string) =>
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
+
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function words(outcome: CallbackOutcome): { title: string; text: string } {
   switch (outcome.kind) {
@@ -33,6 +38,16 @@ function words(outcome: CallbackOutcome): { title: string; text: string } {
       return {
         title: 'Connection failed',
         text: `The provider answered with an error (${outcome.reason}). The connection was not made.`,
+      };
+    case 'already_connected':
+      return {
+        title: 'Account already connected',
+        text: `${capitalised(alreadyConnectedMessage(outcome.existingConnectionId))}. Nothing new was stored.`,
+      };
+    case 'account_mismatch':
+      return {
+        title: 'A different account',
+        text: "You signed in with another account than this connection's, so nothing was changed. Sign in with the connection's own account, or create a new connection for the other one.",
       };
     case 'other':
       return { title: 'Authorization finished', text: `The connection is now ${outcome.status}.` };

@@ -74,6 +74,8 @@ export class ConnectionCommands {
     workspaceId: string;
     snapshot: ConnectionSnapshot;
     returnTo?: string | null;
+    /** Why the authorization ended without new tokens, if it did (AuthorizationOutcome.ended). */
+    ended?: { reason: string; existingConnectionId?: string };
   }> {
     const row = await oauthStateStore.find(this.deps.db, params.state);
     if (!row)
@@ -84,13 +86,13 @@ export class ConnectionCommands {
           params.code,
         )
       : undefined;
-    const { snapshot, returnTo } = await this.update(row.connection_id, completeAuthorization, {
+    const { snapshot, returnTo, ended } = await this.update(row.connection_id, completeAuthorization, {
       state: params.state,
       sealedCode,
       iss: params.iss,
       error: params.error,
     });
-    return { connectionId: row.connection_id, workspaceId: row.workspace_id, snapshot, returnTo };
+    return { connectionId: row.connection_id, workspaceId: row.workspace_id, snapshot, returnTo, ended };
   }
 
   async reauthorize(

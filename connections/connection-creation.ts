@@ -44,6 +44,8 @@ export interface NewConnection {
   scope: 'workspace' | 'user';
   ownerUserId?: string;
   name?: string;
+  /** The connection's parameters, checked against its provider's (defaults applied) by the caller. */
+  params?: Record<string, string>;
   actor: string;
   /** Makes the create safe to retry; `actor` (the caller's sub) is part of the key's scope. */
   idempotency?: CreateIdempotency;
@@ -176,6 +178,7 @@ export class ConnectionCreation {
       authType,
       name: input.name,
       createdBy: input.actor,
+      ...(input.params && Object.keys(input.params).length ? { params: input.params } : {}),
     };
   }
 

@@ -12,6 +12,10 @@ export const connectionErrorCodes = [
   'conflict',
   /** A removal not forced while dependents remain (the details list them). */
   'has_dependents',
+  /** The credential's upstream account is another live connection's in the same scope (details name it). */
+  'account_already_connected',
+  /** A re-authorization or key rotation for another account than the connection's: nothing changed. */
+  'account_mismatch',
   /** The provider did not accept the credential. */
   'provider_rejected',
   /** The provider could not be reached. */
@@ -35,4 +39,11 @@ export class ConnectionError extends Error {
   ) {
     super(message);
   }
+}
+
+/** What a refusal of an already connected account says, naming the connection to reconnect instead. */
+export function alreadyConnectedMessage(existingConnectionId: string | undefined): string {
+  return existingConnectionId
+    ? `this account is already connected as connection ${existingConnectionId}: reconnect that one instead`
+    : 'this account is already connected in this scope: reconnect that connection instead';
 }

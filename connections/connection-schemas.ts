@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Role } from '../api/auth.js';
 import { idSchema } from '../api/routes.js';
-import { credential, visibleAscii } from '../api/validation.js';
+import { credential, identifier, visibleAscii } from '../api/validation.js';
 import { integrationKeySchema, scopeSchema } from '../providers/provider-config.js';
 import { connectionStatuses } from '../workflows/messages.js';
 
@@ -33,7 +33,25 @@ export const connectionSchema = z.object({
   keyRotationDueAt: timestamp,
   keyUnused: z.boolean(),
   grantedScopes: z.array(z.string()).nullable(),
+  /** The upstream account the connection is, as the provider names it; null until known. */
+  account: z.object({ id: z.string(), displayName: z.string() }).nullable(),
+  /** Non-secret data the provider answered (an instance URL, a team), used in the provider's URLs. */
+  providerData: z.record(z.string(), z.string()),
+  /** The values given at connect (defaults applied) that its provider's URLs are filled with. */
+  params: z.record(z.string(), z.string()),
+  /** When the refresh token lapses, where the provider says or documents it. */
+  refreshTokenExpiresAt: timestamp,
+  /** `refresh_token_expiring`: it lapses within a week; re-authorize the connection before then. */
+  warnings: z.array(z.enum(['refresh_token_expiring'])),
 });
+
+/** `params` of a create: parameter names (as the provider declares them) to values. */
+export const paramsSchema = z
+  .record(
+    identifier(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'a parameter name: a letter, then letters, digits or _', 40),
+    visibleAscii(1, 200),
+  )
+  .refine((params) => Object.keys(params).length <= 10, 'at most 10 parameters');
 export const oneConnection = z.object({ connection: connectionSchema });
 export const withAuthorization = z.object({ connection: connectionSchema, authorizationUrl: z.url() });
 export const idParams = z.strictObject({ id: idSchema });

@@ -3,8 +3,10 @@
 // are written by the connection's workflow alone, through its activities (the `record…` methods). This store
 // never selects a credential.
 import type { Knex } from 'knex';
+import { REFRESH_TOKEN_EXPIRY_WARNING_MS } from '../config/config.js';
 import type { Db } from '../db/database.js';
 import type { ConnectionRef, ConnectionStatus, KeyNotice } from '../workflows/messages.js';
+import { recordIdentity } from './connection-accounts.js';
 
 export interface ConnectionMetadata {
   id: string;
@@ -24,7 +26,20 @@ export interface ConnectionMetadata {
   keyRotationDueAt: string | null;
   keyUnused: boolean;
   grantedScopes: string[] | null;
+  /** The upstream account, as its provider names it; null until read (or for a provider that says none). */
+  account: { id: string; displayName: string } | null;
+  /** Non-secret data the provider answered (Salesforce's instance_url, Slack's team). */
+  providerData: Record<string, string>;
+  /** The values asked for at connect (defaults applied), substituted into the provider's URLs. */
+  params: Record<string, string>;
+  refreshTokenExpiresAt: string | null;
+  /** What a person should act on before it breaks: `refresh_token_expiring`. */
+  warnings: ConnectionWarning[];
 }
+
+export type ConnectionWarning = 'refresh_token_expiring';
+
+export type { AccountConflict, ConnectionIdentity } from './connection-accounts.js';
 
 export interface ConnectionEvent {
   sequence: number;
@@ -42,6 +57,8 @@ export interface ConnectionFilter {
   status?: ConnectionStatus;
   integration?: string;
   scope?: 'workspace' | 'user';
+  /** The upstream account's id. */
+  account?: string;
 }
 
 // A connection's last use: its latest grant as written by the API's grant recorder (credential_grants,
@@ -88,11 +105,25 @@ const columns = (db: Db) => [
   'key_created_at',
   'key_rotation_due_at',
   'granted_scopes',
+  'account_id',
+  'account_display_name',
+  'provider_data',
+  'params',
+  'refresh_token_expires_at',
 ];
 
 type Row = Record<string, unknown>;
 
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
+
+/** A refresh token lapsing within the warning window, on a connection that still relies on it. */
+function warningsOf(row: Row, now: number): ConnectionWarning[] {
+  const lapses = row.refresh_token_expires_at;
+  const relied = row.status === 'active' || row.status === 'inactive';
+  return relied && lapses instanceof Date && lapses.getTime() - now <= REFRESH_TOKEN_EXPIRY_WARNING_MS
+    ? ['refresh_token_expiring']
+    : [];
+}
 
 function toMetadata(row: Row): ConnectionMetadata {
   return {
@@ -113,6 +144,14 @@ function toMetadata(row: Row): ConnectionMetadata {
     keyRotationDueAt: iso(row.key_rotation_due_at),
     keyUnused: row.key_unused === true,
     grantedScopes: (row.granted_scopes as string[] | null) ?? null,
+    account:
+      typeof row.account_id === 'string'
+        ? { id: row.account_id, displayName: (row.account_display_name as string | null) ?? row.account_id }
+        : null,
+    providerData: (row.provider_data as Record<string, string> | null) ?? {},
+    params: (row.params as Record<string, string> | null) ?? {},
+    refreshTokenExpiresAt: iso(row.refresh_token_expires_at),
+    warnings: warningsOf(row, Date.now()),
   };
 }
 
@@ -149,6 +188,7 @@ export const connectionStore = {
         scope: connection.scope,
         owner_user_id: connection.ownerUserId ?? null,
         name: connection.name ?? null,
+        params: JSON.stringify(connection.params ?? {}),
         auth_type: connection.authType,
         status: event.to,
         status_reason: event.reason,
@@ -214,6 +254,7 @@ export const connectionStore = {
       scopes: string[] | null;
       hasRefreshToken: boolean;
       expiresAt: number | null;
+      refreshTokenExpiresAt: number | null;
     },
   ): Promise<void> {
     await db('connections')
@@ -223,8 +264,19 @@ export const connectionStore = {
         granted_scopes: authorization.scopes,
         has_refresh_token: authorization.hasRefreshToken,
         token_expires_at: toDate(authorization.expiresAt),
+        refresh_token_expires_at: toDate(authorization.refreshTokenExpiresAt),
       });
   },
+
+  /** When the stored refresh token lapses (null: not known), written with the tokens of a refresh. */
+  async recordRefreshTokenExpiry(db: Db, connectionId: string, expiresAt: number | null): Promise<void> {
+    await db('connections')
+      .where({ id: connectionId })
+      .update({ refresh_token_expires_at: toDate(expiresAt) });
+  },
+
+  /** Records a new credential's account and provider data, or answers why not (connection-accounts.ts). */
+  recordIdentity,
 
   /** The setup whose tokens are stored, if any. */
   async setupIdOf(db: Db, connectionId: string): Promise<string | undefined> {
@@ -291,6 +343,7 @@ export const connectionStore = {
     if (filter.status) query.andWhere({ status: filter.status });
     if (filter.integration) query.andWhere({ integration: filter.integration });
     if (filter.scope) query.andWhere({ scope: filter.scope });
+    if (filter.account) query.andWhere({ account_id: filter.account });
     if (!visibility.all) {
       const userId = visibility.userId;
       query.andWhere((q) => {

@@ -24,7 +24,10 @@ export function createRequestFingerprint(request: {
   scopes?: string[];
   returnTo?: string;
   apiKey?: string;
+  /** As given (before defaults), compared by name whatever their order. */
+  params?: Record<string, string>;
 }): string {
+  const params = Object.entries(request.params ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return sha256(
     JSON.stringify({
       apiKeySha256: request.apiKey === undefined ? null : sha256(request.apiKey),
@@ -33,6 +36,8 @@ export function createRequestFingerprint(request: {
       returnTo: request.returnTo ?? null,
       scope: request.scope,
       scopes: request.scopes ?? null,
+      // Only when given, so that a key recorded before parameters existed still matches its retry.
+      ...(params.length ? { params } : {}),
     }),
   );
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { RouteList, type Route } from '../api/routes.js';
 import type { Db } from '../db/database.js';
+import { text } from '../api/validation.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 import { connectionStatuses } from '../workflows/messages.js';
 import { visibilityOf, visibleConnection } from './access.js';
@@ -17,13 +18,15 @@ export function connectionReadRoutes({ db }: { db: Db }): Route[] {
   registry.add({
     method: 'get',
     path: '/v1/connections',
-    summary: 'List the connections the caller may see, filtered by status, integration or scope',
+    summary:
+      'List the connections the caller may see, filtered by status, integration, scope or upstream account',
     tags,
     roles: everyone,
     query: z.strictObject({
       status: z.enum(connectionStatuses).optional(),
       integration: integrationKey.optional(),
       scope: z.enum(['workspace', 'user']).optional(),
+      account: text(500).optional(),
     }),
     response: z.object({ connections: z.array(connectionSchema) }),
     async handler({ query, caller }) {

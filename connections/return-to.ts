@@ -42,11 +42,14 @@ export function checkReturnTo(returnTo: string, publicUrl: string, allowedOrigin
 export function returnUrl(
   returnTo: string,
   publicUrl: string,
-  outcome: { connectionId: string; status: string },
+  outcome: { connectionId: string; status: string; reason?: string; existingConnectionId?: string },
 ): string {
   const url = new URL(returnTo, new URL(publicUrl).origin);
   url.searchParams.set('connection', outcome.connectionId);
   url.searchParams.set('status', outcome.status);
+  // An authorization that ended without new tokens says why, and which connection to reconnect instead.
+  if (outcome.reason) url.searchParams.set('reason', outcome.reason);
+  if (outcome.existingConnectionId) url.searchParams.set('existing_connection', outcome.existingConnectionId);
   return url.toString();
 }
 

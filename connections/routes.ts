@@ -4,7 +4,7 @@
 // Every change goes to the connection's workflow; what is shown is read back from Postgres, the read model.
 // No route ever answers with a credential.
 import { z } from 'zod';
-import { ConnectionError } from './connection-errors.js';
+import { alreadyConnectedMessage, ConnectionError } from './connection-errors.js';
 import { createRequestFingerprint, type CreateIdempotency } from './create-requests.js';
 import { dependentKinds } from '../dependents/dependent-store.js';
 import type { Logger } from '../logging/logger.js';
@@ -20,6 +20,7 @@ import {
   integrationKey,
   returnToSchema,
   scopesSchema,
+  paramsSchema,
   people,
   tags,
 } from './connection-schemas.js';
@@ -27,9 +28,13 @@ import { connectionLifecycleRoutes, type LifecycleRouteDependencies } from './li
 import { connectionReadRoutes } from './read-routes.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
+import { checkParameters, integrationProvider, type Catalogue } from '../integrations/connection-provider.js';
+import { integrationStore } from '../integrations/integration-store.js';
 
 export interface ConnectionRouteDependencies extends LifecycleRouteDependencies {
   logger: Logger;
+  /** What catalogue integrations speak: their parameters are the current entry's. */
+  catalogue: Catalogue;
 }
 
 export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
@@ -39,6 +44,28 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
   const db = deps.db;
 
   const readBack = (workspaceId: string, id: string) => recordedConnection(db, workspaceId, id);
+
+  /**
+   * The parameters of a new connection, checked against its provider's (defaults applied); an integration
+   * that is not configured is refused later, by the create itself, as without parameters.
+   */
+  async function connectionParams(
+    workspaceId: string,
+    key: string,
+    given: Record<string, string>,
+  ): Promise<Record<string, string> | undefined> {
+    const integration = await integrationStore.get(db, workspaceId, key);
+    if (!integration) return undefined;
+    const { params, problems } = checkParameters(integrationProvider(integration, deps.catalogue), given);
+    if (problems.length) {
+      throw new ApiError(
+        'invalid_request',
+        `connection parameters refused: ${problems.map((problem) => problem.name).join(', ')}`,
+        problems.map(({ name, message }) => ({ path: `body.params.${name}`, message })),
+      );
+    }
+    return params;
+  }
 
   registry.add({
     method: 'post',
@@ -53,11 +80,14 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
       apiKey: apiKeySchema.optional(),
       returnTo: returnToSchema.optional(),
       scopes: scopesSchema.optional(),
+      /** Values for the provider's parameters (a tenant, a subdomain), checked against them. */
+      params: paramsSchema.optional(),
     }),
     // Makes the create safe to retry (see the README).
     headers: z.object({ 'Idempotency-Key': printable(1, 255).optional() }),
     response: z.object({ connection: connectionSchema, authorizationUrl: z.url().optional() }),
     status: 201,
+    // 409: the key's upstream account is already connected in this scope (details name the connection).
     // 502: the provider could not be reached to verify an API key.
     errors: [409, 422, 502],
     rateLimit: 'connect',
@@ -71,12 +101,14 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
       }
       const returnTo =
         body.returnTo === undefined ? undefined : checkReturnTo(body.returnTo, publicUrl, returnOrigins);
+      const params = await connectionParams(caller.workspace, body.integration, body.params ?? {});
       const input = {
         workspaceId: caller.workspace,
         integration: body.integration,
         scope: body.scope,
         ownerUserId: body.scope === 'user' ? caller.sub : undefined,
         name: body.name,
+        params,
         actor: caller.sub,
         idempotency:
           idempotencyKey === undefined
@@ -90,6 +122,14 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
         const snapshot = await commands.createApiKey({ ...input, apiKey: body.apiKey });
         // A new key ends `active` or `failed`; a retried create may find its connection in a later state
         // (deactivated, expired, removed), and answers it as it stands.
+        if (snapshot.status === 'failed' && snapshot.reason === 'account_already_connected') {
+          const existing = snapshot.existingConnectionId;
+          throw new ConnectionError(
+            'account_already_connected',
+            alreadyConnectedMessage(existing),
+            existing ? { connectionId: existing } : undefined,
+          );
+        }
         if (snapshot.status === 'failed') {
           const details = { connectionId: snapshot.id, status: snapshot.status, reason: snapshot.reason };
           if (snapshot.reason === 'provider_unavailable') {
@@ -169,11 +209,24 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
           ? await returnTargets.take(db, query.state, connectionId)
           : completed.returnTo;
       if (returnTo) {
-        res.redirect(303, returnUrl(returnTo, publicUrl, { connectionId, status: snapshot.status }));
+        res.redirect(
+          303,
+          returnUrl(returnTo, publicUrl, {
+            connectionId,
+            status: snapshot.status,
+            reason: completed.ended?.reason,
+            existingConnectionId: completed.ended?.existingConnectionId,
+          }),
+        );
         return;
       }
       let outcome: CallbackOutcome;
-      if (error === 'access_denied') outcome = { kind: 'denied' };
+      const ended = completed.ended;
+      if (ended?.reason === 'account_already_connected') {
+        outcome = { kind: 'already_connected', existingConnectionId: ended.existingConnectionId };
+      } else if (ended?.reason === 'account_mismatch') outcome = { kind: 'account_mismatch' };
+      else if (ended) outcome = { kind: 'failed', reason: ended.reason };
+      else if (error === 'access_denied') outcome = { kind: 'denied' };
       else if (error) outcome = { kind: 'failed', reason: error };
       else if (snapshot.status === 'active') outcome = { kind: 'connected' };
       else outcome = { kind: 'other', status: snapshot.status };

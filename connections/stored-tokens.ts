@@ -15,6 +15,8 @@ export const storedTokensSchema = z.object({
   /** When these tokens were obtained (epoch ms); absent in tokens stored before it was recorded. */
   obtainedAt: epochMs.optional(),
   scopes: z.array(z.string()).optional(),
+  /** When the refresh token lapses (epoch ms), where the provider says or documents it. */
+  refreshTokenExpiresAt: epochMs.optional(),
 });
 
 export type StoredTokens = z.infer<typeof storedTokensSchema>;

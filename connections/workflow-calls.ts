@@ -61,7 +61,18 @@ function translate(error: unknown, timeoutMs: number): unknown {
     if (isFailureType(failure.type, 'AuthorizationRefused')) {
       return new ConnectionError('authorization_refused', failure.message);
     }
-    if (isFailureType(failure.type, 'ProviderRejected'))
+    if (isFailureType(failure.type, 'AccountAlreadyConnected')) {
+      const [existing] = failure.details ?? [];
+      return new ConnectionError(
+        'account_already_connected',
+        failure.message,
+        typeof existing === 'string' ? { connectionId: existing } : undefined,
+      );
+    }
+    if (isFailureType(failure.type, 'AccountMismatch')) {
+      return new ConnectionError('account_mismatch', failure.message);
+    }
+    if (isFailureType(failure.type, 'ProviderRejected') || isFailureType(failure.type, 'IdentityRefused'))
       return new ConnectionError('provider_rejected', failure.message);
     if (isFailureType(failure.type, 'ProviderUnavailable')) {
       return new ConnectionError('provider_unavailable', failure.message);

@@ -4,9 +4,11 @@
 import { z } from 'zod';
 import { catalogueEntry, catalogueProvider, providerCatalogue } from '../catalogue/providers.js';
 import {
-  apiKeyProviderSchema,
+  apiKeyProviderShape,
+  catalogueCategories,
+  checkOAuthTemplates,
   integrationKeySchema,
-  oauthProviderSchema,
+  oauthProviderShape,
   scopeSchema,
   type ProviderConfig,
 } from '../providers/provider-config.js';
@@ -17,6 +19,7 @@ import type { CredentialVault } from '../vault/index.js';
 import { ApiError } from '../api/errors.js';
 import { RouteList, type Route } from '../api/routes.js';
 import { credential, text, url } from '../api/validation.js';
+import { behaviourOf, behaviourSchema } from './catalogue-behaviour.js';
 import { checkProviderUrls } from './provider-urls.js';
 
 const managers = ['owner', 'admin'] as const;
@@ -32,6 +35,12 @@ const integrationView = z.object({
   source: z.enum(['catalogue', 'custom']),
   authType: z.enum(['oauth2', 'api_key']),
   personal: z.boolean(),
+  /** The kind of tool; null for a custom provider. */
+  category: z.enum(catalogueCategories).nullable(),
+  /** The provider documentation the catalogue entry was checked against; empty for a custom provider. */
+  docs: z.array(z.string()),
+  /** What the provider documentedly does (PKCE, refresh, revocation, identity, parameters to ask for). */
+  behaviour: behaviourSchema,
   configured: z.boolean(),
   enabled: z.boolean(),
   clientIdPresent: z.boolean(),
@@ -56,21 +65,38 @@ const customFields = {
   displayName: text(100),
   enabled: z.boolean().optional(),
 };
+// A custom provider speaks the same format as the catalogue, but its URLs are plain (they are checked for public
+// addresses before it is stored, which a template cannot be) and it asks for no connection parameters.
+const plainUrl = url({ schemes: ['https', 'http'] });
+const { parameters: _parameters, providerData: _providerData, ...customOAuthShape } = oauthProviderShape;
+const { parameters: _keyParameters, ...customApiKeyShape } = apiKeyProviderShape;
 const customBody = z.discriminatedUnion('authType', [
-  oauthProviderSchema.extend({
-    ...customFields,
-    // Defaults to the authorization endpoint's origin; checked against `iss` when the provider sends one.
-    issuer: url({ schemes: ['https', 'http'] }).optional(),
-    scopes: scopes.default([]),
-    clientId,
-    clientSecret: clientSecret.optional(),
-  }),
-  apiKeyProviderSchema.extend(customFields),
+  z
+    .strictObject({
+      ...customOAuthShape,
+      ...customFields,
+      // Defaults to the authorization endpoint's origin; checked against `iss` when the provider sends one.
+      issuer: plainUrl.optional(),
+      authorizationEndpoint: plainUrl,
+      tokenEndpoint: plainUrl,
+      revocationEndpoint: plainUrl.optional(),
+      apiBaseUrl: plainUrl.optional(),
+      scopes: scopes.default([]),
+      clientId,
+      clientSecret: clientSecret.optional(),
+    })
+    .superRefine((value, context) =>
+      checkOAuthTemplates({ ...value, issuer: value.issuer ?? value.authorizationEndpoint }, context),
+    ),
+  z.strictObject({ ...customApiKeyShape, ...customFields, apiBaseUrl: plainUrl }),
 ]);
+
+/** Where a provider comes from: a catalogue entry's category and docs, or none for a custom provider. */
+type Origin = Pick<IntegrationView, 'source' | 'category'> & { docs: readonly string[] };
 
 function view(
   key: string,
-  source: IntegrationView['source'],
+  origin: Origin,
   provider: ProviderConfig,
   integration: Integration | undefined,
   hasSecret: boolean,
@@ -80,9 +106,12 @@ function view(
   return {
     key,
     displayName: displayName ?? key,
-    source,
+    source: origin.source,
     authType: provider.authType,
     personal: personal ?? false,
+    category: origin.category,
+    docs: [...origin.docs],
+    behaviour: behaviourOf(provider),
     configured: integration !== undefined,
     enabled: integration?.enabled ?? false,
     clientIdPresent: Boolean(integration?.clientId),
@@ -116,12 +145,19 @@ export function integrationRoutes(deps: IntegrationRouteDependencies): Route[] {
       const integration = byKey.get(entry.key);
       // The catalogue's own description wins: the stored copy only records what was configured.
       const provider = catalogueProvider(entry) as ProviderConfig;
-      return view(entry.key, 'catalogue', provider, integration, withSecret.has(entry.key));
+      const origin = { source: 'catalogue', category: entry.category, docs: entry.docs } as const;
+      return view(entry.key, origin, provider, integration, withSecret.has(entry.key));
     });
     const custom = configured
       .filter((integration) => !catalogueEntry(integration.key))
       .map((integration) =>
-        view(integration.key, 'custom', integration.provider, integration, withSecret.has(integration.key)),
+        view(
+          integration.key,
+          { source: 'custom', category: null, docs: [] },
+          integration.provider,
+          integration,
+          withSecret.has(integration.key),
+        ),
       );
     return [...catalogue, ...custom];
   }

@@ -9,6 +9,8 @@ import * as idempotentCreates from './20261128000001_idempotent_creates.js';
 import * as grantAggregates from './20261128000002_grant_aggregates.js';
 import * as hardening from './20261201000001_hardening.js';
 import * as lastUseFromGrants from './20261202000001_last_use_from_grants.js';
+import * as connectionParams from './20261202000002_connection_params.js';
+import * as connectionAccounts from './20261203000001_connection_accounts.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -24,6 +26,8 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261128000002_grant_aggregates', grantAggregates],
   ['20261201000001_hardening', hardening],
   ['20261202000001_last_use_from_grants', lastUseFromGrants],
+  ['20261202000002_connection_params', connectionParams],
+  ['20261203000001_connection_accounts', connectionAccounts],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -17,6 +17,7 @@ import type { ConnectionChangeListener } from '../connections/connection-changes
 import type { ConnectionCommands } from '../connections/connection-commands.js';
 import { connectionRoutes } from '../connections/routes.js';
 import { dependentRoutes } from '../dependents/routes.js';
+import { defaultCatalogue, type Catalogue } from '../integrations/connection-provider.js';
 import { integrationRoutes } from '../integrations/routes.js';
 import type { Logger } from '../logging/logger.js';
 import { trackConnectionsByStatus } from '../observability/metrics.js';
@@ -36,6 +37,8 @@ export interface ApiParts {
   publicUrl: string;
   /** http:// and private-network provider URLs, for development and tests only. */
   allowInsecureProviderUrls: boolean;
+  /** The provider catalogue: catalogue/providers.ts unless a test points entries at stand-ins. */
+  catalogue?: Catalogue;
   /** The way out to providers (the proxy, and the address check of custom providers' URLs). */
   outbound: OutboundGuard;
   /** Where the token route and the proxy record grants; whoever creates it stops it, after the server. */
@@ -60,8 +63,11 @@ export function composeApi(parts: ApiParts): Express {
   const limits = new RateLimits({ ...defaultRateLimits, ...parts.rateLimits });
   const cache = new CredentialCache(parts.vault);
   cache.follow(changes);
+  const catalogue = parts.catalogue ?? defaultCatalogue;
   const access = {
     db,
+    catalogue,
+    allowInsecureProviderUrls: parts.allowInsecureProviderUrls,
     commands,
     cache,
     grants,
@@ -91,6 +97,7 @@ export function composeApi(parts: ApiParts): Express {
         publicUrl: parts.publicUrl,
         returnToOrigins: parts.returnToOrigins ?? [],
         logger,
+        catalogue,
       }),
       ...dependentRoutes({ db }),
       ...agentAccess.routes,

@@ -1,5 +1,7 @@
 // API keys with a provider: where the key goes on a request, and the catalogue's verification request
-// (sent through the outbound guard). The key is never logged, and error messages carry only the HTTP status.
+// (sent through the outbound guard) to the provider's API base URL as resolved for the connection (its
+// parameters filled). The key is refused only on the statuses the provider uses for that (`rejectStatuses`):
+// Stripe answers 403 to a good restricted key. The key is never logged; error messages carry only the status.
 import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
 import type { ApiKeyProviderConfig } from './provider-config.js';
 import { ProviderError, temporaryFailure } from './provider-error.js';
@@ -8,16 +10,26 @@ import { ProviderError, temporaryFailure } from './provider-error.js';
 const headerSafe = /^[\x20-\x7e]*$/;
 
 export function applyApiKey(provider: ApiKeyProviderConfig, key: string, url: URL, headers: Headers): void {
-  const value = provider.injection.prefix + key;
   if (provider.injection.in === 'query') {
-    url.searchParams.set(provider.injection.name, value);
+    url.searchParams.set(provider.injection.name, provider.injection.prefix + key);
     return;
   }
-  // Headers.set would throw a TypeError quoting the value: the key itself.
+  applyToken(provider.injection, key, headers, 'the API key');
+}
+
+/** A credential in the header `name` after `prefix` (an API key, an OAuth token where not Authorization). */
+export function applyToken(
+  where: { name: string; prefix: string },
+  credential: string,
+  headers: Headers,
+  what = 'the access token',
+): void {
+  const value = where.prefix + credential;
+  // Headers.set would throw a TypeError quoting the value: the credential itself.
   if (!headerSafe.test(value)) {
-    throw new ProviderError('rejected', 'the API key has characters an HTTP header cannot carry');
+    throw new ProviderError('rejected', `${what} has characters an HTTP header cannot carry`);
   }
-  headers.set(provider.injection.name, value);
+  headers.set(where.name, value);
 }
 
 /**
@@ -55,7 +67,7 @@ export async function verifyApiKey(
   await response.body?.cancel();
   const temporary = temporaryFailure(response, 'key verification');
   if (temporary) throw temporary;
-  if (response.status === 401 || response.status === 403) {
+  if (provider.verification.rejectStatuses.includes(response.status)) {
     throw new ProviderError(
       'invalid_grant',
       `key verification: the provider rejected the key (HTTP ${response.status})`,

@@ -1,27 +1,21 @@
 // OAuth 2.0 with a provider, through oauth4webapi: the authorization URL (PKCE S256, state), the callback's
-// validation (state, RFC 9207 iss), the code exchange, refresh, and RFC 7009 revocation. Every request goes
-// out through the outbound guard. Every failure becomes a ProviderError that says whether it is permanent or
-// worth retrying. Tokens are returned to the caller (an activity that seals them at once) and never logged.
+// validation (state, RFC 9207 iss), and the code exchange and refresh requests, sent with the provider's extra
+// parameters and headers. Their answers are read through the provider's mapping (token-response.ts), not by
+// oauth4webapi, which knows RFC 6749's shape only. Every request goes out through the outbound guard. Every
+// failure becomes a ProviderError that says whether it is permanent or worth retrying. Tokens are returned to
+// the caller (an activity that seals them at once) and never logged. `provider` is always resolved for the
+// connection (integrations/connection-provider.ts): its URLs are concrete.
 import * as oauth from 'oauth4webapi';
-import { lifetimeMs } from '../workflows/refresh-policy.js';
 import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
-import type { OAuthProviderConfig } from './provider-config.js';
-import { ProviderError, safeErrorCode, temporaryFailure } from './provider-error.js';
+import type { OAuthProviderConfig, TokenResponseMapping } from './provider-config.js';
+import { ProviderError, temporaryFailure } from './provider-error.js';
+import { readTokenResponse, type TokenSet } from './token-response.js';
+
+export type { TokenSet } from './token-response.js';
 
 export interface OAuthClientCredentials {
   clientId: string;
   clientSecret?: string;
-}
-
-export interface TokenSet {
-  accessToken: string;
-  tokenType: string;
-  refreshToken?: string;
-  /** Epoch ms; absent when the provider gives no lifetime. */
-  expiresAt?: number;
-  /** When the token endpoint answered (epoch ms). */
-  obtainedAt: number;
-  scopes?: string[];
 }
 
 export interface OAuthOptions {
@@ -39,13 +33,19 @@ function authorizationServer(provider: OAuthProviderConfig): oauth.Authorization
     issuer: provider.issuer,
     authorization_endpoint: provider.authorizationEndpoint,
     token_endpoint: provider.tokenEndpoint,
-    revocation_endpoint: provider.revocationEndpoint,
     authorization_response_iss_parameter_supported: provider.issParameterSupported,
   };
 }
 
-function clientAuth(provider: OAuthProviderConfig, credentials: OAuthClientCredentials): oauth.ClientAuth {
-  switch (provider.tokenEndpointAuthMethod) {
+export type ClientAuthMethod = OAuthProviderConfig['tokenEndpointAuthMethod'];
+
+/** The client's authentication by `method` (the token endpoint's by default). */
+export function clientAuth(
+  provider: OAuthProviderConfig,
+  credentials: OAuthClientCredentials,
+  method: ClientAuthMethod = provider.tokenEndpointAuthMethod,
+): oauth.ClientAuth {
+  switch (method) {
     case 'none':
       return oauth.None();
     case 'client_secret_post':
@@ -55,12 +55,12 @@ function clientAuth(provider: OAuthProviderConfig, credentials: OAuthClientCrede
   }
 }
 
-function requireSecret(credentials: OAuthClientCredentials): string {
+export function requireSecret(credentials: OAuthClientCredentials): string {
   if (!credentials.clientSecret) throw new ProviderError('rejected', 'the integration has no client secret');
   return credentials.clientSecret;
 }
 
-function requestOptions(options: OAuthOptions) {
+export function requestOptions(options: OAuthOptions) {
   return {
     [oauth.allowInsecureRequests]: options.allowInsecureRequests ?? false,
     [oauth.customFetch]: options.outbound.fetch,
@@ -82,7 +82,9 @@ export async function buildAuthorizationUrl(
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', clientId);
   url.searchParams.set('redirect_uri', request.redirectUri);
-  if (request.scopes.length) url.searchParams.set('scope', request.scopes.join(provider.scopeSeparator));
+  if (request.scopes.length) {
+    url.searchParams.set(provider.scopeParam, request.scopes.join(provider.scopeSeparator));
+  }
   url.searchParams.set('state', request.state);
   if (provider.pkce) {
     url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(request.codeVerifier));
@@ -124,19 +126,18 @@ export async function exchangeCode(
   codeVerifier: string,
   options: OAuthOptions,
 ): Promise<TokenSet> {
-  return grantTokens('code exchange', provider, credentials, options, {
-    send: (as, client, auth, request) =>
-      oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        auth,
-        callback,
-        redirectUri,
-        provider.pkce ? codeVerifier : oauth.nopkce,
-        request,
-      ),
-    process: (as, client, response) => oauth.processAuthorizationCodeResponse(as, client, response),
-  });
+  const call = { extras: provider.tokenRequest, mapping: provider.tokenResponse };
+  return grantTokens('code exchange', provider, credentials, options, call, (as, request) =>
+    oauth.authorizationCodeGrantRequest(
+      as,
+      { client_id: credentials.clientId },
+      clientAuth(provider, credentials),
+      callback,
+      redirectUri,
+      provider.pkce ? codeVerifier : oauth.nopkce,
+      request,
+    ),
+  );
 }
 
 export async function refreshTokens(
@@ -145,68 +146,49 @@ export async function refreshTokens(
   refreshToken: string,
   options: OAuthOptions,
 ): Promise<TokenSet> {
-  return grantTokens('refresh', provider, credentials, options, {
-    send: (as, client, auth, request) =>
-      oauth.refreshTokenGrantRequest(as, client, auth, refreshToken, request),
-    process: (as, client, response) => oauth.processRefreshTokenResponse(as, client, response),
-  });
+  const call = {
+    extras: provider.refreshRequest,
+    mapping: provider.refreshResponse ?? provider.tokenResponse,
+    // Figma spends refresh tokens at an endpoint of their own.
+    endpoint: provider.refreshEndpoint,
+  };
+  return grantTokens('refresh', provider, credentials, options, call, (as, request) =>
+    oauth.refreshTokenGrantRequest(
+      as,
+      { client_id: credentials.clientId },
+      clientAuth(provider, credentials),
+      refreshToken,
+      request,
+    ),
+  );
 }
 
-/** One grant at the token endpoint: sent through tokenRequest, its answer read by processTokens. */
+/** One grant at the token endpoint (or `call.endpoint`), with the call's extras; read through its mapping. */
 async function grantTokens(
   what: string,
   provider: OAuthProviderConfig,
   credentials: OAuthClientCredentials,
   options: OAuthOptions,
-  grant: {
-    send(
-      as: oauth.AuthorizationServer,
-      client: oauth.Client,
-      auth: oauth.ClientAuth,
-      request: ReturnType<typeof requestOptions>,
-    ): Promise<Response>;
-    process(
-      as: oauth.AuthorizationServer,
-      client: oauth.Client,
-      response: Response,
-    ): Promise<oauth.TokenEndpointResponse>;
+  call: {
+    extras: OAuthProviderConfig['tokenRequest'];
+    mapping: TokenResponseMapping;
+    endpoint?: string;
   },
+  send: (as: oauth.AuthorizationServer, request: oauth.TokenEndpointRequestOptions) => Promise<Response>,
 ): Promise<TokenSet> {
-  const as = authorizationServer(provider);
-  const client = { client_id: credentials.clientId };
+  const as = { ...authorizationServer(provider), token_endpoint: call.endpoint ?? provider.tokenEndpoint };
   const response = await tokenRequest(what, () =>
-    grant.send(as, client, clientAuth(provider, credentials), requestOptions(options)),
+    send(as, {
+      ...requestOptions(options),
+      additionalParameters: call.extras?.params ?? {},
+      headers: call.extras?.headers ?? {},
+    }),
   );
-  return processTokens(what, () => grant.process(as, client, response));
+  return readTokenResponse(what, response, provider, credentials.clientId, call.mapping);
 }
 
-/** RFC 7009. A provider without a revocation endpoint has nothing to revoke: returns false. */
-export async function revokeToken(
-  provider: OAuthProviderConfig,
-  credentials: OAuthClientCredentials,
-  token: string,
-  options: OAuthOptions,
-): Promise<boolean> {
-  if (!provider.revocationEndpoint) return false;
-  const as = authorizationServer(provider);
-  const response = await tokenRequest('revocation', () =>
-    oauth.revocationRequest(
-      as,
-      { client_id: credentials.clientId },
-      clientAuth(provider, credentials),
-      token,
-      requestOptions(options),
-    ),
-  );
-  try {
-    await oauth.processRevocationResponse(response);
-  } catch (error) {
-    throw classify('revocation', error);
-  }
-  return true;
-}
-
-async function tokenRequest(what: string, send: () => Promise<Response>): Promise<Response> {
+/** Sends a request to the provider; a refusal to connect or a temporary failure becomes a ProviderError. */
+export async function tokenRequest(what: string, send: () => Promise<Response>): Promise<Response> {
   let response: Response;
   try {
     response = await send();
@@ -225,51 +207,4 @@ async function tokenRequest(what: string, send: () => Promise<Response>): Promis
     throw temporary;
   }
   return response;
-}
-
-async function processTokens(
-  what: string,
-  process: () => Promise<oauth.TokenEndpointResponse>,
-): Promise<TokenSet> {
-  let tokens: oauth.TokenEndpointResponse;
-  try {
-    tokens = await process();
-  } catch (error) {
-    throw classify(what, error);
-  }
-  const obtainedAt = Date.now();
-  // Whatever the provider sent (a string, a negative, an absurd number): a bounded lifetime, or none.
-  const lifetime = lifetimeMs(tokens.expires_in);
-  return {
-    accessToken: tokens.access_token,
-    tokenType: tokens.token_type,
-    refreshToken: tokens.refresh_token,
-    expiresAt: lifetime === undefined ? undefined : obtainedAt + lifetime,
-    obtainedAt,
-    scopes: typeof tokens.scope === 'string' ? tokens.scope.split(' ').filter(Boolean) : undefined,
-  };
-}
-
-/**
- * A provider's answer as a ProviderError whose message holds fixed words and codes only: the provider's body
- * (and oauth4webapi's description of it) may echo what was sent.
- */
-function classify(what: string, error: unknown): ProviderError {
-  if (error instanceof ProviderError) return error;
-  if (error instanceof oauth.ResponseBodyError) {
-    if (error.error === 'invalid_grant') {
-      return new ProviderError(
-        'invalid_grant',
-        `${what}: the grant is no longer valid (invalid_grant)`,
-        error.status,
-      );
-    }
-    return new ProviderError(
-      'rejected',
-      `${what}: the provider refused (${safeErrorCode(error.error)})`,
-      error.status,
-    );
-  }
-  const code = safeErrorCode((error as { code?: unknown } | null)?.code?.toString().toLowerCase());
-  return new ProviderError('rejected', `${what}: unexpected provider response (${code})`);
 }

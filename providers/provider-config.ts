@@ -18,6 +18,7 @@ import {
   scope,
   text,
   url,
+  urlTemplate,
   visibleAscii,
 } from '../api/validation.js';
 import { proxyHeadersSchema } from './proxy-headers.js';
@@ -70,30 +71,8 @@ export function placeholdersOf(template: string): string[] {
   return [...template.matchAll(placeholder)].map((match) => match[1]!);
 }
 
-/**
- * A URL that may hold `{name}` placeholders. A placeholder that is the whole URL's start stands for an https
- * origin (`{instance_url}/services/data`); elsewhere it stands for one host label or path segment. Checked
- * by substituting a sample for each and validating the result as a URL of the given schemes.
- */
-function templatedUrl(schemes: readonly string[]) {
-  const plain = url({ schemes });
-  return z
-    .string()
-    .max(2048)
-    .refine(
-      (template) => {
-        const sample = template
-          .replace(/^\{[A-Za-z][A-Za-z0-9_]{0,39}\}/, 'https://origin.example')
-          .replace(placeholder, 'x');
-        return plain.safeParse(sample).success;
-      },
-      `an ${schemes.join(' or ')} URL, optionally with {name} placeholders`,
-    )
-    .meta({ format: 'uri-template' });
-}
-
-const httpTemplate = templatedUrl(['https', 'http']);
-const httpsTemplate = templatedUrl(['https']);
+const httpTemplate = urlTemplate({ schemes: ['https', 'http'] });
+const httpsTemplate = urlTemplate({ schemes: ['https'] });
 
 /**
  * A value asked for when a connection is made and substituted into the provider's URLs: a Microsoft tenant,
@@ -129,8 +108,8 @@ const providerRequestSchema = z.strictObject({
   url: z.union([httpTemplate, identifier(/^\/[\x21-\x7e]{0,2047}$/, 'a path from /', 2048)]),
   method: z.enum(['GET', 'POST']).default('GET'),
   headers: boundedRecord(headerName(), printable(0, 500), 10).default({}),
-  /** A JSON body, sent as is (Dropbox's get_current_account takes `null`). */
-  jsonBody: z.union([z.null(), z.record(z.string(), z.unknown())]).optional(),
+  /** A JSON body of text fields (a GraphQL `query`), or `null` (Dropbox's get_current_account takes it). */
+  jsonBody: z.union([z.null(), boundedRecord(parameterName, text(2000), 10)]).optional(),
 });
 
 /**
@@ -155,6 +134,10 @@ export const tokenResponseSchema = z.strictObject({
   accessToken: fieldPathSchema.default('access_token'),
   refreshToken: fieldPathSchema.default('refresh_token'),
   expiresIn: fieldPathSchema.default('expires_in'),
+  /** Where a provider answers an absolute expiry (epoch seconds, or an ISO date) instead of `expires_in`. */
+  expiresAt: fieldPathSchema.optional(),
+  /** Whether `expires_in: 0` means "never expires" (Mailchimp) rather than "already expired". */
+  zeroExpiresInMeansNever: z.boolean().default(false),
   /** The refresh token's own lifetime in seconds, where the provider says it. */
   refreshTokenExpiresIn: fieldPathSchema.optional(),
   scope: fieldPathSchema.default('scope'),
@@ -243,8 +226,19 @@ function checkTemplates(
   templates: { path: (string | number)[]; template: string | undefined; allowed: Set<string> }[],
   context: z.RefinementCtx,
 ) {
+  const urlData = new Set(urlDataNames(value));
   for (const { path, template, allowed } of templates) {
     if (template === undefined) continue;
+    // A placeholder that is the URL's whole origin decides where the request goes: only provider data checked
+    // to be a URL on the provider's own hosts may stand there, never a value a person types at connect.
+    const origin = /^\{([A-Za-z][A-Za-z0-9_]{0,39})\}/.exec(template)?.[1];
+    if (origin !== undefined && !urlData.has(origin)) {
+      context.addIssue({
+        code: 'custom',
+        path,
+        message: `{${origin}} may start a URL only as provider data with urlHosts`,
+      });
+    }
     for (const name of placeholdersOf(template)) {
       if (!allowed.has(name)) {
         context.addIssue({
@@ -272,6 +266,8 @@ const oauthFields = {
   issuer: httpTemplate,
   authorizationEndpoint: httpTemplate,
   tokenEndpoint: httpTemplate,
+  /** Where refresh tokens are spent, where it is not the token endpoint (Figma's /v1/oauth/refresh). */
+  refreshEndpoint: httpTemplate.optional(),
   /** Deprecated form of `revocation` (RFC 7009 at this URL), kept so that stored configurations parse. */
   revocationEndpoint: httpTemplate.optional(),
   revocation: revocationSchema.optional(),
@@ -288,6 +284,13 @@ const oauthFields = {
   tokenRequest: tokenCallExtras.optional(),
   refreshRequest: tokenCallExtras.optional(),
   tokenResponse: tokenResponseSchema.default(tokenResponseSchema.parse({})),
+  /** How a refresh's answer is read, where it differs from the code exchange's (Slack's user tokens). */
+  refreshResponse: tokenResponseSchema.optional(),
+  /**
+   * Where the access token goes on a call to the provider's API, where it is not `Authorization: Bearer`
+   * (Shopify's Admin API takes `X-Shopify-Access-Token`).
+   */
+  tokenInjection: z.strictObject({ name: headerName(), prefix: printable(0, 64).default('') }).optional(),
   /** How refresh tokens behave: none issued, reused, or replaced on every refresh (rotation). */
   refreshTokens: z.enum(['none', 'reusable', 'rotating']).default('reusable'),
   /** The access token's lifetime where the token response has no `expires_in`. */
@@ -317,6 +320,7 @@ function checkOAuthTemplates(
     issuer: string;
     authorizationEndpoint: string;
     tokenEndpoint: string;
+    refreshEndpoint?: string;
     revocationEndpoint?: string;
     revocation?: { url: string; style: string };
     apiBaseUrl?: string;
@@ -333,6 +337,7 @@ function checkOAuthTemplates(
       { path: ['issuer'], template: value.issuer, allowed: params },
       { path: ['authorizationEndpoint'], template: value.authorizationEndpoint, allowed: params },
       { path: ['tokenEndpoint'], template: value.tokenEndpoint, allowed: params },
+      { path: ['refreshEndpoint'], template: value.refreshEndpoint, allowed: params },
       { path: ['revocationEndpoint'], template: value.revocationEndpoint, allowed: params },
       { path: ['revocation', 'url'], template: value.revocation?.url, allowed: revocation },
       { path: ['apiBaseUrl'], template: value.apiBaseUrl, allowed: afterConnect },
@@ -348,6 +353,10 @@ function checkOAuthTemplates(
 }
 
 export const oauthProviderSchema = z.strictObject(oauthFields).superRefine(checkOAuthTemplates);
+
+/** The fields of an OAuth provider, for schemas built on them (a custom provider's registration). */
+export const oauthProviderShape = oauthFields;
+export { checkOAuthTemplates };
 
 const apiKeyFields = {
   authType: z.literal('api_key'),
@@ -397,6 +406,9 @@ function checkApiKeyTemplates(
 }
 
 export const apiKeyProviderSchema = z.strictObject(apiKeyFields).superRefine(checkApiKeyTemplates);
+
+/** The fields of an API-key provider, for schemas built on them. */
+export const apiKeyProviderShape = apiKeyFields;
 
 export const providerConfigSchema = z.discriminatedUnion('authType', [
   oauthProviderSchema,
@@ -459,6 +471,7 @@ export const catalogueEntrySchema = z.discriminatedUnion('authType', [
       issuer: httpsTemplate,
       authorizationEndpoint: httpsTemplate,
       tokenEndpoint: httpsTemplate,
+      refreshEndpoint: httpsTemplate.optional(),
       revocationEndpoint: z.never().optional(),
       apiBaseUrl: httpsTemplate.optional(),
     })

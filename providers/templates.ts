@@ -13,9 +13,15 @@ export class TemplateError extends Error {
   }
 }
 
-export function fillTemplate(template: string, values: Readonly<Record<string, string | undefined>>): string {
+/** `keep`: placeholders left as they are, filled by a later call (revocation's `{token}` and `{clientId}`). */
+export function fillTemplate(
+  template: string,
+  values: Readonly<Record<string, string | undefined>>,
+  keep: ReadonlySet<string> = new Set(),
+): string {
   if (!placeholdersOf(template).length) return template;
-  return template.replace(/\{([A-Za-z][A-Za-z0-9_]{0,39})\}/g, (_match, name: string, offset: number) => {
+  return template.replace(/\{([A-Za-z][A-Za-z0-9_]{0,39})\}/g, (match, name: string, offset: number) => {
+    if (keep.has(name)) return match;
     const value = values[name];
     if (value === undefined) throw new TemplateError(name);
     return offset === 0 && /^https?:\/\//.test(value) ? value.replace(/\/$/, '') : encodeURIComponent(value);

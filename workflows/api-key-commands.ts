@@ -2,7 +2,7 @@
 // by an activity, and the probe that checks it on a schedule and notes its age and disuse. Workflow code, run
 // inside connectionLifecycle; the key travels sealed and is opened only inside the activities.
 import { isCancellation, setHandler } from '@temporalio/workflow';
-import { isFailureType } from './failure-types.js';
+import { identityFailure, isFailureType } from './failure-types.js';
 import { keyNoticesDue, refuseIfFinal, refuseIfNotAuthType } from './lifecycle-state.js';
 import { isTemporary, refuse, unwrap, type LifecycleRun } from './lifecycle-run.js';
 import { submitApiKey } from './messages.js';
@@ -23,7 +23,20 @@ export function installApiKeyHandlers(run: LifecycleRun): void {
           state.lastProbeAt = Date.now();
         } catch (error) {
           if (isCancellation(error)) throw error;
-          const reason = isFailureType(unwrap(error)?.type, 'CredentialRejected')
+          const failure = unwrap(error);
+          const identity = identityFailure(failure);
+          if (identity) {
+            if (snapshot.status === 'pending') {
+              if (identity.existingConnectionId) {
+                snapshot.existingConnectionId = identity.existingConnectionId;
+              }
+              await run.transition('failed', identity.reason, request.actor);
+              return { ...snapshot };
+            }
+            // A rotation to a key of another account (or one another connection has) changes nothing.
+            throw failure!;
+          }
+          const reason = isFailureType(failure?.type, 'CredentialRejected')
             ? 'provider_rejected'
             : isTemporary(error)
               ? 'provider_unavailable'

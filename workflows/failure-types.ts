@@ -18,6 +18,20 @@ export const permanentFailureTypes = [
   'InvalidData',
   /** A programming or input error inside the activity (a TypeError, say): the same input fails again. */
   'InternalError',
+  /**
+   * The upstream account of a new credential is another live connection's in the same scope: nothing is
+   * stored. Its details are that connection's id.
+   */
+  'AccountAlreadyConnected',
+  /** A re-authorization or key rotation answered for another account than the connection's: nothing changes. */
+  'AccountMismatch',
+  /** The provider refused to say which account a new credential is (401/403, no account id). */
+  'IdentityRefused',
+  /**
+   * The provider's identity request stayed unavailable through the activity's own bounded retries after a
+   * code exchange: permanent, since the spent code cannot be exchanged again.
+   */
+  'IdentityUnavailable',
 ] as const;
 
 export const temporaryFailureTypes = [
@@ -48,4 +62,36 @@ export type CommandFailureType = FailureType | typeof SUPERSEDED | typeof INVALI
 /** Whether a failure's type is `type`: a typed comparison, so that a misspelt name fails to compile. */
 export function isFailureType(actual: string | undefined | null, type: CommandFailureType): boolean {
   return actual === type;
+}
+
+/** Why a setup ended, when the upstream account is why; with the connection that already has the account. */
+export interface IdentityEnding {
+  reason: 'account_already_connected' | 'account_mismatch' | 'identity_refused' | 'identity_unavailable';
+  existingConnectionId?: string;
+}
+
+/**
+ * The reason a setup step ends with when its failure is about the upstream account, else undefined. Only
+ * failure types that histories from before accounts never carry: their replay is unchanged.
+ */
+export function identityFailure(
+  failure: { type?: string | null; details?: unknown[] | null } | undefined,
+): IdentityEnding | undefined {
+  switch (failure?.type as CommandFailureType | undefined) {
+    case 'AccountAlreadyConnected': {
+      const [existing] = failure?.details ?? [];
+      return {
+        reason: 'account_already_connected',
+        ...(typeof existing === 'string' ? { existingConnectionId: existing } : {}),
+      };
+    }
+    case 'AccountMismatch':
+      return { reason: 'account_mismatch' };
+    case 'IdentityRefused':
+      return { reason: 'identity_refused' };
+    case 'IdentityUnavailable':
+      return { reason: 'identity_unavailable' };
+    default:
+      return undefined;
+  }
 }

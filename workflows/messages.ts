@@ -18,6 +18,11 @@ export interface ConnectionRef {
   authType: 'oauth2' | 'api_key';
   name?: string;
   createdBy: string;
+  /**
+   * The connection's parameters as checked at create (defaults applied), recorded with its row. Not secret;
+   * absent in connections made before parameters existed.
+   */
+  params?: Record<string, string>;
 }
 
 export interface LifecycleSettings {
@@ -49,6 +54,8 @@ export interface ConnectionSnapshot {
   keyCreatedAt?: number;
   /** An authorization (setup or re-authorization) is waiting for its callback. */
   authorizationPending: boolean;
+  /** The live connection that already has the upstream account, when the setup ended for that reason. */
+  existingConnectionId?: string;
 }
 
 export interface Waiter {
@@ -125,6 +132,11 @@ export interface AuthorizationOutcome {
   snapshot: ConnectionSnapshot;
   /** As PendingAuthorization.returnTo: undefined for an authorization begun before setups carried it. */
   returnTo?: string | null;
+  /**
+   * Why the authorization ended without new tokens (`exchange_failed`, `account_mismatch`, ...), whether or
+   * not it changed the connection's status; with the connection that already has the account, if that is why.
+   */
+  ended?: { reason: string; existingConnectionId?: string };
 }
 
 export interface SubmitApiKeyRequest {

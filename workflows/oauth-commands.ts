@@ -2,7 +2,7 @@
 // callback, the setup deadline) and the refresh of its tokens. Workflow code, run inside connectionLifecycle;
 // the activities it calls seal and store the tokens themselves, so no token ever passes through here.
 import { isCancellation, patched, setHandler, uuid4 } from '@temporalio/workflow';
-import { isFailureType } from './failure-types.js';
+import { identityFailure, isFailureType } from './failure-types.js';
 import {
   earliestRefreshAttempt,
   isDue,
@@ -95,9 +95,16 @@ export function installOAuthHandlers(run: LifecycleRun): void {
           const failure = unwrap(error);
           // A bad callback changes nothing.
           if (failure && isFailureType(failure.type, 'AuthorizationRefused')) throw failure;
-          const refused = isFailureType(failure?.type, 'CredentialRejected');
-          await endAuthorization(run, refused ? 'exchange_refused' : 'exchange_failed', 'provider');
-          return outcome();
+          const ended: { reason: string; existingConnectionId?: string } = identityFailure(failure) ?? {
+            reason: isFailureType(failure?.type, 'CredentialRejected')
+              ? 'exchange_refused'
+              : 'exchange_failed',
+          };
+          if (ended.existingConnectionId && pending.initial) {
+            snapshot.existingConnectionId = ended.existingConnectionId;
+          }
+          await endAuthorization(run, ended.reason, 'provider');
+          return { ...outcome(), ended };
         }
         state.authorization = undefined;
         snapshot.authorizationPending = false;

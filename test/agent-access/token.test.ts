@@ -199,7 +199,11 @@ describe('POST /v1/connections/:id/token', () => {
     expect(created.status).toBe(201);
     const answer = await token(created.body.connection.id, agent);
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ apiKey: 'key-good-1' });
+    // With where the provider's API is for this connection: the integration's base URL, filled.
+    expect(answer.body).toEqual({
+      apiKey: 'key-good-1',
+      apiBaseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/),
+    });
   });
 });
 

@@ -75,8 +75,15 @@ describe('connections API, end to end', () => {
         'keyRotationDueAt',
         'keyUnused',
         'grantedScopes',
+        'account',
+        'providerData',
+        'params',
+        'refreshTokenExpiresAt',
+        'warnings',
       ].sort(),
     );
+    // The test integration describes no identity: no account is known, no provider data kept.
+    expect(read.body.connection).toMatchObject({ account: null, providerData: {} });
 
     const events = await api.call('GET', `/v1/connections/${id}/events`, { token: admin });
     expect(events.status).toBe(200);

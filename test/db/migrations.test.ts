@@ -102,12 +102,43 @@ describe('20261202000001_last_use_from_grants', () => {
         { ...grant, granted_at: first, last_granted_at: last, grant_count: 3 },
       ]);
 
-      const [, rolledBack] = await db.migrate.down();
+      // By name: later migrations stay applied.
+      const [, rolledBack] = await db.migrate.down({ name: '20261202000001_last_use_from_grants' });
       expect(rolledBack).toEqual(['20261202000001_last_use_from_grants']);
       expect((await db('connections').where({ id }).first()).last_used_at).toEqual(last);
 
       await db.migrate.latest();
       expect(await columns()).not.toContain('last_used_at');
+    } finally {
+      await drop();
+    }
+  });
+});
+
+describe('20261202000002_connection_params', () => {
+  it('gives every connection its parameters (none by default) and a refresh-token expiry, and rolls back', async () => {
+    const { db, drop } = await createTestDatabase();
+    try {
+      await db.migrate.latest();
+      const id = '7b0c1f1e-0000-4000-8000-000000000004';
+      await db('connections').insert({
+        id,
+        workspace_id: 'ws_1',
+        integration: 'microsoft',
+        scope: 'workspace',
+        auth_type: 'oauth2',
+        status: 'pending',
+        created_by: 'u_1',
+      });
+      const row = await db('connections').where({ id }).first();
+      expect(row.params).toEqual({});
+      expect(row.refresh_token_expires_at).toBeNull();
+
+      const [, rolledBack] = await db.migrate.down();
+      expect(rolledBack).toEqual(['20261202000002_connection_params']);
+      const columns = Object.keys(await db('connections').columnInfo());
+      expect(columns).not.toContain('params');
+      expect(columns).not.toContain('refresh_token_expires_at');
     } finally {
       await drop();
     }
@@ -125,6 +156,49 @@ describe('migrateToLatest', () => {
     } finally {
       await Promise.all(processes.map((db) => db.destroy()));
       await database.drop();
+    }
+  });
+});
+
+describe('20261203000001_connection_accounts', () => {
+  it('holds one upstream account once per scope among connections that are not final', async () => {
+    const { db, drop } = await createTestDatabase();
+    try {
+      await db.migrate.latest();
+      let n = 0;
+      const insert = (more: Record<string, unknown>) =>
+        db('connections').insert({
+          id: `7b0c1f1e-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+          workspace_id: 'ws_1',
+          integration: 'github',
+          scope: 'workspace',
+          auth_type: 'oauth2',
+          status: 'active',
+          created_by: 'u_1',
+          account_id: 'octocat',
+          ...more,
+        });
+      await insert({});
+      expect((await db('connections').first()).provider_data).toEqual({});
+      await expect(insert({ status: 'pending' })).rejects.toThrow(/connections_one_live_account_per_scope/);
+      // Another scope, another person, another integration, another account, no account: all admitted.
+      await insert({ scope: 'user', owner_user_id: 'u_1' });
+      await insert({ scope: 'user', owner_user_id: 'u_2' });
+      await expect(insert({ scope: 'user', owner_user_id: 'u_2' })).rejects.toThrow(/unique/);
+      await insert({ integration: 'gitlab' });
+      await insert({ account_id: 'hubot' });
+      await insert({ account_id: null });
+      await insert({ account_id: null });
+      // A disconnected or failed connection keeps its account without holding it.
+      await insert({ status: 'disconnected' });
+      await insert({ status: 'failed' });
+
+      const [, rolledBack] = await db.migrate.down();
+      expect(rolledBack).toEqual(['20261203000001_connection_accounts']);
+      expect(Object.keys(await db('connections').columnInfo())).not.toContain('account_id');
+      await db.migrate.latest();
+    } finally {
+      await drop();
     }
   });
 });

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { createTokenVerifier, loadJwtSecret, mintToken } from '../../api/auth.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { integrationStore } from '../../integrations/integration-store.js';
-import { catalogueData } from '../../catalogue/providers.js';
+import { catalogueData, catalogueEntry } from '../../catalogue/providers.js';
+import { behaviourOf } from '../../integrations/catalogue-behaviour.js';
 import { catalogueEntrySchema } from '../../providers/provider-config.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { listen } from '../support/http.js';
@@ -70,6 +71,43 @@ describe('GET /v1/integrations', () => {
       authType: 'api_key',
       configured: false,
     });
+  });
+
+  it("shows each provider's documented behaviour: the catalogue's from its data, a custom one's from its configuration", async () => {
+    const base = 'http://127.0.0.1:4999';
+    const created = await call('POST', '/v1/integrations', {
+      token: tokens.owner,
+      body: {
+        ...customOAuth('acme-behaviour', base),
+        apiBaseUrl: `${base}/api`,
+        pkce: false,
+        refreshTokens: 'rotating',
+        revocation: { style: 'request', method: 'DELETE', url: `${base}/grants/{token}`, tokenIn: 'path' },
+        identity: { request: { url: '/me' }, id: 'id', displayName: ['name'] },
+        defaultAccessLifetimeSeconds: 3600,
+        refreshTokenLifetime: { seconds: 30 * 86_400, kind: 'idle' },
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ category: null, docs: [] });
+    expect(created.body.behaviour).toEqual({
+      pkce: false,
+      refreshTokens: 'rotating',
+      revocation: { style: 'request', method: 'DELETE' },
+      identity: 'request',
+      parameters: [],
+      defaultAccessLifetimeSeconds: 3600,
+      refreshTokenLifetime: { seconds: 30 * 86_400, kind: 'idle' },
+    });
+    // Every answer passed the route's declared schema exactly (the harness checks responses).
+    const { body } = await call('GET', '/v1/integrations', { token: tokens.agent });
+    const catalogue = body.integrations.filter((item: { source: string }) => item.source === 'catalogue');
+    expect(catalogue).toHaveLength(catalogueData.length);
+    for (const item of catalogue) {
+      const entry = catalogueEntry(item.key)!;
+      expect(item).toMatchObject({ category: entry.category, docs: [...entry.docs] });
+      expect(item.behaviour).toEqual(behaviourOf(entry));
+    }
   });
 
   it('answers 401 without a token or with a bad one', async () => {

@@ -33,6 +33,11 @@ describe('token endpoint answers', () => {
     app.post('/token', (_req, res) => {
       res.status(answer.status).type('application/json').send(JSON.stringify(answer.body));
     });
+    // A refresh endpoint of its own (Figma's), which echoes what it was sent as the token it issues.
+    app.post('/refresh', express.urlencoded({ extended: false }), (req, res) => {
+      const sent = { ...req.body, version: req.get('x-api-version') } as Record<string, string>;
+      res.json({ access_token: JSON.stringify(sent), token_type: 'bearer' });
+    });
     server = await listen(app);
   });
   afterAll(async () => {
@@ -76,5 +81,23 @@ describe('token endpoint answers', () => {
     const odd = (await refresh().catch((error: unknown) => error)) as ProviderError;
     expect(odd.kind).toBe('rejected');
     expect(odd.message).toBe('refresh: the provider refused (invalid_error)');
+  });
+
+  it("refreshes at the provider's refresh endpoint with the refresh call's parameters and headers", async () => {
+    const config = oauthProviderSchema.parse({
+      ...provider(),
+      refreshEndpoint: `${server.url}/refresh`,
+      refreshRequest: { params: { resource: 'api' }, headers: { 'X-Api-Version': '2' } },
+    });
+    const tokens = await refreshTokens(config, { clientId: 'c', clientSecret: 's' }, 'refresh-1', {
+      allowInsecureRequests: true,
+      outbound,
+    });
+    expect(JSON.parse(tokens.accessToken)).toMatchObject({
+      grant_type: 'refresh_token',
+      refresh_token: 'refresh-1',
+      resource: 'api',
+      version: '2',
+    });
   });
 });

@@ -72,6 +72,7 @@ export async function startApiHarness(
     verifyToken: await createTokenVerifier(auth),
     publicUrl: 'http://127.0.0.1:9',
     allowInsecureProviderUrls: true,
+    catalogue: options.catalogue,
     outbound,
     rateLimits: options.rateLimits,
     readyWaits: options.readyWaits,

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../../logging/logger.js';
 import type { OutboundGuard } from '../../providers/outbound-guard.js';
 import { clientDataConverter, workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
+import type { Catalogue } from '../../integrations/connection-provider.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import { createWorker } from '../../worker/create-worker.js';
 import {
@@ -90,6 +91,8 @@ export async function startLifecycleHarness(
     codecKey?: Buffer;
     /** The default worker's way out to providers (one that checks no address unless given). */
     outbound?: OutboundGuard;
+    /** The workers' provider catalogue (test/support/catalogue.ts points entries at stand-ins). */
+    catalogue?: Catalogue;
   } = {},
 ): Promise<LifecycleHarness> {
   const database = await createTestDatabase();
@@ -145,6 +148,7 @@ export async function startLifecycleHarness(
         logger,
         allowInsecureProviderUrls: true,
         lifecycle: settings,
+        catalogue: options.catalogue,
         ...deps,
       }),
       dataConverter: workerDataConverter(codec),

@@ -9,6 +9,8 @@ import type { CredentialVault } from '../../vault/index.js';
 export interface StandInApi {
   baseUrl: string;
   validKeys: Set<string>;
+  /** The upstream account each key belongs to, as GET /v1/whoami answers it; a key without one gets 401. */
+  accounts: Map<string, { id: string; name: string }>;
   /** Every request received: method, path and the Authorization header as sent. */
   requests: Array<{ method: string; path: string; authorization?: string }>;
   /** The same requests in full: method, raw URL and every header as received. */
@@ -33,6 +35,7 @@ export interface StandInApi {
 
 export async function startStandInApi(): Promise<StandInApi> {
   const validKeys = new Set<string>();
+  const accounts: StandInApi['accounts'] = new Map();
   const requests: StandInApi['requests'] = [];
   const received: StandInApi['received'] = [];
   const faults: Array<number | Promise<unknown>> = [];
@@ -62,6 +65,15 @@ export async function startStandInApi(): Promise<StandInApi> {
       return;
     }
     res.json({ id: 'account-1' });
+  });
+  // Which account a key is (the identity request): answered for keys given one, refused otherwise.
+  app.get('/v1/whoami', (req, res) => {
+    const account = accounts.get(req.headers.authorization?.replace(/^Bearer /, '') ?? '');
+    if (!account) {
+      res.status(401).json({ error: 'no account for this key' });
+      return;
+    }
+    res.json({ account });
   });
   // Any method under /echo: answers with what arrived (method, URL, headers, body as text).
   app.all('/echo{/*rest}', async (req, res) => {
@@ -118,6 +130,7 @@ export async function startStandInApi(): Promise<StandInApi> {
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     validKeys,
+    accounts,
     requests,
     received,
     bodies,

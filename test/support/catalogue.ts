@@ -1,0 +1,35 @@
+// Catalogue entries pointed at loopback stand-ins: the real entry, every https URL of it (endpoints,
+// templates, the id_token issuer) moved to the stand-in's http origin with its path kept, and the hosts
+// provider data may name (`urlHosts`) replaced by the stand-in's. Hand the result to the activities and the
+// API as their `catalogue`.
+import { catalogueEntry } from '../../catalogue/providers.js';
+import type { Catalogue } from '../../integrations/connection-provider.js';
+import type { CatalogueEntry } from '../../providers/provider-config.js';
+
+function moved(value: unknown, origin: string, hostname: string): unknown {
+  if (typeof value === 'string') return value.replace(/^https:\/\/[^/]*/, origin);
+  if (Array.isArray(value)) return value.map((item) => moved(item, origin, hostname));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([name, field]) =>
+        name === 'urlHosts' ? [name, [hostname]] : [name, moved(field, origin, hostname)],
+      ),
+    );
+  }
+  return value;
+}
+
+/** The entry as it would be if its provider lived at `origin` (`http://127.0.0.1:port`). */
+export function pointAt(entry: CatalogueEntry, origin: string): CatalogueEntry {
+  const { hostname, origin: base } = new URL(origin);
+  return moved(entry, base, hostname) as CatalogueEntry;
+}
+
+/** The real catalogue, with the given entries (by key) pointed at their stand-ins. */
+export function catalogueWith(pointed: Record<string, string>): Catalogue {
+  return (key) => {
+    const entry = catalogueEntry(key);
+    const origin = pointed[key];
+    return entry && origin ? pointAt(entry, origin) : entry;
+  };
+}
