@@ -4,11 +4,10 @@
 import { catalogueEntry, catalogueProvider } from '../../../catalogue/providers.js';
 import { integrationStore } from '../../../integrations/integration-store.js';
 import type { CatalogueEntry, ProviderConfigInput } from '../../../providers/provider-config.js';
-import type { ActivityDependencies } from '../../../activities/index.js';
 import { connectionStore } from '../../../connections/connection-store.js';
 import type { LifecycleSettings } from '../../../workflows/messages.js';
 import { startLifecycleHarness } from '../lifecycle.js';
-import { catalogueWith, pointAt } from './point-at.js';
+import { catalogueWith, pointAt } from '../catalogue.js';
 import { callbackParams, type LifecycleHarness } from '../lifecycle.js';
 import { signInAndConsent } from './stand-in-server.js';
 
@@ -43,10 +42,9 @@ export async function startConformanceHarness(
   pointed: Record<string, StandInClient>,
   settings: Partial<LifecycleSettings> = {},
 ): Promise<LifecycleHarness> {
-  const harness = await startLifecycleHarness({ worker: false, settings });
-  for (const [key, standIn] of Object.entries(pointed)) await configureEntry(harness, key, standIn);
   const origins = Object.fromEntries(Object.entries(pointed).map(([key, standIn]) => [key, standIn.origin]));
-  await harness.startWorker({ catalogue: catalogueWith(origins) } as Partial<ActivityDependencies>);
+  const harness = await startLifecycleHarness({ settings, catalogue: catalogueWith(origins) });
+  for (const [key, standIn] of Object.entries(pointed)) await configureEntry(harness, key, standIn);
   return harness;
 }
 

@@ -2,8 +2,8 @@
 // against its provider's documentation. Kept, unchanged, as a fixture so that the conformance tests can show
 // that each stand-in's documented behaviour broke the old entry at a named step and that the current entry
 // passes it ("each fails on the old catalogue and passes now", issue 12). Never used by the service.
-import type { ProviderConfigInput } from '../../../providers/provider-config.js';
-import { pointAt } from './point-at.js';
+import type { CatalogueEntry, ProviderConfigInput } from '../../../providers/provider-config.js';
+import { pointAt } from '../catalogue.js';
 
 const oauth2 = { authType: 'oauth2', issParameterSupported: false, scopeSeparator: ' ' } as const;
 const bearerApiKey = {
@@ -241,5 +241,6 @@ type OldEntry = (typeof oldCatalogueData)[number];
 /** The old entry `key` as a workspace would have configured it, its URLs on the stand-in's origin. */
 export function oldProvider(key: OldEntry['key'], origin: string): ProviderConfigInput {
   const { key: _key, ...provider } = oldCatalogueData.find((candidate) => candidate.key === key)!;
-  return pointAt(provider, origin) as ProviderConfigInput;
+  // pointAt moves the URLs of any entry-shaped value; the old entries predate the catalogue entry type.
+  return pointAt(provider as unknown as CatalogueEntry, origin) as unknown as ProviderConfigInput;
 }
