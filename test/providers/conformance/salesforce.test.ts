@@ -46,6 +46,7 @@ describe('a Salesforce-like org (no expires_in, instance_url)', () => {
     await salesforce?.stop();
   });
 
+  // instance_url is where the stand-in serves: an http loopback origin, which tests admit for every provider URL.
   it('connects with the default lifetime, a refresh scheduled before it ends, the account and instance_url kept', async () => {
     const { connectionId, authorizationUrl, snapshot } = await connectAs(harness, 'salesforce', 'ada', {
       params: { domain: 'acme.my' },
@@ -103,6 +104,10 @@ describe('a Salesforce-like org, refreshed on the schedule its default lifetime 
     const { connectionId, snapshot } = await connectAs(harness, 'salesforce', 'ada');
     expect(snapshot).toMatchObject({ status: 'active', hasRefreshToken: true });
     const tokens = await storedTokens(harness, connectionId);
+    expect(await shown(harness, connectionId)).toMatchObject({
+      account: { id: `${ada.orgId}/${ada.userId}`, displayName: 'Ada Lovelace' },
+      providerData: { instance_url: salesforce.origin.replace(/^http:/, 'https:') },
+    });
     // Scheduled from the default lifetime: the refresh margin (the harness's) before it ends, as the read model
     // shows; the workflow's timer is then what a refresh waits for (its firing is tested in timers.test.ts).
     const row = await harness.db('connections').where({ id: connectionId }).first();
