@@ -212,6 +212,11 @@ export const identitySchema = z.strictObject({
   request: providerRequestSchema.optional(),
   id: z.union([fieldPathSchema, z.array(fieldPathSchema).min(1).max(3)]),
   displayName: z.array(fieldPathSchema).min(1).max(4),
+  /**
+   * What a refused identity request (401, 403, 404) means: the setup fails, or, where a valid credential may
+   * lack the permission to read its own account (Stripe's restricted keys), the account stays unknown.
+   */
+  whenRefused: z.enum(['fail', 'account_unknown']).default('fail'),
 });
 
 /** The documentation an entry's facts were checked against. */

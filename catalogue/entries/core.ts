@@ -541,6 +541,8 @@ export const coreEntries = [
       request: { url: '/v1/account' },
       id: 'id',
       displayName: ['settings.dashboard.display_name', 'business_profile.name', 'email', 'id'],
+      // A restricted key may lack the permission to read the account; it is a good key all the same.
+      whenRefused: 'account_unknown',
     },
     // Stripe-Account makes a call on behalf of a connected account (Connect).
     proxy: { requestHeaders: ['Stripe-Version', 'Stripe-Account'] },

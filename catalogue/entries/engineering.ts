@@ -169,7 +169,13 @@ export const engineeringEntries = [
     apiBaseUrl: 'https://{region}.posthog.com',
     // A personal API key carries its own scopes, so only 401 refuses the key itself.
     verification: { method: 'GET', path: '/api/users/@me/', rejectStatuses: [401] },
-    identity: { request: { url: '/api/users/@me/' }, id: 'uuid', displayName: ['email', 'first_name'] },
+    // A key scoped without user:read cannot read its user; it is a good key all the same.
+    identity: {
+      request: { url: '/api/users/@me/' },
+      id: 'uuid',
+      displayName: ['email', 'first_name'],
+      whenRefused: 'account_unknown',
+    },
   },
   {
     key: 'anthropic',
