@@ -1,4 +1,7 @@
-// Catalogue entries for code hosting, developer tools, project management, analytics, AI APIs and identity providers.
+// Catalogue entries for code hosting, developer tools, project management, analytics, AI APIs and identity
+// providers.
+// Long because it is data: one entry per provider, each read on its own. Each entry's `docs` are the pages
+// its facts were checked against; catalogue/VERDICTS.md says, per provider, what could not be verified.
 import type { CatalogueEntryInput } from '../../providers/provider-config.js';
 import { bearerApiKey, oauth2 } from '../entry-defaults.js';
 
