@@ -39,6 +39,13 @@ export async function readConnectionIdentity(
       );
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
+      if (!error.retryable && provider.identity?.whenRefused === 'account_unknown') {
+        access.deps.logger.warn(
+          { provider: provider.displayName, status: error.status },
+          'identity request refused: the account stays unknown',
+        );
+        return { data: {} };
+      }
       if (!error.retryable) throw failure('IdentityRefused', error.message);
       if (!retryHere) throw error;
       if (attempt >= IDENTITY_ATTEMPTS || Context.current().cancellationSignal.aborted) {

@@ -4,7 +4,7 @@
 // pattern or their provider-data field's hosts. A value that stands for a host label or path segment is
 // percent-encoded, so it cannot add a path, a query or another host; one that starts the template is an origin
 // and is used as checked.
-import { placeholdersOf } from './provider-config.js';
+import { placeholdersOf } from './provider-parts.js';
 
 export class TemplateError extends Error {
   constructor(readonly missing: string) {

@@ -1,5 +1,6 @@
-// The catalogue's first entries, each checked field by field against its provider's own documentation (the
-// `docs` of each entry; verdicts and what could not be verified are in the catalogue's verdict notes).
+// The catalogue's first entries, each checked field by field against its provider's own documentation.
+// Long because it is data: one entry per provider, each read on its own. Each entry's `docs` are the pages
+// its facts were checked against; catalogue/VERDICTS.md says, per provider, what could not be verified.
 import type { CatalogueEntryInput } from '../../providers/provider-config.js';
 import { bearerApiKey, oauth2 } from '../entry-defaults.js';
 
@@ -541,6 +542,8 @@ export const coreEntries = [
       request: { url: '/v1/account' },
       id: 'id',
       displayName: ['settings.dashboard.display_name', 'business_profile.name', 'email', 'id'],
+      // A restricted key may lack the permission to read the account; it is a good key all the same.
+      whenRefused: 'account_unknown',
     },
     // Stripe-Account makes a call on behalf of a connected account (Connect).
     proxy: { requestHeaders: ['Stripe-Version', 'Stripe-Account'] },

@@ -1,4 +1,7 @@
-// Catalogue entries for code hosting, developer tools, project management, analytics, AI APIs and identity providers.
+// Catalogue entries for code hosting, developer tools, project management, analytics, AI APIs and identity
+// providers.
+// Long because it is data: one entry per provider, each read on its own. Each entry's `docs` are the pages
+// its facts were checked against; catalogue/VERDICTS.md says, per provider, what could not be verified.
 import type { CatalogueEntryInput } from '../../providers/provider-config.js';
 import { bearerApiKey, oauth2 } from '../entry-defaults.js';
 
@@ -169,7 +172,13 @@ export const engineeringEntries = [
     apiBaseUrl: 'https://{region}.posthog.com',
     // A personal API key carries its own scopes, so only 401 refuses the key itself.
     verification: { method: 'GET', path: '/api/users/@me/', rejectStatuses: [401] },
-    identity: { request: { url: '/api/users/@me/' }, id: 'uuid', displayName: ['email', 'first_name'] },
+    // A key scoped without user:read cannot read its user; it is a good key all the same.
+    identity: {
+      request: { url: '/api/users/@me/' },
+      id: 'uuid',
+      displayName: ['email', 'first_name'],
+      whenRefused: 'account_unknown',
+    },
   },
   {
     key: 'anthropic',

@@ -1,4 +1,6 @@
 // Catalogue entries for mail, calendar, documents, storage, video, design and communication tools.
+// Long because it is data: one entry per provider, each read on its own. Each entry's `docs` are the pages
+// its facts were checked against; catalogue/VERDICTS.md says, per provider, what could not be verified.
 import type { CatalogueEntryInput } from '../../providers/provider-config.js';
 import { bearerApiKey, oauth2 } from '../entry-defaults.js';
 

@@ -134,7 +134,8 @@ describe('20261202000002_connection_params', () => {
       expect(row.params).toEqual({});
       expect(row.refresh_token_expires_at).toBeNull();
 
-      const [, rolledBack] = await db.migrate.down();
+      // By name: later migrations stay applied.
+      const [, rolledBack] = await db.migrate.down({ name: '20261202000002_connection_params' });
       expect(rolledBack).toEqual(['20261202000002_connection_params']);
       const columns = Object.keys(await db('connections').columnInfo());
       expect(columns).not.toContain('params');
@@ -193,7 +194,7 @@ describe('20261203000001_connection_accounts', () => {
       await insert({ status: 'disconnected' });
       await insert({ status: 'failed' });
 
-      const [, rolledBack] = await db.migrate.down();
+      const [, rolledBack] = await db.migrate.down({ name: '20261203000001_connection_accounts' });
       expect(rolledBack).toEqual(['20261203000001_connection_accounts']);
       expect(Object.keys(await db('connections').columnInfo())).not.toContain('account_id');
       await db.migrate.latest();

@@ -158,6 +158,26 @@ describe('provider catalogue', () => {
     },
   );
 
+  // A value typed at connect that could name another host would send the request (and, at the token
+  // endpoint, the workspace's client secret) wherever the person connecting chose.
+  it.each(entries)(
+    '%s asks for no parameter that could steer a provider URL to another host',
+    (_key, entry) => {
+      const hostile = ['evil.example', 'evil.example.com', '127.0.0.1', 'evil.example/x', 'evil.example#'];
+      for (const parameter of entry.parameters) {
+        const inHost = urlTemplates(entry).some(([, template]) =>
+          /^https?:\/\/([^/?]*)/.exec(template)?.[1]?.includes(`{${parameter.name}}`),
+        );
+        if (!inHost) continue;
+        const pattern = new RegExp(parameter.pattern, 'u');
+        expect([parameter.name, hostile.filter((value) => pattern.test(value))]).toEqual([
+          parameter.name,
+          [],
+        ]);
+      }
+    },
+  );
+
   it.each(oauthEntries)('%s builds a valid authorization request', async (_key, entry) => {
     const provider = concrete(entry);
     const redirectUri = 'https://connections.example/v1/oauth/callback';

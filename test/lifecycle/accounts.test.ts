@@ -10,6 +10,8 @@ import { startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
 const OAUTH = 'oidc-accounts';
 const KEYS = 'keyed-accounts';
+/** The same API, declaring that a good key may be unable to read its own account (as Stripe's restricted keys). */
+const KEYS_MAYBE_UNNAMED = 'keyed-maybe-unnamed';
 
 describe('the upstream account of a connection', () => {
   let api: ApiHarness;
@@ -47,6 +49,22 @@ describe('the upstream account of a connection', () => {
         injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
         verification: { method: 'GET', path: '/v1/me' },
         identity: { request: { url: '/v1/whoami' }, id: 'account.id', displayName: ['account.name'] },
+      },
+    });
+    await integrationStore.configure(api.db, api.vault, {
+      workspaceId: api.workspaceId,
+      key: KEYS_MAYBE_UNNAMED,
+      provider: {
+        authType: 'api_key',
+        apiBaseUrl: standIn.baseUrl,
+        injection: { in: 'header', name: 'Authorization', prefix: 'Bearer ' },
+        verification: { method: 'GET', path: '/v1/me' },
+        identity: {
+          request: { url: '/v1/whoami' },
+          id: 'account.id',
+          displayName: ['account.name'],
+          whenRefused: 'account_unknown',
+        },
       },
     });
     admin = await api.token({ role: 'admin' });
@@ -285,6 +303,16 @@ describe('the upstream account of a connection', () => {
         details: { status: 'failed', reason: 'identity_refused' },
       });
       expect(await credentials(refused.body.error.details.connectionId)).toEqual([]);
+    });
+
+    it('keeps a good key whose account it may not read, where the provider says that happens', async () => {
+      const created = await api.call('POST', '/v1/connections', {
+        token: admin,
+        body: { integration: KEYS_MAYBE_UNNAMED, scope: 'workspace', apiKey: 'sk-nobody' },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.connection).toMatchObject({ status: 'active', account: null });
+      expect(await storedKey(created.body.connection.id)).toBe('sk-nobody');
     });
 
     it('allows the account again once its connection is disconnected', async () => {

@@ -144,7 +144,7 @@ describe('npm start under faults', () => {
       expect(first.status).toBe(200);
       expect(await api.call('POST', `/v1/connections/${id}/token`)).toEqual({
         status: 200,
-        body: { apiKey: 'key-before' },
+        body: { apiKey: 'key-before', apiBaseUrl: expect.any(String) },
       });
       const deactivated = await api.call('POST', `/v1/connections/${id}/deactivate`);
       expect([deactivated.status, deactivated.body.connection?.status]).toEqual([200, 'inactive']);

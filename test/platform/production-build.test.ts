@@ -96,7 +96,7 @@ describe('the production build', () => {
     );
     expect(await client.call('POST', `/v1/connections/${id}/token`)).toEqual({
       status: 200,
-      body: { apiKey: 'key-build-1' },
+      body: { apiKey: 'key-build-1', apiBaseUrl: standIn.baseUrl },
     });
 
     expect(await api.stop('SIGTERM')).toBe(0);
