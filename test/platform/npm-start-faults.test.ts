@@ -144,7 +144,7 @@ describe('npm start under faults', () => {
       expect(first.status).toBe(200);
       expect(await api.call('POST', `/v1/connections/${id}/token`)).toEqual({
         status: 200,
-        body: { apiKey: 'key-before', apiBaseUrl: expect.any(String) },
+        body: { apiKey: 'key-before', apiBaseUrl: standIn.baseUrl },
       });
       const deactivated = await api.call('POST', `/v1/connections/${id}/deactivate`);
       expect([deactivated.status, deactivated.body.connection?.status]).toEqual([200, 'inactive']);
@@ -156,7 +156,7 @@ describe('npm start under faults', () => {
       const another = await connectApiKey(api, key);
       expect(await api.call('POST', `/v1/connections/${another}/token`)).toEqual({
         status: 200,
-        body: { apiKey: key },
+        body: { apiKey: key, apiBaseUrl: standIn.baseUrl },
       });
     };
 
