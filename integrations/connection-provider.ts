@@ -3,6 +3,7 @@
 // provider's stored one), the connection's parameters checked against it, and its URL templates filled with
 // those parameters and the provider data it answered. The one place every provider call (authorization,
 // code exchange, refresh, revocation, key verification, the proxy, the token route) gets its URLs from.
+import { originOnHosts } from '../providers/url-hosts.js';
 import { catalogueEntry, catalogueProvider } from '../catalogue/providers.js';
 import { templateValues, type TemplateValues } from '../connections/template-values.js';
 import type { Db } from '../db/database.js';
@@ -75,27 +76,10 @@ export interface ResolveOptions {
   allowInsecure: boolean;
 }
 
-/** Whether `host` is one of `hosts`, where a leading `.` admits any subdomain. */
-function onHosts(host: string, hosts: readonly string[]): boolean {
-  const name = host.toLowerCase();
-  return hosts.some((allowed) => {
-    const entry = allowed.toLowerCase();
-    return entry.startsWith('.') ? name.endsWith(entry) : name === entry;
-  });
-}
-
 /** A provider-data value as the origin it may stand for in a template, or undefined when it may not. */
 function urlData(field: ProviderDataField, value: unknown, options: ResolveOptions): string | undefined {
   if (!field.urlHosts || typeof value !== 'string') return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
-  const schemes = options.allowInsecure ? ['https:', 'http:'] : ['https:'];
-  if (!schemes.includes(url.protocol) || url.username || url.password) return undefined;
-  return onHosts(url.hostname, field.urlHosts) ? url.origin : undefined;
+  return originOnHosts(value, field.urlHosts, { allowInsecure: options.allowInsecure });
 }
 
 /** The values templates are filled with: valid parameters (defaults for absent ones) and checked URL data. */

@@ -4,6 +4,7 @@
 // follows a redirect, and reads a bounded body. Values are plain text, bounded and free of control
 // characters; a value meant to stand in a URL must be an https URL on its declared hosts. Failures are
 // ProviderErrors whose messages carry fixed words and HTTP statuses only: never a token, a key or a body.
+import { originOnHosts } from './url-hosts.js';
 import { text } from '../api/validation.js';
 import { applyApiKey } from './api-key-client.js';
 import { readPath } from './json-path.js';
@@ -53,22 +54,6 @@ function cleanText(value: unknown): string | undefined {
   return found.isWellFormed() && keptText.safeParse(found).success ? found : undefined;
 }
 
-/** Whether `value` is an https URL on one of `hosts` (a leading `.` admits any subdomain of it). */
-export function isUrlOnHosts(value: string, hosts: readonly string[]): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== 'https:' || url.username || url.password) return false;
-  const host = url.hostname.toLowerCase();
-  return hosts.some((allowed) => {
-    const wanted = allowed.toLowerCase();
-    return wanted.startsWith('.') ? host.endsWith(wanted) && host.length > wanted.length : host === wanted;
-  });
-}
-
 /**
  * Reads the account and the provider data for a new credential (an access token, or an API key) of a
  * provider whose configuration is concrete (its templates filled).
@@ -113,7 +98,8 @@ export async function readIdentity(
     } else read = fromToken;
     const value = cleanText(read(field.path));
     if (value === undefined) continue;
-    if (field.urlHosts && !isUrlOnHosts(value, field.urlHosts)) {
+    const allowInsecure = options.allowInsecureRequests ?? false;
+    if (field.urlHosts && !originOnHosts(value, field.urlHosts, { allowInsecure })) {
       throw new ProviderError(
         'rejected',
         `the provider's ${field.name} is not an https URL on the hosts the integration expects`,

@@ -125,6 +125,12 @@ export const tokenResponseSchema = z.strictObject({
    */
   okField: fieldPathSchema.optional(),
   /**
+   * The `error` codes that mean the code or the grant is no longer valid, as `invalid_grant` does in RFC 6749:
+   * Slack answers `invalid_refresh_token`, GitHub `bad_refresh_token`. The connection is then told the grant
+   * was refused (it needs re-authorizing), not that the provider failed.
+   */
+  grantErrors: z.array(printable(1, 64)).min(1).max(10).default(['invalid_grant']),
+  /**
    * The `iss` an `id_token` in the answer must carry, where it is not `issuer`: placeholders name the token's
    * own claims, as Microsoft's multi-tenant endpoints document (`https://login.microsoftonline.com/{tid}/v2.0`).
    */

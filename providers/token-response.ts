@@ -38,11 +38,16 @@ export interface TokenSet {
 const MAX_REFRESH_TOKEN_LIFETIME_S = 63_072_000;
 
 /** A provider's error code, classified: a grant it no longer honours, or another refusal. */
-export function refusal(what: string, code: unknown, status?: number): ProviderError {
-  if (code === 'invalid_grant') {
+export function refusal(
+  what: string,
+  code: unknown,
+  status?: number,
+  grantErrors: readonly string[] = ['invalid_grant'],
+): ProviderError {
+  if (typeof code === 'string' && grantErrors.includes(code)) {
     return new ProviderError(
       'invalid_grant',
-      `${what}: the grant is no longer valid (invalid_grant)`,
+      `${what}: the grant is no longer valid (${safeErrorCode(code)})`,
       status,
     );
   }
@@ -149,18 +154,18 @@ export async function readTokenResponse(
   const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
   if (status < 200 || status > 299) {
     const code = isObject ? readPath(body, 'error') : undefined;
-    if (code !== undefined) throw refusal(what, code, status);
+    if (code !== undefined) throw refusal(what, code, status, mapping.grantErrors);
     throw unexpected(what, `HTTP ${status}`, status);
   }
   if (!isObject) throw unexpected(what, 'not a JSON object', status);
   if (mapping.okField !== undefined && readPath(body, mapping.okField) !== true) {
-    throw refusal(what, readPath(body, 'error'), status);
+    throw refusal(what, readPath(body, 'error'), status, mapping.grantErrors);
   }
   const accessToken = readPath(body, mapping.accessToken);
   if (typeof accessToken !== 'string' || !accessToken) {
     // GitHub answers a bad code with HTTP 200 and an RFC 6749 error body.
     const code = readPath(body, 'error');
-    if (code !== undefined) throw refusal(what, code, status);
+    if (code !== undefined) throw refusal(what, code, status, mapping.grantErrors);
     throw unexpected(what, 'no access token', status);
   }
   const tokenType = readPath(body, mapping.tokenType);

@@ -154,7 +154,11 @@ export const coreEntries = [
     tokenRequest: { headers: { Accept: 'application/json' } },
     refreshRequest: { headers: { Accept: 'application/json' } },
     // Only GitHub Apps with expiring user tokens get refresh tokens; each refresh replaces it.
-    tokenResponse: { refreshTokenExpiresIn: 'refresh_token_expires_in' },
+    // A spent code or refresh token is answered with these codes (at HTTP 200), not invalid_grant.
+    tokenResponse: {
+      refreshTokenExpiresIn: 'refresh_token_expires_in',
+      grantErrors: ['bad_verification_code', 'bad_refresh_token'],
+    },
     refreshTokens: 'rotating',
     revocation: {
       style: 'request',
@@ -181,7 +185,12 @@ export const coreEntries = [
     personal: false,
     ...slackServer,
     scopes: ['channels:read', 'chat:write'],
-    tokenResponse: { bearerTokenTypes: ['bot'], okField: 'ok' },
+    // A spent code or refresh token is answered with these codes, not invalid_grant.
+    tokenResponse: {
+      bearerTokenTypes: ['bot'],
+      okField: 'ok',
+      grantErrors: ['invalid_code', 'invalid_refresh_token'],
+    },
     refreshTokens: 'rotating',
     identity: { id: ['team.id', 'bot_user_id'], displayName: ['team.name'] },
     notes:
@@ -205,6 +214,7 @@ export const coreEntries = [
       tokenType: 'authed_user.token_type',
       bearerTokenTypes: ['user'],
       okField: 'ok',
+      grantErrors: ['invalid_code', 'invalid_refresh_token'],
     },
     refreshTokens: 'none',
     identity: { id: ['team.id', 'authed_user.id'], displayName: ['team.name', 'authed_user.id'] },

@@ -187,8 +187,22 @@ describe('reading the upstream account', () => {
     expect(received.map((r) => r.url)).toEqual(['/api/me', '/api/sites']);
   });
 
+  it('refuses a urlHosts field holding an http URL unless insecure provider URLs are allowed', async () => {
+    const provider = oauth({
+      providerData: [{ name: 'instance_url', path: 'instance_url', urlHosts: ['.salesforce.com'] }],
+    });
+    const answer = { instance_url: 'http://acme.my.salesforce.com' };
+    const strict = await readIdentity(provider, TOKEN, (path) => readPath(answer, path), {
+      outbound,
+      allowInsecureRequests: false,
+    }).catch((error: unknown) => error);
+    expect(strict).toBeInstanceOf(ProviderError);
+    expect((strict as Error).message).toContain('instance_url');
+    // In development and tests (loopback stand-ins), http is what such a provider answers.
+    expect((await read(provider, answer)).data).toEqual({ instance_url: 'http://acme.my.salesforce.com' });
+  });
+
   it.each([
-    ['an http URL', 'http://acme.my.salesforce.com'],
     ['another host', 'https://salesforce.com.evil.example'],
     ['the bare parent of a subdomain rule', 'https://salesforce.com'],
     ['a URL with credentials', 'https://user:pw@acme.my.salesforce.com'],
