@@ -6,11 +6,13 @@
 // ProviderErrors whose messages carry fixed words and HTTP statuses only: never a token, a key or a body.
 import { originOnHosts } from './url-hosts.js';
 import { text } from '../api/validation.js';
-import { applyApiKey } from './api-key-client.js';
+import { applyApiKey, applyToken } from './api-key-client.js';
+import { tokenRequest } from './oauth-client.js';
+import { readJsonAnswer } from './response-body.js';
 import { readPath } from './json-path.js';
-import { addressRefusal, type OutboundGuard } from './outbound-guard.js';
+import type { OutboundGuard } from './outbound-guard.js';
 import type { Identity, ProviderConfig, ProviderDataField } from './provider-config.js';
-import { ProviderError, temporaryFailure } from './provider-error.js';
+import { ProviderError } from './provider-error.js';
 
 export interface AccountIdentity {
   id: string;
@@ -36,8 +38,6 @@ export type TokenAnswerReader = (path: string) => unknown;
 
 type ProviderRequest = NonNullable<Identity['request']>;
 
-/** The most of an answer that is read: identity answers are small, and nothing else of them is kept. */
-export const MAX_IDENTITY_BODY_BYTES = 64 * 1024;
 /** The longest value kept, an account id, a display name or a piece of provider data. */
 export const MAX_VALUE_LENGTH = 500;
 
@@ -133,9 +133,6 @@ function requestUrl(provider: ProviderConfig, request: ProviderRequest): URL {
   return new URL(request.url.replace(/^\//, ''), provider.apiBaseUrl.replace(/\/?$/, '/'));
 }
 
-/** Visible ASCII and spaces: what an HTTP field value may carry without being refused or split. */
-const headerSafe = /^[\x20-\x7e]*$/;
-
 async function send(
   provider: ProviderConfig,
   credential: string,
@@ -150,40 +147,24 @@ async function send(
   const headers = new Headers({ accept: 'application/json' });
   for (const [name, value] of Object.entries(request.headers)) headers.set(name, value);
   if (provider.authType === 'api_key') applyApiKey(provider, credential, url, headers);
-  else {
-    // Headers.set would throw a TypeError quoting the value: the token itself.
-    if (!headerSafe.test(credential + (provider.tokenInjection?.prefix ?? ''))) {
-      throw new ProviderError('rejected', 'the access token has characters an HTTP header cannot carry');
-    }
-    // Where the provider's API takes the token (Shopify's X-Shopify-Access-Token), else as a bearer token.
-    const injection = provider.tokenInjection ?? { name: 'authorization', prefix: 'Bearer ' };
-    headers.set(injection.name, injection.prefix + credential);
-  }
+  // Where the provider's API takes the token (Shopify's X-Shopify-Access-Token), else as a bearer token.
+  else
+    applyToken(provider.tokenInjection ?? { name: 'authorization', prefix: 'Bearer ' }, credential, headers);
   let body: string | undefined;
   if (request.jsonBody !== undefined) {
     body = JSON.stringify(request.jsonBody);
     headers.set('content-type', 'application/json');
   }
-  let response: Response;
-  try {
-    response = await options.outbound.fetch(url, {
+  const response = await tokenRequest(what, () =>
+    options.outbound.fetch(url, {
       method: request.method,
       headers,
       body,
       redirect: 'manual',
       signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 15_000),
-    });
-  } catch (error) {
-    const refusal = addressRefusal(error);
-    if (refusal) throw new ProviderError('rejected', `${what}: ${refusal.message}`);
-    throw new ProviderError(
-      'unavailable',
-      `${what}: the provider could not be reached (${(error as Error).name})`,
-    );
-  }
-  const temporary = temporaryFailure(response, what);
-  if (temporary || !response.ok) await response.body?.cancel();
-  if (temporary) throw temporary;
+    }),
+  );
+  if (!response.ok) await response.body?.cancel();
   if (response.status === 401 || response.status === 403) {
     throw new ProviderError(
       'rejected',
@@ -198,36 +179,8 @@ async function send(
       response.status,
     );
   }
-  const text = await boundedText(response, what);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
+  const answer = await readJsonAnswer(response, what);
+  if (answer === undefined)
     throw new ProviderError('rejected', `${what}: the answer is not JSON`, response.status);
-  }
-}
-
-async function boundedText(response: Response, what: string): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_IDENTITY_BODY_BYTES) {
-        await reader.cancel();
-        throw new ProviderError(
-          'rejected',
-          `${what}: the answer is larger than ${MAX_IDENTITY_BODY_BYTES} bytes`,
-        );
-      }
-      chunks.push(value);
-    }
-  } catch (error) {
-    if (error instanceof ProviderError) throw error;
-    throw new ProviderError('unavailable', `${what}: the answer was cut short (${(error as Error).name})`);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return answer;
 }

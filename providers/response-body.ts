@@ -1,4 +1,4 @@
-// A provider's answer read by the service itself (token responses, revocation answers): at most a bounded
+// A provider's answer read by the service itself (token responses, revocation and identity answers): at most a bounded
 // number of bytes, parsed as JSON when it is JSON. What is read is handed to the caller only: it may hold
 // tokens, so no error made here carries any of it.
 import { ProviderError } from './provider-error.js';
@@ -17,15 +17,21 @@ export async function readJsonAnswer(response: Response, what: string): Promise<
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > ANSWER_LIMIT_BYTES) {
-      await reader.cancel();
-      throw tooLarge(what, response.status);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > ANSWER_LIMIT_BYTES) {
+        await reader.cancel();
+        throw tooLarge(what, response.status);
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (error) {
+    if (error instanceof ProviderError) throw error;
+    // The connection dropped mid-answer: worth another try, and nothing of what was read is repeated.
+    throw new ProviderError('unavailable', `${what}: the answer was cut short (${(error as Error).name})`);
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
   if (!text) return undefined;
