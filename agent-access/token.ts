@@ -176,7 +176,13 @@ export async function providerForUse(
     found = await connectionProvider(
       access.db,
       access.catalogue,
-      { id: connection.id, workspaceId, integration: connection.integration },
+      {
+        id: connection.id,
+        workspaceId,
+        integration: connection.integration,
+        // Read with the connection and its credential: no second query on the read path.
+        values: { params: connection.params, providerData: connection.providerData },
+      },
       { allowInsecure: access.allowInsecureProviderUrls },
     );
   } catch (error) {

@@ -14,7 +14,7 @@ export interface ConnectionCredentialKey {
 /** What the credential read path needs of a connection: who may see it, whether it is usable, where it goes. */
 export type UsableConnection = Pick<
   ConnectionMetadata,
-  'id' | 'integration' | 'scope' | 'ownerUserId' | 'authType' | 'status'
+  'id' | 'integration' | 'scope' | 'ownerUserId' | 'authType' | 'status' | 'params' | 'providerData'
 >;
 
 /** The purpose of a connection's own credential: its OAuth tokens or its API key. */
@@ -32,7 +32,8 @@ export const credentialStore = {
     connectionId: string,
   ): Promise<{ connection: UsableConnection; sealed?: SealedCredential } | undefined> {
     const { rows } = await db.raw(
-      `select c.id, c.integration, c.scope, c.owner_user_id, c.auth_type, c.status, cr.envelope
+      `select c.id, c.integration, c.scope, c.owner_user_id, c.auth_type, c.status, c.params, c.provider_data,
+              cr.envelope
          from connections c
          left join credentials cr
            on cr.connection_id = c.id
@@ -50,6 +51,8 @@ export const credentialStore = {
         ownerUserId: row.owner_user_id ?? null,
         authType: row.auth_type,
         status: row.status,
+        params: row.params ?? {},
+        providerData: row.provider_data ?? {},
       },
       sealed: row.envelope ?? undefined,
     };

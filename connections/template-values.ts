@@ -9,16 +9,10 @@ export interface TemplateValues {
   providerData: Record<string, unknown>;
 }
 
-/**
- * The whole row is read, so that provider data is found where it is recorded (a column added with the
- * upstream account) without naming a column that may not exist yet; an unknown connection has none.
- */
+/** The connection's parameters and provider data; an unknown connection has none. */
 export async function templateValues(db: Db, connectionId: string): Promise<TemplateValues> {
-  const row: Record<string, unknown> | undefined = await db('connections')
-    .where({ id: connectionId })
-    .first();
-  return {
-    params: (row?.params as Record<string, string> | undefined) ?? {},
-    providerData: (row?.provider_data as Record<string, unknown> | null | undefined) ?? {},
-  };
+  const row:
+    { params: Record<string, string> | null; provider_data: Record<string, unknown> | null } | undefined =
+    await db('connections').where({ id: connectionId }).first('params', 'provider_data');
+  return { params: row?.params ?? {}, providerData: row?.provider_data ?? {} };
 }

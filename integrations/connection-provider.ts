@@ -170,12 +170,19 @@ export function resolveProvider<P extends ProviderConfig>(
 export async function connectionProvider(
   db: Db,
   catalogue: Catalogue,
-  connection: { id: string; workspaceId: string; integration: string; params?: Record<string, string> },
+  connection: {
+    id: string;
+    workspaceId: string;
+    integration: string;
+    params?: Record<string, string>;
+    /** Its template values where the caller has read them with the connection (the read path), else read here. */
+    values?: TemplateValues;
+  },
   options: ResolveOptions,
 ): Promise<{ integration: Integration; provider: ProviderConfig } | undefined> {
   const integration = await integrationStore.get(db, connection.workspaceId, connection.integration);
   if (!integration) return undefined;
-  const values = await templateValues(db, connection.id);
+  const values = connection.values ?? (await templateValues(db, connection.id));
   // Before its row exists (the first activity of a setup may race it), the parameters it was created with.
   const params = Object.keys(values.params).length ? values.params : (connection.params ?? {});
   const provider = resolveProvider(
