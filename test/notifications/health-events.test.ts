@@ -11,7 +11,7 @@ import { ConnectSessions } from '../../connect/connect-sessions.js';
 import { dependentStore } from '../../dependents/dependent-store.js';
 import { defaultCatalogue } from '../../integrations/connection-provider.js';
 import { verifyWebhook } from '../../notifications/webhook.js';
-import { healthEventWorkflowId } from '../../workflows/dependent-notification.js';
+import { healthEventOf, healthEventWorkflowId } from '../../workflows/dependent-notification.js';
 import { withDeadline } from '../support/deadline.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import {
@@ -243,5 +243,21 @@ describe('health events by webhook', () => {
     }
     // The deliveries of the tests before had all settled (their workflows' results): nothing came since.
     expect(deliveries.length).toBe(before);
+  });
+});
+
+describe('which changes of status are health events', () => {
+  it('names each, recovery only from expired, and leaves removals and setups that fail to others', () => {
+    expect(healthEventOf('pending', 'active')).toBe('connection.created');
+    expect(healthEventOf('active', 'expired')).toBe('connection.expired');
+    expect(healthEventOf('inactive', 'expired')).toBe('connection.expired');
+    expect(healthEventOf('expired', 'active')).toBe('connection.recovered');
+    expect(healthEventOf('inactive', 'active')).toBe('connection.activated');
+    expect(healthEventOf('active', 'inactive')).toBe('connection.deactivated');
+    expect(healthEventOf('expired', 'expired')).toBeUndefined();
+    expect(healthEventOf(null, 'pending')).toBeUndefined();
+    expect(healthEventOf('pending', 'failed')).toBeUndefined();
+    // A removal tells its dependents itself (connection-removal.ts).
+    expect(healthEventOf('active', 'disconnected')).toBeUndefined();
   });
 });
