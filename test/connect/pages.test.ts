@@ -272,7 +272,7 @@ describe('the hosted connect page', () => {
     expect(malformed.headers.get('content-type')).toMatch(/^text\/html/);
     expect(h1(malformed.html)).toBe('Link not valid');
     const oversized = await browser().open(url, { form: { csrf: 'x'.repeat(20_000) } });
-    expect(oversized.status).toBe(400);
+    expect(oversized.status).toBe(413);
     expect(h1(oversized.html)).toBe('Link not valid');
   });
 
