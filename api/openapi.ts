@@ -79,7 +79,14 @@ export function openApiDocument(
       };
     }
     for (const status of registryStatuses(route)) {
-      if (status === 400 && route.onInvalid) continue;
+      if (route.onInvalid && (status === 400 || status === 413)) {
+        // A browser route answers invalid inputs, and a form too large, with its own page.
+        responses[String(status)] ??= {
+          description: 'a page saying what was refused',
+          content: { 'text/html': { schema: { type: 'string' } } },
+        };
+        if (status === 400 || route.bodyType === 'form') continue;
+      }
       const existing = responses[String(status)] as { content?: object } | undefined;
       responses[String(status)] = errorResponse(status, existing?.content);
     }
@@ -95,7 +102,7 @@ export function openApiDocument(
               // Optional when an absent body (validated as `{}`) is valid.
               required: !route.body.safeParse({}).success,
               content: {
-                'application/json': {
+                [route.bodyType === 'form' ? 'application/x-www-form-urlencoded' : 'application/json']: {
                   schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }),
                 },
               },

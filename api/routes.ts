@@ -85,6 +85,37 @@ function illFormedString(
 }
 
 const jsonBody = express.json({ limit: '64kb' });
+// An HTML form's fields, small, read as they were sent (URLSearchParams): every field kept, an empty name
+// too, so that the route's schema refuses what it does not declare; a repeated field arrives as a list and
+// is refused like any other wrong type.
+const formText = express.text({ type: 'application/x-www-form-urlencoded', limit: '16kb' });
+const formBody: RequestHandler = (req, res, next) => {
+  formText(req, res, (error?: unknown) => {
+    if (error !== undefined) return next(error);
+    if (typeof req.body !== 'string') return next();
+    // No prototype: a field named __proto__ is a field like any other (and refused as undeclared).
+    const fields = Object.create(null) as Record<string, string | string[]>;
+    for (const [name, value] of new URLSearchParams(req.body)) {
+      const seen = fields[name];
+      fields[name] = seen === undefined ? value : [seen, value].flat();
+    }
+    req.body = fields;
+    next();
+  });
+};
+
+/** The body parser of a route; a browser route's unreadable body answers its page, not the JSON error. */
+function bodyParser(route: Route): RequestHandler {
+  if (route.bodyType !== 'form') return jsonBody;
+  return (req, res, next) => {
+    formBody(req, res, (error?: unknown) => {
+      if (error === undefined || !route.onInvalid) return next(error);
+      // The rest of an unread body is not waited for: the page is the whole answer.
+      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+      route.onInvalid(res, req, tooLarge ? 413 : 400);
+    });
+  };
+}
 
 export interface RegistryOptions {
   /**
@@ -158,7 +189,7 @@ export class RouteRegistry extends RouteList {
             };
           } catch (invalid) {
             if (!route.onInvalid || !(invalid instanceof ApiError)) throw invalid;
-            route.onInvalid(res);
+            route.onInvalid(res, req, 400);
             return;
           }
           const result = await route.handler(ctx);
@@ -170,7 +201,10 @@ export class RouteRegistry extends RouteList {
           next(error);
         }
       };
-      router[route.method](route.path, ...(route.body ? [admit, jsonBody, handle] : [admit, handle]));
+      router[route.method](
+        route.path,
+        ...(route.body ? [admit, bodyParser(route), handle] : [admit, handle]),
+      );
     }
     for (const [path, methods] of this.methodsByPath()) {
       const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
