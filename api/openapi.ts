@@ -87,6 +87,16 @@ export function openApiDocument(
         };
         if (status === 400 || route.bodyType === 'form') continue;
       }
+      if (route.onRefused && status === 429) {
+        // A browser route says so with a page, and when to come back.
+        const { headers } = errorResponse(429) as { headers: object };
+        responses['429'] = {
+          description: 'a page saying to wait',
+          headers,
+          content: { 'text/html': { schema: { type: 'string' } } },
+        };
+        continue;
+      }
       const existing = responses[String(status)] as { content?: object } | undefined;
       responses[String(status)] = errorResponse(status, existing?.content);
     }

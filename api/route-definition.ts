@@ -63,6 +63,11 @@ export interface RouteDefinition<
    * `status` (400; 413 for a form body over the limit).
    */
   onInvalid?: (res: Response, req: Request, status: number) => void;
+  /**
+   * How a browser-facing route answers the registry's own refusal (over its rate limit: 429, with Retry-After
+   * already set) instead of the JSON error: a page of its own.
+   */
+  onRefused?: (res: Response, refusal: { status: number }) => void;
   handler: (
     ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>,
   ) => Promise<z.infer<R> | void> | z.infer<R> | void;

@@ -170,6 +170,11 @@ export class RouteRegistry extends RouteList {
           }
           next();
         } catch (error) {
+          if (route.onRefused && error instanceof ApiError) {
+            res.set(error.headers ?? {});
+            route.onRefused(res, { status: error.status });
+            return;
+          }
           next(error);
         }
       };

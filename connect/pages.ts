@@ -27,6 +27,7 @@ import { credential, text } from '../api/validation.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 import { connectSessionStore, type ConnectSession } from './connect-session-store.js';
 import { sendConnectForm, sendConnectResult, sendIntegrationChoice } from './page-templates.js';
+import { sendRateLimitedPage } from '../pages/layout.js';
 import type { Db } from '../db/database.js';
 
 export interface ConnectPageDependencies {
@@ -155,6 +156,7 @@ export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
     pages: [200, 400, 409, 410],
     rateLimit: 'connect',
     onInvalid,
+    onRefused: sendRateLimitedPage,
     async handler({ params, query, req, res }) {
       const session = await usable(params.session);
       if (typeof session === 'string') return sendConnectResult(res, { kind: session });
@@ -195,6 +197,7 @@ export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
     redirect: 303,
     rateLimit: 'connect',
     onInvalid,
+    onRefused: sendRateLimitedPage,
     async handler({ params, body, req, res }) {
       const session = await usable(params.session);
       if (typeof session === 'string') return sendConnectResult(res, { kind: session });

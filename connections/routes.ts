@@ -27,6 +27,7 @@ import {
 import { connectionLifecycleRoutes, type LifecycleRouteDependencies } from './lifecycle-routes.js';
 import { connectionReadRoutes } from './read-routes.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
+import { sendRateLimitedPage } from '../pages/layout.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
 import { openAuthorizationUrl, startUrl } from './authorization-url-box.js';
 import { oauthStateStore } from './oauth-state-store.js';
@@ -199,6 +200,7 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
     rateLimit: 'callback',
     // A browser lands here: whatever is wrong with the link, it gets the page, not a JSON error.
     onInvalid: (res) => sendCallbackPage(res, 400, { kind: 'refused' }),
+    onRefused: sendRateLimitedPage,
     async handler({ query, req, res }) {
       const error = query.error === undefined ? undefined : safeErrorCode(query.error);
       if (!query.code && !error) {
@@ -304,6 +306,7 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
     errors: [503],
     rateLimit: 'callback',
     onInvalid: (res) => sendConnectResult(res, { kind: 'invalid' }),
+    onRefused: sendRateLimitedPage,
     async handler({ query, req, res }) {
       const row = await oauthStateStore.find(db, query.state);
       const box = row?.authorization_url_box;

@@ -57,6 +57,22 @@ export function renderPage(page: Pick<Page, 'title' | 'body'>): string {
     </html> `.markup;
 }
 
+/**
+ * The page of a browser route over its rate limit (the registry has set Retry-After): a browser is told with a
+ * page, as by every other answer of its routes, never with the API's JSON error.
+ */
+export function sendRateLimitedPage(res: Response, refusal: { status: number }): void {
+  const title = 'Too many requests';
+  sendPage(res, refusal.status, {
+    title,
+    body: html`<h1>${title}</h1>
+      <p>
+        Too many requests came from your network in a short time. Nothing was changed. Wait a minute, then
+        reload this page.
+      </p>`,
+  });
+}
+
 /** Sends a page at a status with the headers every page carries. */
 export function sendPage(res: Response, status: number, page: Page): void {
   res
