@@ -5,7 +5,11 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-export const connectTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not a connect link token');
+// The length too, so that /openapi.json (and the fuzzer) bound it.
+export const connectTokenSchema = z
+  .string()
+  .length(43)
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'not a connect link token');
 
 export function newConnectToken(): string {
   return randomBytes(32).toString('base64url');

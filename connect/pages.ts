@@ -13,7 +13,12 @@ import { createRequestFingerprint } from '../connections/create-requests.js';
 import { stateOf } from '../connections/authorization-url-box.js';
 import { oauthStateStore } from '../connections/oauth-state-store.js';
 import { returnUrl } from '../connections/return-to.js';
-import { connectionProvider, type Catalogue } from '../integrations/connection-provider.js';
+import {
+  checkParameters,
+  connectionProvider,
+  integrationProvider,
+  type Catalogue,
+} from '../integrations/connection-provider.js';
 import { integrationStore } from '../integrations/integration-store.js';
 import type { Logger } from '../logging/logger.js';
 import { verifyApiKey } from '../providers/api-key-client.js';
@@ -47,7 +52,7 @@ const KEY_UNCHECKED =
   'The provider could not be reached to check this key. Nothing was stored. Try again in a moment.';
 
 // Bounded for the OpenAPI document too (the pattern alone does not say so).
-const sessionParams = z.strictObject({ session: connectTokenSchema.max(43) });
+const sessionParams = z.strictObject({ session: connectTokenSchema });
 // Link previewers and mail systems add parameters of their own: those are ignored, not refused.
 const pageQuery = z.object({ integration: integrationKeySchema.optional() });
 // The key is taken as text, so that one pasted with a stray space or line break gets the form's error, not the
@@ -79,6 +84,14 @@ export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
   async function integrationOf(session: ConnectSession, key: string) {
     const integration = await integrationStore.get(db, session.workspaceId, key);
     if (!integration?.enabled) return undefined;
+    // A new connection's parameters as POST /v1/connections takes them: checked, the provider's defaults
+    // filled in (a link for several integrations holds the values as given).
+    let params: Record<string, string> | undefined;
+    if (!session.connectionId) {
+      const checked = checkParameters(integrationProvider(integration, deps.catalogue), session.params ?? {});
+      if (checked.problems.length) return undefined;
+      params = checked.params;
+    }
     try {
       const found = await connectionProvider(
         db,
@@ -87,11 +100,11 @@ export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
           id: session.connectionId ?? session.id,
           workspaceId: session.workspaceId,
           integration: key,
-          ...(session.connectionId ? {} : { values: { params: session.params ?? {}, providerData: {} } }),
+          ...(params ? { values: { params, providerData: {} } } : {}),
         },
         { allowInsecure: deps.allowInsecureProviderUrls },
       );
-      return found && { ...found, scopes: integration.scopes };
+      return found && { ...found, scopes: integration.scopes, params };
     } catch (error) {
       if (error instanceof TemplateError) return undefined;
       throw error;
@@ -238,7 +251,7 @@ export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
         integration: key,
         scope: session.scope,
         ownerUserId: session.userId ?? undefined,
-        params: session.params ?? undefined,
+        params: found.params,
         actor,
       };
       // One connection per link and integration, whatever the double submits: the create is keyed by the
@@ -248,7 +261,7 @@ export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
         fingerprint: createRequestFingerprint({
           integration: key,
           scope: session.scope,
-          params: session.params ?? undefined,
+          params: found.params,
         }),
       });
       try {
