@@ -31,6 +31,7 @@ import { sendRateLimitedPage } from '../pages/layout.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
 import { openAuthorizationUrl, startUrl } from './authorization-url-box.js';
 import { oauthStateStore } from './oauth-state-store.js';
+import { connectionStore } from './connection-store.js';
 import { browserIdOf, ensureBrowserId, hashBrowserId } from '../connect/browser-binding.js';
 import { connectSessionStore } from '../connect/connect-session-store.js';
 import { sendConnectResult } from '../connect/page-templates.js';
@@ -252,7 +253,12 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
           : undefined;
         if (!ended && !error && snapshot.status === 'active') {
           if (session) await connectSessionStore.spend(db, session.id, connectionId);
-          sendConnectResult(res, { kind: 'connected', returnTo: continueTo });
+          // The page names what was connected, as the connect page did.
+          const key = (await connectionStore.get(db, completed.workspaceId, connectionId))?.integration;
+          const integration = key ? await integrationStore.get(db, completed.workspaceId, key) : undefined;
+          const displayName =
+            key && (deps.catalogue(key)?.displayName ?? integration?.provider.displayName ?? key);
+          sendConnectResult(res, { kind: 'connected', displayName, returnTo: continueTo });
           return;
         }
         sendConnectResult(res, {

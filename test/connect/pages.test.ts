@@ -216,6 +216,8 @@ describe('the hosted connect page', () => {
     const done = await alice.open(path);
     expect(done.status).toBe(200);
     expect(h1(done.html)).toBe('Connected');
+    // The result names what was connected (this custom provider has no display name: its key).
+    expect(done.html).toContain(`Your ${api.integration} account is connected`);
     expect(done.html).toContain(`href="${PUBLIC_URL}/done?connection=${connectionId}&amp;status=active"`);
     expect(done.html).toContain('>Continue</a>');
     expect(await api.db('connections').where({ id: connectionId }).first()).toMatchObject({
