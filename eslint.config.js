@@ -76,6 +76,15 @@ export default tseslint.config(
     rules: restrict(outsideTheFeatures, noForeignRoutes),
   },
   {
+    // The HTML kit is shared by every page (the connect pages, the callback's, the console): it knows no
+    // feature and nothing of the API.
+    files: ['pages/**/*.ts'],
+    rules: restrict({
+      group: [...features, '../api/*', ...outsideTheFeatures.group],
+      message: 'pages/ is the HTML kit: features use it, it uses none of them',
+    }),
+  },
+  {
     files: ['**/*-store.ts'],
     rules: restrict(outsideTheFeatures, noForeignRoutes, {
       group: ['../api/*', './*routes.js'],
