@@ -1,0 +1,92 @@
+// A real browser for tests of the pages: Debian's Chromium (CHROMIUM_PATH overrides /usr/bin/chromium)
+// driven by playwright-core, headless. Playwright's own browser download does not work on these machines,
+// so the browser is the system's (`.ci/run` installs it). Each person is a browser context of their own (own
+// cookies, as two people on two machines); every page state is checked with axe (no serious or critical
+// violation) and photographed into SCREENSHOTS_DIR; every HTML answer the service sends is kept, so a test
+// can search all of them for secrets.
+import { AxeBuilder } from '@axe-core/playwright';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
+import { projectRoot } from '../../platform/process.js';
+
+export interface TestBrowser {
+  browser: Browser;
+  /** A new person (a browser context of their own): nothing shared with any other person. */
+  person(): Promise<BrowserContext>;
+  /** Every text/html body the service (origins given to launchBrowser) answered any person, in order. */
+  servedPages: Array<{ url: string; status: number; html: string }>;
+  /** Axe on the page as it is now, and a screenshot named `name` (unless `screenshot: false`). */
+  pageState(page: Page, name: string, options?: { screenshot?: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const screenshotsDir = path.resolve(
+  projectRoot,
+  process.env.SCREENSHOTS_DIR ?? path.join('test-results', 'screenshots'),
+);
+
+/** `serviceOrigins`: whose HTML answers are kept in `servedPages` (the API's; not the provider's). */
+export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrowser> {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    // Chromium's sandbox refuses to start as root (CI runs as root); a normal user keeps it.
+    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+  });
+  const servedPages: TestBrowser['servedPages'] = [];
+  const reading = new Set<Promise<void>>();
+  const keep = (response: Response) => {
+    const url = new URL(response.url());
+    if (!serviceOrigins.includes(url.origin)) return;
+    if (!(response.headers()['content-type'] ?? '').startsWith('text/html')) return;
+    const read = response
+      .text()
+      .then((html) => void servedPages.push({ url: response.url(), status: response.status(), html }))
+      // A redirect's body, or one of a page already navigated away from, cannot be read: it was not shown.
+      .catch(() => undefined)
+      .finally(() => reading.delete(read));
+    reading.add(read);
+  };
+  return {
+    browser,
+    servedPages,
+    async person() {
+      const context = await browser.newContext({ viewport: { width: 800, height: 900 }, locale: 'en-GB' });
+      context.on('response', keep);
+      return context;
+    },
+    async pageState(page, name, options = {}) {
+      await page.waitForLoadState('load');
+      await Promise.all(reading);
+      await expectAccessible(page, name);
+      if (options.screenshot !== false) await screenshot(page, name);
+    },
+    async close() {
+      await Promise.all(reading);
+      await browser.close();
+    },
+  };
+}
+
+/** Fails naming every serious or critical axe violation of the page as it is now (WCAG 2.x A and AA). */
+export async function expectAccessible(page: Page, state: string): Promise<void> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'])
+    .analyze();
+  const grave = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (grave.length) {
+    const list = grave.map(
+      (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target).join(', ')}`,
+    );
+    throw new Error(`accessibility of "${state}" ("${await page.title()}"):\n${list.join('\n')}`);
+  }
+}
+
+/** A full-page PNG of the page as it is now, `<SCREENSHOTS_DIR>/<name>.png`; answers the file's path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(screenshotsDir, { recursive: true });
+  const file = path.join(screenshotsDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+  return file;
+}
