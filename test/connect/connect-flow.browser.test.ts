@@ -1,0 +1,511 @@
+// The hosted connect flow in a real browser (Debian's Chromium, test/support/browser.ts), over the real stack,
+// done as the people do it: an agent task needs a member's personal account and records a connect link; the
+// member opens it, reads who asks and why, clicks Connect, signs in and consents on oidc-provider's own
+// development pages, and lands on "Connected", while the agent's ready long-poll and its waiting workflow
+// wake. Then what must be refused is refused: the link in a second browser, a callback replayed in a browser
+// that did not start it, an expired or spent link, a rejected API key (which leaves nothing behind); an
+// expired connection is reconnected in place through its reconnect link, and its dependent hears `expired`
+// then `recovered`; one flow is done with the keyboard alone. Every page state is checked with axe and
+// photographed (SCREENSHOTS_DIR; `npm run screenshots` writes the README's), and no page nor log line holds
+// a link token, an API key or an access token.
+import express from 'express';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { BrowserContext, Page } from 'playwright-core';
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { createExampleAgentActivities, type AgentTaskEvent } from '../../agents/example-agent-activities.js';
+import type { ExampleAgentInput, ExampleAgentResult } from '../../agents/example-agent-workflow.js';
+import { integrationStore } from '../../integrations/integration-store.js';
+import { verifyWebhook } from '../../notifications/webhook.js';
+import { projectRoot } from '../../platform/process.js';
+import { workerDataConverter } from '../../temporal/data-converter.js';
+import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
+import { createWorker } from '../../worker/create-worker.js';
+import { startApiHarness, type ApiHarness } from '../support/api.js';
+import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { withDeadline } from '../support/deadline.js';
+import { testEnv } from '../support/env.js';
+import { eventually, waiterRegistrations } from '../support/lifecycle.js';
+import { configureStandInIntegration, startStandInApi, type StandInApi } from '../support/stand-in-api.js';
+
+describe('the hosted connect flow in a real browser', () => {
+  const webhookSecret = 'whsec-browser-0123456789abcdef';
+  const hooks: Array<
+    { type: string; connectionId: string; dependent: { kind: string; id: string } } & Record<string, unknown>
+  > = [];
+  const badHooks: string[] = [];
+  let receiver: Server;
+  let api: ApiHarness;
+  let standIn: StandInApi;
+  let browser: TestBrowser;
+  let agentWorker: { worker: Worker; connection: NativeConnection; running: Promise<void> };
+  const agentQueue = `agent-tasks-${randomUUID()}`;
+  const agentEvents: AgentTaskEvent[] = [];
+  /** Values no page and no log line may hold: link tokens, API keys, authorization codes. */
+  const secrets = new Set<string>();
+  const goodKey = `key-good-${randomUUID()}`;
+  const badKey = `key-bad-${randomUUID()}`;
+
+  beforeAll(async () => {
+    const hooksApp = express();
+    hooksApp.post('/hooks', express.text({ type: '*/*' }), (req, res) => {
+      const body = String(req.body);
+      if (!verifyWebhook(webhookSecret, body, String(req.headers['x-connections-signature']))) {
+        badHooks.push(body);
+        res.status(401).end();
+        return;
+      }
+      hooks.push(JSON.parse(body));
+      res.status(204).end();
+    });
+    receiver = await new Promise<Server>((resolve) => {
+      const server = hooksApp.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    const { port } = receiver.address() as { port: number };
+
+    api = await startApiHarness({ ownPublicUrl: true, worker: false });
+    await api.startWorker({ webhook: { url: `http://127.0.0.1:${port}/hooks`, secret: webhookSecret } });
+    standIn = await startStandInApi();
+    standIn.validKeys.add(goodKey);
+    // The stand-in also serves the OAuth integration's API: it accepts exactly the tokens the service sealed.
+    const keys = standIn.validKeys;
+    keys.has = (key: string) => Set.prototype.has.call(keys, key) || api.vault.secrets.has(key);
+    await configureStandInIntegration(api, standIn);
+    const integration = (await integrationStore.get(api.db, api.workspaceId, api.integration))!;
+    await integrationStore.configure(api.db, api.vault, {
+      workspaceId: api.workspaceId,
+      key: api.integration,
+      provider: { ...integration.provider, apiBaseUrl: standIn.baseUrl },
+      clientId: integration.clientId,
+      scopes: integration.scopes,
+    });
+    // Agents of this workspace use their user's own connection of the OAuth integration.
+    await api
+      .db('integrations')
+      .where({ workspace_id: api.workspaceId, key: api.integration })
+      .update({ agent_connection_scope: 'user' });
+
+    const { worker, connection } = await createWorker({
+      address: testEnv.temporalAddress,
+      namespace: 'default',
+      taskQueue: agentQueue,
+      workflowsPath: path.join(projectRoot, 'test/fixtures/example-agent-workflows.ts'),
+      activities: createExampleAgentActivities({
+        apiUrl: api.url,
+        agentToken: (userId) => api.token({ role: 'agent', sub: 'research-agent', on_behalf_of: userId }),
+        record: (event) => void agentEvents.push(event),
+        logger: api.logger,
+      }),
+      dataConverter: workerDataConverter(new AesGcmPayloadCodec({ id: 'test', key: api.codecKey })),
+      logger: api.logger,
+    });
+    agentWorker = { worker, connection, running: worker.run() };
+    browser = await launchBrowser([api.url]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (agentWorker) {
+      agentWorker.worker.shutdown();
+      await agentWorker.running.catch(() => undefined);
+      await agentWorker.connection.close();
+    }
+    await standIn?.stop();
+    await api?.stop();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  /** A link's token is a secret (a bearer link): kept to be looked for in every page and log line. */
+  function keepLink(url: string): string {
+    const token = new URL(url).pathname.split('/').pop()!;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    secrets.add(token);
+    api.addSecret(token);
+    return url;
+  }
+
+  async function connectLink(
+    userId: string,
+    body: Record<string, unknown> = {},
+  ): Promise<{ url: string; id: string; expiresAt: string }> {
+    const token = await api.token({ role: 'member', sub: userId });
+    const created = await api.call('POST', '/v1/connect-sessions', {
+      token,
+      body: { integration: api.integration, scope: 'user', ...body },
+    });
+    expect(created.status).toBe(201);
+    keepLink(created.body.url);
+    return created.body;
+  }
+
+  async function connectionsOf(userId: string, integration = api.integration) {
+    const token = await api.token({ role: 'member', sub: userId });
+    const listed = await api.call('GET', `/v1/connections?integration=${integration}&scope=user`, { token });
+    expect(listed.status).toBe(200);
+    return (
+      listed.body.connections as Array<{ id: string; status: string; ownerUserId: string | null }>
+    ).filter((connection) => connection.ownerUserId === userId);
+  }
+
+  /** The one connection of the user's that the Connect click has started (pending until the callback). */
+  async function startedConnection(userId: string): Promise<string> {
+    const [connection] = await eventually(
+      () => connectionsOf(userId),
+      (list) => list.length === 1,
+    );
+    return connection!.id;
+  }
+
+  async function connection(id: string) {
+    const token = await api.token({ role: 'admin', sub: 'admin-1' });
+    const read = await api.call('GET', `/v1/connections/${id}`, { token });
+    expect(read.status).toBe(200);
+    return read.body.connection as { id: string; status: string; scope: string; ownerUserId: string | null };
+  }
+
+  const heading = (page: Page) => page.getByRole('heading', { level: 1 });
+
+  /** oidc-provider's development pages: sign in with any login and password, then consent. */
+  async function signInAndConsent(page: Page, login: string) {
+    await page.getByPlaceholder('Enter any login').fill(login);
+    await page.getByPlaceholder('and password').fill('any password');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+  }
+
+  async function openPage(person: BrowserContext, url: string): Promise<Page> {
+    const page = await person.newPage();
+    await page.goto(url);
+    return page;
+  }
+
+  /** Resolves when a ready long-poll of the connection listens for its changes (it waits, not answered). */
+  function longPollWaiting(connectionId: string): Promise<void> {
+    const event = `change:${connectionId}`;
+    return withDeadline(
+      eventually(
+        async () => api.changes.listenerCount(event),
+        (count) => count > 0,
+        { intervalMs: 20, attempts: 3000 },
+      ).then(() => undefined),
+      `a ready long-poll listening for ${event}`,
+    );
+  }
+
+  it('an agent asks for a member: she reads who asks and why, connects, and the agent wakes', async () => {
+    // The agent's own resolve answers with a link for the member it acts for.
+    const agentToken = await api.token({ role: 'agent', sub: 'research-agent', on_behalf_of: 'mia' });
+    const resolved = await api.call('POST', '/v1/connections/resolve', {
+      token: agentToken,
+      body: { integration: api.integration, agentId: 'research-agent' },
+    });
+    expect(resolved.status).toBe(409);
+    expect(resolved.body.error.code).toBe('connection_required');
+    keepLink(resolved.body.error.details.connectUrl);
+    expect(resolved.body.error.details.connectUrl).toMatch(new RegExp(`^${api.url}/connect/`));
+
+    // The example agent task records the link for its user (not in its history) and waits.
+    const input: ExampleAgentInput = {
+      integration: api.integration,
+      userId: 'mia',
+      agentId: 'research-agent',
+      request: { method: 'GET', path: 'v1/me' },
+      timing: { resolveEveryMs: 500, reminderAfterMs: 600_000, giveUpAfterMs: 120_000 },
+    };
+    const task = await api.client.workflow.start('exampleAgentTask', {
+      taskQueue: agentQueue,
+      workflowId: `example-agent-mia-${randomUUID()}`,
+      args: [input],
+    });
+    const [requested] = await eventually(
+      async () =>
+        agentEvents.filter((event) => event.userId === 'mia' && event.kind === 'connection_requested'),
+      (list) => list.length > 0,
+    );
+    const link = keepLink((requested as AgentTaskEvent & { connectUrl: string }).connectUrl);
+
+    const mia = await browser.person();
+    const page = await openPage(mia, link);
+    await expect(heading(page).textContent()).resolves.toBe(`Connect ${api.integration}`);
+    const main = page.getByRole('main');
+    await expect(main.textContent()).resolves.toContain(`Workspace ${api.workspaceId}`);
+    await expect(main.textContent()).resolves.toContain('For you: mia');
+    const access = page.getByRole('list', { name: 'Access requested' });
+    await expect(access.textContent()).resolves.toContain('api:read');
+    const asking = page.getByRole('region', { name: 'Who is asking' });
+    await expect(asking.textContent()).resolves.toContain('research-agent');
+    await expect(asking.textContent()).resolves.toContain(task.workflowId);
+    await browser.pageState(page, 'connect-page');
+    // Opening the link made nothing (a link previewer opens it too): the Connect click does.
+    expect(await connectionsOf('mia')).toEqual([]);
+
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByPlaceholder('Enter any login').waitFor();
+    const connectionId = await startedConnection('mia');
+    // A ready long-poll started after the click waits for the connection; so does the agent's workflow.
+    const ready = api.call('GET', `/v1/connections/${connectionId}/ready?timeout=60`, { token: agentToken });
+    await longPollWaiting(connectionId);
+    await eventually(
+      () => waiterRegistrations(api.client, connectionId),
+      (count) => count > 0,
+    );
+
+    await signInAndConsent(page, 'mia');
+    await heading(page)
+      .filter({ hasText: /^Connected$/ })
+      .waitFor();
+    await browser.pageState(page, 'connected');
+
+    await expect(withDeadline(ready, 'the ready long-poll')).resolves.toMatchObject({
+      status: 200,
+      body: { ready: true, status: 'active' },
+    });
+    const result = (await withDeadline(task.result(), 'the agent task')) as ExampleAgentResult;
+    expect(result).toMatchObject({ ended: 'called', connectionId, response: { status: 200 } });
+    expect(await connection(connectionId)).toMatchObject({
+      status: 'active',
+      scope: 'user',
+      ownerUserId: 'mia',
+    });
+    await mia.close();
+  });
+
+  it('refuses the link in a second browser and a callback replayed elsewhere; the first browser finishes', async () => {
+    const { url } = await connectLink('noah');
+    const first = await browser.person();
+    const second = await browser.person();
+    const page = await openPage(first, url);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByPlaceholder('Enter any login').waitFor();
+    const connectionId = await startedConnection('noah');
+
+    // The link forwarded to someone else after the first browser started: refused.
+    const elsewhere = await openPage(second, url);
+    await expect(heading(elsewhere).textContent()).resolves.toBe('Link in use in another browser');
+    await expect(elsewhere.getByRole('button', { name: 'Connect' }).count()).resolves.toBe(0);
+    await browser.pageState(elsewhere, 'other-browser');
+
+    // The provider's redirect back is caught in the first browser, then replayed in the second.
+    let callback: string | undefined;
+    const toCallback = (target: URL) => target.pathname === '/v1/oauth/callback';
+    await page.route(toCallback, async (route) => {
+      callback = route.request().url();
+      await route.abort();
+    });
+    await signInAndConsent(page, 'noah');
+    await eventually(
+      async () => callback,
+      (seen) => seen !== undefined,
+    );
+    const caught = new URL(callback!);
+    secrets.add(caught.searchParams.get('code')!);
+    api.addSecret(caught.searchParams.get('code')!);
+    const replayed = await second.newPage();
+    const refused = await replayed.goto(caught.href);
+    expect(refused?.status()).toBe(400);
+    await expect(heading(replayed).textContent()).resolves.toBe('Finished in another browser');
+    await browser.pageState(replayed, 'finished-elsewhere');
+    expect(await connection(connectionId)).toMatchObject({ status: 'pending' });
+
+    // The browser that started it finishes it with the same callback: nothing was spent by the replay.
+    await page.unroute(toCallback);
+    await page.goto(caught.href);
+    await expect(heading(page).textContent()).resolves.toBe('Connected');
+    expect(await connection(connectionId)).toMatchObject({ status: 'active', ownerUserId: 'noah' });
+
+    // The link is spent now, in any browser.
+    const again = await openPage(first, url);
+    await expect(heading(again).textContent()).resolves.toBe('Link already used');
+    await browser.pageState(again, 'link-used');
+    const againElsewhere = await openPage(second, url);
+    await expect(heading(againElsewhere).textContent()).resolves.not.toBe('Connected');
+    await expect(againElsewhere.getByRole('button', { name: 'Connect' }).count()).resolves.toBe(0);
+    expect(await connectionsOf('noah')).toHaveLength(1);
+    await first.close();
+    await second.close();
+  });
+
+  it('shows an expired link as such, and its Connect click starts nothing', async () => {
+    const { url, id } = await connectLink('olga', { ttl: 60 });
+    const olga = await browser.person();
+    const page = await openPage(olga, url);
+    await page.getByRole('button', { name: 'Connect' }).waitFor();
+    // Time passing, done in the database (named so): the link's minute is over.
+    await api
+      .db('connect_sessions')
+      .where({ id })
+      .update({ expires_at: new Date(Date.now() - 60_000) });
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await expect(heading(page).textContent()).resolves.toBe('Link expired');
+    await browser.pageState(page, 'link-expired');
+    const reopened = await openPage(olga, url);
+    await expect(heading(reopened).textContent()).resolves.toBe('Link expired');
+    await browser.pageState(reopened, 'link-expired-opened', { screenshot: false });
+    expect(await connectionsOf('olga')).toEqual([]);
+    await olga.close();
+  });
+
+  it('shows a refusal at the provider as "Not connected"', async () => {
+    const { url } = await connectLink('pia');
+    const pia = await browser.person();
+    const page = await openPage(pia, url);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByPlaceholder('Enter any login').fill('pia');
+    await page.getByPlaceholder('and password').fill('any password');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('link', { name: '[ Cancel ]' }).click();
+    await heading(page)
+      .filter({ hasText: /^Not connected$/ })
+      .waitFor();
+    await browser.pageState(page, 'not-connected');
+    const [failed] = await connectionsOf('pia');
+    expect(failed).toMatchObject({ status: 'failed' });
+    await pia.close();
+  });
+
+  it('connects an API key through the form; a rejected key is shown in the page and leaves nothing', async () => {
+    secrets.add(goodKey);
+    secrets.add(badKey);
+    api.addSecret(goodKey);
+    api.addSecret(badKey);
+    const { url } = await connectLink('quinn', { integration: 'stand-in' });
+    const quinn = await browser.person();
+    const page = await openPage(quinn, url);
+    await expect(heading(page).textContent()).resolves.toBe('Connect stand-in');
+    const key = page.getByLabel('API key');
+    await expect(key.getAttribute('type')).resolves.toBe('password');
+    await browser.pageState(page, 'connect-api-key');
+
+    await key.fill(badKey);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(
+      'The provider did not accept this API key.',
+    );
+    await expect(page.getByLabel('API key').inputValue()).resolves.toBe('');
+    await browser.pageState(page, 'connect-api-key-rejected');
+    expect(await connectionsOf('quinn', 'stand-in')).toEqual([]);
+    expect(
+      await api.db('connections').where({ workspace_id: api.workspaceId, integration: 'stand-in' }).count(),
+    ).toEqual([{ count: '0' }]);
+
+    await page.getByLabel('API key').fill(goodKey);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await expect(heading(page).textContent()).resolves.toBe('Connected');
+    const [connected] = await connectionsOf('quinn', 'stand-in');
+    expect(connected).toMatchObject({ status: 'active', ownerUserId: 'quinn' });
+    await quinn.close();
+  });
+
+  it('reconnects an expired connection in place through its reconnect link; its dependent hears both', async () => {
+    const { url } = await connectLink('ravi');
+    const ravi = await browser.person();
+    const page = await openPage(ravi, url);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await signInAndConsent(page, 'ravi');
+    await expect(heading(page).textContent()).resolves.toBe('Connected');
+    const [made] = await connectionsOf('ravi');
+    const connectionId = made!.id;
+    const admin = await api.token({ role: 'admin', sub: 'admin-1' });
+    const registered = await api.call(
+      'PUT',
+      `/v1/connections/${connectionId}/dependents/agent/research-agent`,
+      {
+        token: admin,
+        body: {},
+      },
+    );
+    expect(registered.status).toBeLessThan(300);
+
+    // The user removes the app at the provider; the next refresh is refused and the connection expires.
+    await api.oidc.revokeGrant('ravi');
+    const refreshed = await api.call('POST', `/v1/connections/${connectionId}/refresh`, { token: admin });
+    expect(refreshed.body.connection).toMatchObject({ status: 'expired' });
+
+    // The agent's token request answers connection_not_active with a reconnect link for that connection.
+    const agentToken = await api.token({ role: 'agent', sub: 'research-agent', on_behalf_of: 'ravi' });
+    const refused = await api.call('POST', `/v1/connections/${connectionId}/token`, { token: agentToken });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: 'connection_not_active',
+      details: { status: 'expired' },
+    });
+    const reconnect = keepLink(refused.body.error.details.reconnectUrl);
+
+    // The dependent hears `expired`, with a reconnect link of its own for the same connection.
+    const expired = await eventually(
+      async () =>
+        hooks.find((hook) => hook.connectionId === connectionId && hook.type === 'connection.expired'),
+      (hook) => hook !== undefined,
+    );
+    expect(expired).toMatchObject({ dependent: { kind: 'agent', id: 'research-agent' } });
+    keepLink((expired!.reconnect as { url: string }).url);
+
+    const again = await openPage(ravi, reconnect);
+    await expect(heading(again).textContent()).resolves.toBe(`Connect ${api.integration}`);
+    await again.getByRole('button', { name: 'Connect' }).click();
+    // The provider still knows this browser's session: consent only, or sign-in then consent.
+    await again
+      .getByRole('button', { name: /^(Sign-in|Continue)$/ })
+      .first()
+      .waitFor();
+    if (await again.getByRole('button', { name: 'Sign-in' }).count()) await signInAndConsent(again, 'ravi');
+    else await again.getByRole('button', { name: 'Continue' }).click();
+    await expect(heading(again).textContent()).resolves.toBe('Connected');
+    expect(await connection(connectionId)).toMatchObject({ status: 'active', ownerUserId: 'ravi' });
+    expect(await connectionsOf('ravi')).toHaveLength(1);
+
+    const heard = await eventually(
+      async () => hooks.filter((hook) => hook.connectionId === connectionId).map((hook) => hook.type),
+      (types) => types.includes('connection.recovered'),
+    );
+    expect(heard.filter((type) => type !== 'connection.created')).toEqual([
+      'connection.expired',
+      'connection.recovered',
+    ]);
+    expect(badHooks).toEqual([]);
+    await ravi.close();
+  });
+
+  it('can be done with the keyboard alone', async () => {
+    const { url } = await connectLink('sam');
+    const sam = await browser.person();
+    const page = await openPage(sam, url);
+    const connect = page.getByRole('button', { name: 'Connect' });
+    const focused = () => connect.evaluate((button) => button.matches(':focus'));
+    for (let presses = 0; !(await focused()); presses++) {
+      if (presses === 20) throw new Error('Tab never reached the Connect button in 20 presses');
+      await page.keyboard.press('Tab');
+    }
+    await browser.pageState(page, 'connect-page-keyboard', { screenshot: false });
+    await page.keyboard.press('Enter');
+    // oidc-provider's sign-in page focuses its login field; its consent page its Continue button.
+    await page.getByPlaceholder('Enter any login').waitFor();
+    await page.keyboard.type('sam');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('any password');
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Continue' }).waitFor();
+    await page.keyboard.press('Enter');
+    await heading(page)
+      .filter({ hasText: /^Connected$/ })
+      .waitFor();
+    const [connected] = await connectionsOf('sam');
+    expect(connected).toMatchObject({ status: 'active', ownerUserId: 'sam' });
+    await sam.close();
+  });
+
+  it('put no link token, API key, authorization code or access token in any page or log line', async () => {
+    expect(browser.servedPages.length).toBeGreaterThan(10);
+    const everySecret = [...secrets, ...api.vault.secrets];
+    // Positive control: the scan finds a value that is there.
+    expect(browser.servedPages.some((page) => page.html.includes('Connected'))).toBe(true);
+    const inPages = everySecret.filter((secret) =>
+      browser.servedPages.some((page) => page.html.includes(secret)),
+    );
+    expect(inPages).toHaveLength(0);
+    const inLogs = everySecret.filter((secret) => api.logLines.some((line) => line.includes(secret)));
+    expect(inLogs).toHaveLength(0);
+    expect(api.vault.secrets.size).toBeGreaterThan(0);
+  });
+});
