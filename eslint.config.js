@@ -15,6 +15,7 @@ const features = [
   '../agent-access/*',
   '../dependents/*',
   '../notifications/*',
+  '../connect/*',
 ];
 // api/routes.js is the route registry every feature declares its routes with.
 const routesOfOtherFeatures = ['../*/routes.js', '../*/*-routes.js', '!../api/routes.js'];
@@ -70,6 +71,7 @@ export default tseslint.config(
       'agent-access/**/*.ts',
       'dependents/**/*.ts',
       'notifications/**/*.ts',
+      'connect/**/*.ts',
     ],
     rules: restrict(outsideTheFeatures, noForeignRoutes),
   },

@@ -20,6 +20,31 @@ export interface NewOAuthState {
   scopes: string[];
   sealedVerifier: SealedCredential;
   expiresAt: Date;
+  /** The hash of the browser cookie of the browser that started it (its callback then requires that cookie). */
+  browserHash?: string | null;
+  /** The connect session the setup was started from. */
+  connectSessionId?: string | null;
+  /** The provider authorization URL, sealed under a key derived from the state (never the state in clear). */
+  authorizationUrlBox?: string | null;
+}
+
+/** Any row of a state, as stored. */
+export interface OAuthStateRow {
+  state_hash: string;
+  connection_id: string;
+  workspace_id: string;
+  setup_id: string;
+  issuer: string;
+  redirect_uri: string;
+  scopes: string[];
+  verifier_envelope: SealedCredential | null;
+  expires_at: Date;
+  used_at: Date | null;
+  claimed_by: string | null;
+  created_at: Date;
+  browser_hash: string | null;
+  connect_session_id: string | null;
+  authorization_url_box: string | null;
 }
 
 /** An authorization request's row, as the code exchange needs it. */
@@ -41,14 +66,44 @@ export const oauthStateStore = {
       scopes: row.scopes,
       verifier_envelope: JSON.stringify(row.sealedVerifier),
       expires_at: row.expiresAt,
+      browser_hash: row.browserHash ?? null,
+      connect_session_id: row.connectSessionId ?? null,
+      authorization_url_box: row.authorizationUrlBox ?? null,
     });
   },
 
-  /** Any row of the state, used, claimed or expired. */
-  async find(db: Db, state: string) {
+  /** Any row of the state, used, claimed or expired, with its browser binding. */
+  async find(db: Db, state: string): Promise<OAuthStateRow | undefined> {
     return db('oauth_states')
       .where({ state_hash: hashState(state) })
       .first();
+  },
+
+  /**
+   * Binds an unused, unexpired state to a browser (and its connect session) when none holds it, in one
+   * statement: 'same' for the browser that holds it, 'other' for another, 'gone' when used, expired or unknown.
+   */
+  async bindBrowser(
+    db: Db,
+    state: string,
+    binding: { browserHash: string; connectSessionId?: string },
+  ): Promise<'bound' | 'same' | 'other' | 'gone'> {
+    const stateHash = hashState(state);
+    const result = await db.raw(
+      `with bound as (
+         update oauth_states
+            set browser_hash = ?, connect_session_id = coalesce(?::uuid, connect_session_id)
+          where state_hash = ? and browser_hash is null and used_at is null and expires_at > now()
+          returning state_hash
+       )
+       select (select count(*) from bound) as bound, browser_hash from oauth_states
+        where state_hash = ? and used_at is null and expires_at > now()`,
+      [binding.browserHash, binding.connectSessionId ?? null, stateHash, stateHash],
+    );
+    const row = (result.rows as Array<{ bound: string; browser_hash: string | null }>)[0];
+    if (!row) return 'gone';
+    if (Number(row.bound) > 0) return 'bound';
+    return row.browser_hash === binding.browserHash ? 'same' : 'other';
   },
 
   /**

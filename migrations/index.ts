@@ -11,6 +11,7 @@ import * as hardening from './20261201000001_hardening.js';
 import * as lastUseFromGrants from './20261202000001_last_use_from_grants.js';
 import * as connectionParams from './20261202000002_connection_params.js';
 import * as connectionAccounts from './20261203000001_connection_accounts.js';
+import * as connectSessions from './20261204000001_connect_sessions.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -28,6 +29,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261202000001_last_use_from_grants', lastUseFromGrants],
   ['20261202000002_connection_params', connectionParams],
   ['20261203000001_connection_accounts', connectionAccounts],
+  ['20261204000001_connect_sessions', connectSessions],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

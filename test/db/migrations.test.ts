@@ -15,6 +15,7 @@ const expectedTables = [
   'oauth_return_targets',
   'credential_grants',
   'connection_create_requests',
+  'connect_sessions',
 ];
 
 async function tables(db: Knex): Promise<string[]> {
