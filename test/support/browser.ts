@@ -54,6 +54,11 @@ export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrows
     async person() {
       const context = await browser.newContext({ viewport: { width: 800, height: 900 }, locale: 'en-GB' });
       context.on('response', keep);
+      // Nothing leaves the machine (oidc-provider's pages import a web font): the test needs no network.
+      await context.route(
+        (url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost',
+        (route) => route.abort('blockedbyclient'),
+      );
       return context;
     },
     async pageState(page, name, options = {}) {
