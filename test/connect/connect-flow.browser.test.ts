@@ -23,7 +23,7 @@ import { workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
-import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { expectAccessible, launchBrowser, type TestBrowser } from '../support/browser.js';
 import { withDeadline } from '../support/deadline.js';
 import { testEnv } from '../support/env.js';
 import { eventually, waiterRegistrations } from '../support/lifecycle.js';
@@ -192,6 +192,17 @@ describe('the hosted connect flow in a real browser', () => {
       `a ready long-poll listening for ${event}`,
     );
   }
+
+  it('has an accessibility check that fails a page with a critical violation (positive control)', async () => {
+    const person = await browser.person();
+    const page = await person.newPage();
+    await page.setContent(
+      '<!doctype html><html lang="en"><head><title>Control</title></head><body><main><h1>Control</h1>' +
+        '<form><input type="password"><button></button></form></main></body></html>',
+    );
+    await expect(expectAccessible(page, 'control')).rejects.toThrow(/button-name \(critical\)/);
+    await person.close();
+  });
 
   it('an agent asks for a member: she reads who asks and why, connects, and the agent wakes', async () => {
     // The agent's own resolve answers with a link for the member it acts for.
