@@ -9,7 +9,8 @@ import type { Role } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
 import { connectionSchema } from '../connections/connection-schemas.js';
 import { idSchema, type RouteList } from '../api/routes.js';
-import { queryInteger, text } from '../api/validation.js';
+import { platformId, queryInteger, text } from '../api/validation.js';
+import type { ConnectLinks } from '../connect/connect-sessions.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 import { callerKey } from '../api/rate-limits.js';
 import { awaitReadiness, type ReadyWaits } from './ready.js';
@@ -26,26 +27,41 @@ export interface ResolveDependencies {
   changes: ConnectionChangeListener;
   /** The admission of ready long-polls (READY_WAITS_PER_CALLER, READY_WAITS_PER_PROCESS). */
   waits: ReadyWaits;
+  /** Connect links for `connection_required`, when the caller may mint one for the user who must act. */
+  connectLinks?: ConnectLinks;
 }
 
-export function registerAgentRoutes(registry: RouteList, { db, changes, waits }: ResolveDependencies): void {
+export function registerAgentRoutes(
+  registry: RouteList,
+  { db, changes, waits, connectLinks }: ResolveDependencies,
+): void {
   registry.add({
     method: 'post',
     path: '/v1/connections/resolve',
     summary:
-      "The connection that applies to an integration for the caller (an agent: the user it acts for): the workspace's, or the user's own; 409 connection_required naming what to create",
+      "The connection that applies to an integration for the caller (an agent: the user it acts for): the workspace's, or the user's own; 409 connection_required naming what to create, with a connect link (connectUrl) when the caller may mint one for the user who must act",
     tags,
     roles: everyone,
     body: z.strictObject({
       integration: integrationKeySchema,
       agentId: text(200).optional(),
     }),
+    // The task the connect link's page names as asking (with the agent).
+    headers: z.object({ 'X-Task-Id': platformId().optional() }),
     response: z.object({ connection: connectionSchema }),
     errors: [404, 409],
-    async handler({ body, caller }) {
+    async handler({ body, caller, headers }) {
       const resolution = await resolveConnection(db, caller, body.integration);
       if (resolution.kind === 'resolved') return { connection: resolution.connection };
       const who = resolution.userId ? `user ${resolution.userId}` : 'an owner or admin';
+      const taskId = headers['X-Task-Id'] as string | undefined;
+      const agentId = body.agentId ?? (caller.role === 'agent' ? caller.sub : undefined);
+      const link = await connectLinks?.linkFor(caller, {
+        integration: resolution.integration,
+        scope: resolution.scope,
+        userId: resolution.userId,
+        reason: agentId === undefined && taskId === undefined ? undefined : { agentId, taskId },
+      });
       throw new ApiError(
         'connection_required',
         `no usable ${resolution.scope} connection to ${resolution.integration}: ${who} must connect it`,
@@ -54,6 +70,8 @@ export function registerAgentRoutes(registry: RouteList, { db, changes, waits }:
           scope: resolution.scope,
           ...(resolution.userId ? { userId: resolution.userId } : {}),
           ...(resolution.latest ? { latest: resolution.latest } : {}),
+          // The link to send the person who must connect it to (a bearer link: only in this answer).
+          ...(link ? { connectUrl: link.url, connectUrlExpiresAt: link.expiresAt } : {}),
           // What the person who must connect calls (as themselves) to start the connection.
           create: {
             method: 'POST',

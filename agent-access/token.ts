@@ -26,6 +26,7 @@ import { dueForRefresh } from '../workflows/refresh-policy.js';
 import { callerKey, connectionKey, rateLimited, type RateLimits } from '../api/rate-limits.js';
 import { connectionProvider, type Catalogue } from '../integrations/connection-provider.js';
 import type { ProviderConfig } from '../providers/provider-config.js';
+import type { ConnectLinks } from '../connect/connect-sessions.js';
 import { TemplateError } from '../providers/templates.js';
 
 export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
@@ -53,13 +54,35 @@ export interface AgentAccess {
   grants: GrantRecorder;
   /** The refreshes this path asks for on its own spend the `refresh` limit of the caller and the connection. */
   limits: RateLimits;
+  /** Reconnect links for an expired connection, when the caller may mint one. */
+  connectLinks?: ConnectLinks;
 }
 
-const notActive = (status: string) =>
-  new ApiError('connection_not_active', `the connection is ${status}`, { status });
+const notActive = (status: string, details: Record<string, string> = {}) =>
+  new ApiError('connection_not_active', `the connection is ${status}`, { status, ...details });
 
-function requireActive(connection: UsableConnection): void {
-  if (connection.status !== 'active') throw notActive(connection.status);
+/**
+ * 409 `connection_not_active` unless the connection is active; an expired one's details carry a reconnect
+ * link (a connect session for this connection) when the caller may mint it for the connection's user.
+ */
+async function requireActive(
+  access: AgentAccess,
+  caller: Claims,
+  connection: Pick<UsableConnection, 'id' | 'integration' | 'scope' | 'ownerUserId' | 'status'>,
+): Promise<void> {
+  if (connection.status === 'active') return;
+  if (connection.status !== 'expired' || !access.connectLinks) throw notActive(connection.status);
+  const link = await access.connectLinks.linkFor(caller, {
+    integration: connection.integration,
+    scope: connection.scope,
+    userId: connection.ownerUserId ?? undefined,
+    connectionId: connection.id,
+    reason: caller.role === 'agent' ? { agentId: caller.sub } : undefined,
+  });
+  throw notActive(
+    connection.status,
+    link ? { reconnectUrl: link.url, reconnectUrlExpiresAt: link.expiresAt } : {},
+  );
 }
 
 /** The connection the caller may see (404 otherwise) and its sealed credential. */
@@ -107,14 +130,14 @@ async function refreshThroughWorkflow(
   let refused: unknown;
   try {
     const snapshot = await access.commands.refresh(connectionId, caller.sub);
-    if (snapshot.status !== 'active') throw notActive(snapshot.status);
+    // Told from the connection as recorded below, with its reconnect link when it expired.
+    if (snapshot.status !== 'active') refused = notActive(snapshot.status);
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'connection_not_active') throw error;
     refused = error;
   }
   const connection = await connectionStore.get(access.db, caller.workspace, connectionId);
   if (!connection) throw new ApiError('not_found', `no connection ${connectionId}`);
-  requireActive(connection);
+  await requireActive(access, caller, connection);
   if (refused) throw refused;
   return connection;
 }
@@ -132,7 +155,7 @@ export async function usableCredential(
 ): Promise<{ connection: UsableConnection; credential: UsableCredential }> {
   const read = await readForUse(access, caller, connectionId);
   let connection = read.connection;
-  requireActive(connection);
+  await requireActive(access, caller, connection);
   let credential = await openCredential(access, connection, caller.workspace, read.sealed);
   // Due by the workflow's own rule, so that a token whose whole lifetime is shorter than the margin is not
   // refreshed on every read.

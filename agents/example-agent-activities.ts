@@ -1,6 +1,9 @@
 // The example agent task's side effects: it asks the connections API, as an agent acting for a user, which
 // connection applies, records what it needs from people, and calls the provider through the API's proxy.
 // It never holds a credential: the only secret it sees is its own agent token, and only in a request header.
+// The connect link the API answers with is a bearer link: the resolve that is asked to announce a need
+// records it (in the event for the person) and returns the outcome without it, so that it never enters the
+// task's workflow history.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionStatus } from '../workflows/messages.js';
@@ -20,6 +23,8 @@ export interface ResolveRequest {
   integration: string;
   userId: string;
   agentId?: string;
+  /** Records this event, with the connect link, when a person must connect (a reminder: in any case). */
+  announce?: { kind: AgentTaskEvent['kind']; taskId: string };
 }
 
 export type ResolveOutcome =
@@ -43,6 +48,11 @@ export interface AgentTaskEvent {
   scope: 'workspace' | 'user';
   userId?: string;
   create?: unknown;
+  /** The link to send the person who must connect (a bearer link, short-lived), when the API gave one. */
+  connectUrl?: string;
+  connectUrlExpiresAt?: string;
+  /** A reminder sent while the connection made for the request is not ready yet. */
+  connectionId?: string;
 }
 
 export interface ProxyCall {
@@ -83,6 +93,12 @@ function failure(what: string, status: number, body: unknown): ApplicationFailur
 export function createExampleAgentActivities(deps: ExampleAgentDependencies) {
   const base = deps.apiUrl.replace(/\/$/, '');
 
+  async function record(event: AgentTaskEvent): Promise<void> {
+    if (deps.record) await deps.record(event);
+    // The log shows that a link was sent, never the link.
+    else deps.logger?.info({ agentTask: withoutLink(event) }, `agent task ${event.kind}`);
+  }
+
   return {
     async resolveAgentConnection(request: ResolveRequest): Promise<ResolveOutcome> {
       const response = await fetch(`${base}/v1/connections/resolve`, {
@@ -90,6 +106,8 @@ export function createExampleAgentActivities(deps: ExampleAgentDependencies) {
         headers: {
           authorization: `Bearer ${await deps.agentToken(request.userId)}`,
           'content-type': 'application/json',
+          // The task the connect link's page names as asking.
+          ...(request.announce ? { 'x-task-id': request.announce.taskId } : {}),
         },
         body: JSON.stringify({
           integration: request.integration,
@@ -97,20 +115,35 @@ export function createExampleAgentActivities(deps: ExampleAgentDependencies) {
         }),
       });
       const body = (await readBody(response)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const announce = request.announce;
       if (response.status === 200) {
         const { id, status, scope } = body.connection;
+        if (announce?.kind === 'reminder') {
+          const userId = scope === 'user' ? request.userId : undefined;
+          await record({ ...announce, integration: request.integration, scope, userId, connectionId: id });
+        }
         return { kind: 'resolved', connection: { id, status, scope } };
       }
       if (response.status === 409 && body?.error?.code === 'connection_required') {
-        const { integration, scope, userId, create, latest } = body.error.details;
+        const { integration, scope, userId, create, latest, connectUrl, connectUrlExpiresAt } =
+          body.error.details;
+        if (announce) {
+          await record({
+            ...announce,
+            integration,
+            scope,
+            userId,
+            create,
+            ...(typeof connectUrl === 'string' ? { connectUrl, connectUrlExpiresAt } : {}),
+          });
+        }
         return { kind: 'connection_required', integration, scope, userId, create, latest };
       }
       throw failure('resolve', response.status, body);
     },
 
     async recordAgentTaskEvent(event: AgentTaskEvent): Promise<void> {
-      if (deps.record) await deps.record(event);
-      else deps.logger?.info({ agentTask: event }, `agent task ${event.kind}`);
+      await record(event);
     },
 
     async callThroughProxy(call: ProxyCall): Promise<ProxyAnswer> {
@@ -132,6 +165,11 @@ export function createExampleAgentActivities(deps: ExampleAgentDependencies) {
       return { status: response.status, body };
     },
   };
+}
+
+function withoutLink(event: AgentTaskEvent): Omit<AgentTaskEvent, 'connectUrl'> & { connectUrl?: string } {
+  const { connectUrl, ...rest } = event;
+  return connectUrl === undefined ? rest : { ...rest, connectUrl: '[sent]' };
 }
 
 export type ExampleAgentActivities = ReturnType<typeof createExampleAgentActivities>;

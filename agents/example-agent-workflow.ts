@@ -1,5 +1,6 @@
 // An example agent task as a Temporal workflow: it resolves which connection it may use; when a person must
-// connect first, it records the request and waits durably (re-resolving on a timer, or at once on a
+// connect first, it records the request (the resolving activity does, with the connect link, which so never
+// enters this history) and waits durably (re-resolving on a timer, or at once on a
 // `connectionCreated` signal) with an overall deadline and one reminder, and ends when the connection made
 // for it fails. It then waits for the connection to be ready without polling (awaitConnectionReady), makes
 // its call through the proxy, and ends with a clear reason when the connection is unavailable. It never
@@ -38,11 +39,10 @@ export type ExampleAgentResult =
 /** Sent by the platform when the person it asked has started a connection: re-resolve now. */
 export const connectionCreated = defineSignal('connectionCreated');
 
-const { resolveAgentConnection, recordAgentTaskEvent, callThroughProxy } =
-  proxyActivities<ExampleAgentActivities>({
-    startToCloseTimeout: '30 seconds',
-    retry: { maximumAttempts: 5, initialInterval: '1 second' },
-  });
+const { resolveAgentConnection, callThroughProxy } = proxyActivities<ExampleAgentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5, initialInterval: '1 second' },
+});
 
 export async function exampleAgentTask(input: ExampleAgentInput): Promise<ExampleAgentResult> {
   const taskId = workflowInfo().workflowId;
@@ -56,16 +56,13 @@ export async function exampleAgentTask(input: ExampleAgentInput): Promise<Exampl
     nudged = true;
   });
 
-  let resolved = await resolveAgentConnection(ask);
+  let resolved = await resolveAgentConnection({ ...ask, announce: { kind: 'connection_requested', taskId } });
   let waiting = resolved.kind === 'connection_required' || resolved.connection.status !== 'active';
   let reminder: Promise<void> | undefined;
   if (resolved.kind === 'connection_required') {
-    const { integration, scope, userId, create } = resolved;
-    const need = { taskId, integration, scope, userId, create };
-    await recordAgentTaskEvent({ kind: 'connection_requested', ...need });
-    // One reminder, only if the task is still waiting by then.
+    // One reminder, only if the task is still waiting by then, with a fresh link when one is still needed.
     reminder = condition(() => !waiting, reminderAfterMs).then(async (done) => {
-      if (!done) await recordAgentTaskEvent({ kind: 'reminder', ...need });
+      if (!done) await resolveAgentConnection({ ...ask, announce: { kind: 'reminder', taskId } });
     });
     // A connection that fails or is disconnected after the request was made is the answer to it.
     const knownUnusable = resolved.latest?.id;

@@ -36,6 +36,10 @@ export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 60;
  * person to re-authorize it before it expires.
  */
 export const REFRESH_TOKEN_EXPIRY_WARNING_MS = 7 * 86_400_000;
+/** CONNECT_SESSION_TTL_SECONDS' default: a connect link works for 30 minutes unless its creator asks otherwise. */
+export const DEFAULT_CONNECT_SESSION_TTL_SECONDS = 1_800;
+/** The bounds of a connect link's lifetime, the configured default's and each request's `ttl`. */
+export const CONNECT_SESSION_TTL_BOUNDS_SECONDS = { min: 60, max: 86_400 } as const;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z
@@ -83,6 +87,12 @@ const schema = z.object({
   PROVIDER_CALL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
   COMMAND_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(DEFAULT_COMMAND_TIMEOUT_SECONDS),
   IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().positive().default(24),
+  CONNECT_SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(CONNECT_SESSION_TTL_BOUNDS_SECONDS.min)
+    .max(CONNECT_SESSION_TTL_BOUNDS_SECONDS.max)
+    .default(DEFAULT_CONNECT_SESSION_TTL_SECONDS),
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
   GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(DEFAULT_GRANT_FLUSH_SECONDS),
 
@@ -179,6 +189,8 @@ export interface Config {
   commandTimeoutMs: number;
   /** IDEMPOTENCY_KEY_TTL_HOURS: how long an Idempotency-Key of a create is remembered. */
   idempotencyKeyTtlMs: number;
+  /** CONNECT_SESSION_TTL_SECONDS: how long a connect link works when its creator gives no `ttl`. */
+  connectSessionTtlMs: number;
   /** Origins (besides PUBLIC_URL's) an OAuth callback may send the browser back to. */
   returnToOrigins: string[];
   /** Where notices about dependents of removed connections are POSTed, signed with the secret. */
@@ -298,6 +310,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     grantFlushMs: e.GRANT_FLUSH_SECONDS * 1000,
     commandTimeoutMs: Math.round(e.COMMAND_TIMEOUT_SECONDS * 1000),
     idempotencyKeyTtlMs: Math.round(e.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000),
+    connectSessionTtlMs: e.CONNECT_SESSION_TTL_SECONDS * 1000,
     returnToOrigins: e.RETURN_TO_ORIGINS.map((origin) => new URL(origin).origin),
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET },
     rateLimits: {

@@ -36,6 +36,9 @@ export interface ConnectLink {
   expiresAt: string;
 }
 
+/** What minting a link for a need takes: resolve's connect links and the token route's reconnect links. */
+export type ConnectLinks = Pick<ConnectSessions, 'linkFor'>;
+
 export interface ConnectSessionsDependencies {
   db: Db;
   publicUrl: string;

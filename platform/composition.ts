@@ -9,10 +9,16 @@ import type { Express } from 'express';
 import { agentAccessRoutes } from '../agent-access/routes.js';
 import type { GrantRecorder } from '../agent-access/grant-recorder.js';
 import { defaultReadyWaitLimits, ReadyWaits, type ReadyWaitLimits } from '../agent-access/ready.js';
-import { DEFAULT_REFRESH_MARGIN_SECONDS } from '../config/config.js';
+import {
+  CONNECT_SESSION_TTL_BOUNDS_SECONDS,
+  DEFAULT_CONNECT_SESSION_TTL_SECONDS,
+  DEFAULT_REFRESH_MARGIN_SECONDS,
+} from '../config/config.js';
 import { createApp, type ApiDependencies } from '../api/app.js';
 import type { TokenVerifier } from '../api/auth.js';
 import { defaultRateLimits, RateLimits, type RateLimitSettings } from '../api/rate-limits.js';
+import { ConnectSessions } from '../connect/connect-sessions.js';
+import { connectRoutes } from '../connect/routes.js';
 import type { ConnectionChangeListener } from '../connections/connection-changes.js';
 import type { ConnectionCommands } from '../connections/connection-commands.js';
 import { connectionRoutes } from '../connections/routes.js';
@@ -51,6 +57,8 @@ export interface ApiParts {
   readyWaits?: Partial<ReadyWaitLimits>;
   /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
   returnToOrigins?: string[];
+  /** CONNECT_SESSION_TTL_SECONDS: how long a connect link works when its creator gives no `ttl`. */
+  connectSessionTtlMs?: number;
   /** REFRESH_MARGIN_SECONDS: the token route refreshes a token expiring sooner before handing it out. */
   refreshMarginMs?: number;
   trustProxy?: ApiDependencies['trustProxy'];
@@ -64,6 +72,14 @@ export function composeApi(parts: ApiParts): Express {
   const cache = new CredentialCache(parts.vault);
   cache.follow(changes);
   const catalogue = parts.catalogue ?? defaultCatalogue;
+  const connectSessions = new ConnectSessions({
+    db,
+    publicUrl: parts.publicUrl,
+    returnToOrigins: parts.returnToOrigins ?? [],
+    defaultTtlMs: parts.connectSessionTtlMs ?? DEFAULT_CONNECT_SESSION_TTL_SECONDS * 1000,
+    maxTtlMs: CONNECT_SESSION_TTL_BOUNDS_SECONDS.max * 1000,
+    catalogue,
+  });
   const access = {
     db,
     catalogue,
@@ -73,9 +89,18 @@ export function composeApi(parts: ApiParts): Express {
     grants,
     limits,
     refreshMarginMs: parts.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_SECONDS * 1000,
+    connectLinks: connectSessions,
   };
   const waits = new ReadyWaits({ ...defaultReadyWaitLimits, ...parts.readyWaits });
-  const agentAccess = agentAccessRoutes({ access, verifyToken, outbound, db, changes, waits });
+  const agentAccess = agentAccessRoutes({
+    access,
+    verifyToken,
+    outbound,
+    db,
+    changes,
+    waits,
+    connectLinks: connectSessions,
+  });
   void trackConnectionsByStatus(db, changes, logger);
   return createApp({
     logger,
@@ -100,6 +125,7 @@ export function composeApi(parts: ApiParts): Express {
         catalogue,
       }),
       ...dependentRoutes({ db }),
+      ...connectRoutes({ sessions: connectSessions }),
       ...agentAccess.routes,
     ],
     streaming: [agentAccess.proxy],

@@ -212,6 +212,7 @@ export async function startService(
         refreshMarginMs: config.lifecycle.refreshMarginMs,
         grants,
         returnToOrigins: config.returnToOrigins,
+        connectSessionTtlMs: config.connectSessionTtlMs,
         changes,
         codec: { codec, verifyOperator, allowedOrigins: uiOrigins },
       });

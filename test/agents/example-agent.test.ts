@@ -1,12 +1,14 @@
 // The example agent task over the real stack: a shared agent runs for two members of a workspace whose
 // integration uses personal connections. For the member who has one it proceeds at once; for the other it
-// records the request, waits, and resumes on its own when the member completes the OAuth flow. A task
-// waiting on a connection whose setup fails, or that is disconnected, ends with the reason.
+// records the request with a connect link (a fresh one in its reminder) that never enters the task's
+// history, waits, and resumes on its own when the member completes the OAuth flow. A task waiting on a
+// connection whose setup fails, or that is disconnected, ends with the reason.
 import type { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createExampleAgentActivities, type AgentTaskEvent } from '../../agents/example-agent-activities.js';
+import { connectSessionStore } from '../../connect/connect-session-store.js';
 import type { ExampleAgentInput, ExampleAgentResult } from '../../agents/example-agent-workflow.js';
 import { projectRoot } from '../../platform/process.js';
 import { integrationStore } from '../../integrations/integration-store.js';
@@ -15,6 +17,7 @@ import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { testEnv } from '../support/env.js';
+import { secretsInHistories } from '../support/secret-scan.js';
 import {
   connectThroughProvider,
   eventually,
@@ -63,6 +66,11 @@ describe('example agent task', () => {
           return token;
         },
         record: (event) => {
+          // The link is a bearer secret: neither the logs nor any history may hold it (checked at stop).
+          if (event.connectUrl) {
+            harness.addSecret(event.connectUrl);
+            harness.vault.secrets.add(event.connectUrl.slice(event.connectUrl.lastIndexOf('/') + 1));
+          }
           events.push(event);
         },
         logger: harness.logger,
@@ -150,6 +158,32 @@ describe('example agent task', () => {
       },
     });
     expect((await bob.describe()).status.name).toBe('RUNNING');
+
+    // Each event carries a connect link for Bob, naming the agent and the task; the reminder a fresh one.
+    const links = asked.map((event) => event.connectUrl);
+    expect(links[0]).toMatch(/\/connect\/[A-Za-z0-9_-]{43}$/);
+    expect(links[1]).toMatch(/\/connect\/[A-Za-z0-9_-]{43}$/);
+    expect(links[1]).not.toBe(links[0]);
+    for (const event of asked) expect(Date.parse(event.connectUrlExpiresAt!)).toBeGreaterThan(Date.now());
+    const tokens = links.map((url) => url!.slice(url!.lastIndexOf('/') + 1));
+    for (const token of tokens) {
+      expect(await connectSessionStore.findByToken(harness.db, token)).toMatchObject({
+        workspaceId: harness.workspaceId,
+        scope: 'user',
+        userId: 'bob',
+        integrations: [harness.integration],
+        reason: { agentId: 'shared-agent', taskId: bob.workflowId },
+      });
+    }
+    // Bob's history holds neither link nor its token; the positive control (the task's own request for
+    // POST /v1/connections, in a payload the scan decodes) shows the scan would find what is there.
+    const codec = new AesGcmPayloadCodec({ id: 'test', key: harness.codecKey });
+    const scan = await secretsInHistories(harness.client, codec, `WorkflowId="${bob.workflowId}"`, [
+      ...links.map((url) => url!),
+      ...tokens,
+      '/v1/connections',
+    ]);
+    expect(scan).toEqual({ workflows: 1, found: [4] });
 
     const bobConnection = await memberConnects('bob');
     const bobResult = await result(bob);
