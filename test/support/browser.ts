@@ -53,6 +53,8 @@ export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrows
     servedPages,
     async person() {
       const context = await browser.newContext({ viewport: { width: 800, height: 900 }, locale: 'en-GB' });
+      // A page state that does not come fails its wait in 15 s, with what was awaited.
+      context.setDefaultTimeout(15_000);
       context.on('response', keep);
       // Nothing leaves the machine (oidc-provider's pages import a web font): the test needs no network.
       await context.route(
