@@ -2,7 +2,7 @@
 // registers, so tests hand in real or fake dependencies without module mocking. The connection activities
 // are grouped by concern (records.ts, oauth.ts, api-keys.ts, revocation.ts, removal.ts) over what they share
 // (connection-access.ts); every one of them raises classified failures only (failures.ts).
-import { createWebhookActivities } from '../notifications/webhook.js';
+import { createWebhookActivities, type WebhookSettings } from '../notifications/webhook.js';
 import type { LifecycleSettings } from '../workflows/messages.js';
 import { createApiKeyActivities } from './api-keys.js';
 import { createConnectionAccess, type ConnectionActivityDependencies } from './connection-access.js';
@@ -13,8 +13,11 @@ import { createRevocationActivities } from './revocation.js';
 import { createRemovalActivities } from './removal.js';
 
 export type ActivityDependencies = ConnectionActivityDependencies & {
-  /** Where dependents' notices go (WEBHOOK_URL, WEBHOOK_SECRET); none configured: nothing is sent. */
-  webhook?: { url?: string; secret?: string };
+  /**
+   * Where dependents' notices go (WEBHOOK_URL, WEBHOOK_SECRET; none configured: nothing is sent), and what
+   * mints an expiry's reconnect link.
+   */
+  webhook?: WebhookSettings;
   /** The worker's lifecycle settings (its configuration), which every connection's workflow runs by. */
   lifecycle: LifecycleSettings;
 };
@@ -34,8 +37,14 @@ export function createActivities(deps: ActivityDependencies) {
   return {
     ...connectionActivities,
     ...createWebhookActivities(deps.webhook ?? {}),
-    /** The worker's lifecycle settings, read by each connection's workflow (a local activity). */
-    lifecycleSettings: async (): Promise<LifecycleSettings> => ({ ...deps.lifecycle }),
+    /**
+     * The worker's lifecycle settings, read by each connection's workflow (a local activity); health events
+     * are on only with a webhook to send them to.
+     */
+    lifecycleSettings: async (): Promise<LifecycleSettings> => ({
+      ...deps.lifecycle,
+      ...(deps.webhook?.url && deps.webhook.secret ? { healthEvents: true } : {}),
+    }),
   };
 }
 

@@ -3,6 +3,7 @@
 // tokens seals and stores them itself and returns metadata only. No transaction is open across a provider or
 // KMS call: an authorization state is claimed by one statement before the exchange rather than locked.
 import { Context } from '@temporalio/activity';
+import { sealAuthorizationUrl } from '../connections/authorization-url-box.js';
 import { connectionStore } from '../connections/connection-store.js';
 import { oauthStateStore, type ClaimedState } from '../connections/oauth-state-store.js';
 import type { StoredTokens } from '../connections/stored-tokens.js';
@@ -95,6 +96,7 @@ export function createOAuthActivities(access: ConnectionAccess) {
         scopes,
         sealedVerifier,
         expiresAt: new Date(input.expiresAt),
+        authorizationUrlBox: sealAuthorizationUrl(state, authorizationUrl),
       });
       return { authorizationUrl };
     },

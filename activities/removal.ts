@@ -28,7 +28,9 @@ export type RemovalRecord =
 export function createRemovalActivities({ db }: ConnectionAccess) {
   return {
     /** Lists the dependents without locking anything: a quick refusal that need not stop anything first. */
-    async listDependents(input: { connection: TransitionRecord['connection'] }): Promise<Dependent[]> {
+    async listDependents(input: {
+      connection: Pick<TransitionRecord['connection'], 'id' | 'workspaceId'>;
+    }): Promise<Dependent[]> {
       const { connection } = input;
       return dependentStore.list(db, { workspaceId: connection.workspaceId, connectionId: connection.id });
     },

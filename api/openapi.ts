@@ -16,7 +16,8 @@ function registryStatuses(route: Route): number[] {
     if (allRoles.some((role) => !(route.roles as readonly Role[]).includes(role))) statuses.add(403);
   }
   if (route.params || route.query || route.body || route.headers) statuses.add(400);
-  if (route.body) statuses.add(413);
+  // A browser route answers an oversized form with its page (onInvalid), not with 413.
+  if (route.body && !(route.bodyType === 'form' && route.onInvalid)) statuses.add(413);
   if (route.rateLimit) statuses.add(429);
   // Anything behind a bearer token reads Postgres or asks Temporal: an outage, or the moment after one,
   // answers 503 (api/errors.ts), never a 500.
@@ -95,7 +96,7 @@ export function openApiDocument(
               // Optional when an absent body (validated as `{}`) is valid.
               required: !route.body.safeParse({}).success,
               content: {
-                'application/json': {
+                [route.bodyType === 'form' ? 'application/x-www-form-urlencoded' : 'application/json']: {
                   schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }),
                 },
               },

@@ -34,6 +34,11 @@ export interface RouteDefinition<
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * How the body is sent: JSON (the default), or an HTML form's `application/x-www-form-urlencoded` (browser
+   * routes, whose `onInvalid` page then answers a body that cannot be read too).
+   */
+  bodyType?: 'json' | 'form';
   /** Request headers the route reads, by their canonical names (validated and documented like the rest). */
   headers?: z.ZodObject<z.ZodRawShape>;
   /** The success answer's schema (JSON unless `contentType` says otherwise). */
@@ -53,8 +58,11 @@ export interface RouteDefinition<
   redirect?: number;
   /** The rate limit every request spends (api/rate-limits.ts): by caller, or by address on public routes. */
   rateLimit?: RateLimitName;
-  /** How a browser-facing route answers invalid inputs instead of the JSON error: its 400 page. */
-  onInvalid?: (res: Response) => void;
+  /**
+   * How a browser-facing route answers invalid inputs instead of the JSON error: a page of its own, at one of
+   * its `pages` statuses (400 unless it says otherwise).
+   */
+  onInvalid?: (res: Response, req: Request) => void;
   handler: (
     ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>,
   ) => Promise<z.infer<R> | void> | z.infer<R> | void;

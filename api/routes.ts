@@ -85,6 +85,21 @@ function illFormedString(
 }
 
 const jsonBody = express.json({ limit: '64kb' });
+// An HTML form's fields: flat (no nested syntax), few and small; a repeated field arrives as a list and is
+// refused by the route's schema like any other wrong type.
+const formBody = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+
+/** The body parser of a route; a browser route's unreadable body answers its page, not the JSON error. */
+function bodyParser(route: Route): RequestHandler {
+  if (route.bodyType !== 'form') return jsonBody;
+  return (req, res, next) => {
+    formBody(req, res, (error?: unknown) => {
+      if (error === undefined || !route.onInvalid) return next(error);
+      // The rest of an unread body is not waited for: the page is the whole answer.
+      route.onInvalid(res, req);
+    });
+  };
+}
 
 export interface RegistryOptions {
   /**
@@ -158,7 +173,7 @@ export class RouteRegistry extends RouteList {
             };
           } catch (invalid) {
             if (!route.onInvalid || !(invalid instanceof ApiError)) throw invalid;
-            route.onInvalid(res);
+            route.onInvalid(res, req);
             return;
           }
           const result = await route.handler(ctx);
@@ -170,7 +185,7 @@ export class RouteRegistry extends RouteList {
           next(error);
         }
       };
-      router[route.method](route.path, ...(route.body ? [admit, jsonBody, handle] : [admit, handle]));
+      router[route.method](route.path, ...(route.body ? [admit, bodyParser(route), handle] : [admit, handle]));
     }
     for (const [path, methods] of this.methodsByPath()) {
       const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');

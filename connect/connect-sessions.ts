@@ -98,7 +98,12 @@ export class ConnectSessions {
     if (!integrations.length) {
       throw invalid('integration', 'give integration, allowedIntegrations or connectionId');
     }
-    const params = await this.checkIntegrations(caller.workspace, integrations, request.params);
+    const params = await this.checkIntegrations(
+      caller.workspace,
+      integrations,
+      request.params,
+      request.connectionId !== undefined,
+    );
     const returnTo =
       request.returnTo === undefined
         ? null
@@ -231,30 +236,33 @@ export class ConnectSessions {
     return [...new Set(request.allowedIntegrations ?? [])];
   }
 
-  /** Every integration configured and enabled; the parameters checked against each. */
+  /**
+   * Every integration configured and enabled; for a new connection the parameters checked against each, so
+   * that a link is never made that cannot connect (one its provider's required parameters are missing from).
+   * A reconnect keeps its connection's own.
+   */
   private async checkIntegrations(
     workspaceId: string,
     keys: string[],
     given: Record<string, string> | undefined,
+    reconnect: boolean,
   ): Promise<Record<string, string> | null> {
     const unavailable: string[] = [];
     const problems: Array<{ path: string; message: string }> = [];
-    let params: Record<string, string> | null = null;
     for (const key of keys) {
       const integration = await integrationStore.get(this.deps.db, workspaceId, key);
       if (!integration || !integration.enabled) {
         unavailable.push(key);
         continue;
       }
-      if (given === undefined) continue;
-      const checked = checkParameters(integrationProvider(integration, this.deps.catalogue), given);
+      if (reconnect) continue;
+      const checked = checkParameters(integrationProvider(integration, this.deps.catalogue), given ?? {});
       for (const { name, message } of checked.problems) {
         problems.push({
           path: `body.params.${name}`,
           message: keys.length > 1 ? `${key}: ${message}` : message,
         });
       }
-      params = given;
     }
     if (unavailable.length) {
       throw new ApiError(
@@ -270,7 +278,7 @@ export class ConnectSessions {
         problems,
       );
     }
-    return params;
+    return given ?? null;
   }
 
   private ttlMsOf(ttl: number | undefined): number {

@@ -1,6 +1,8 @@
 // The plain page the OAuth callback shows when there is nowhere to send the browser back to. It names what
 // happened in fixed words; nothing the provider or the browser sent is echoed except a sanitised error code.
 import type { Response } from 'express';
+import { html } from '../pages/html.js';
+import { sendPage } from '../pages/layout.js';
 import { alreadyConnectedMessage } from './connection-errors.js';
 
 export type CallbackOutcome =
@@ -11,12 +13,6 @@ export type CallbackOutcome =
   | { kind: 'already_connected'; existingConnectionId?: string }
   | { kind: 'account_mismatch' }
   | { kind: 'other'; status: string };
-
-const escape = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
@@ -56,16 +52,9 @@ function words(outcome: CallbackOutcome): { title: string; text: string } {
 
 export function sendCallbackPage(res: Response, status: number, outcome: CallbackOutcome): void {
   const { title, text } = words(outcome);
-  res
-    .status(status)
-    .type('html')
-    .set({
-      'cache-control': 'no-store',
-      'content-security-policy': "default-src 'none'",
-      'referrer-policy': 'no-referrer',
-    })
-    .send(
-      `<!doctype html><html><head><meta charset="utf-8"><title>${escape(title)}</title></head>` +
-        `<body><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`,
-    );
+  sendPage(res, status, {
+    title,
+    body: html`<h1>${title}</h1>
+      <p>${text}</p>`,
+  });
 }

@@ -65,21 +65,39 @@ export class ConnectionCommands {
   }
 
   /**
-   * The provider's redirect. Bound only by `state`: an unknown, foreign, used or expired state, or a wrong
-   * `iss`, is refused with 400 and changes nothing. Answers where the browser goes next as the setup carried
-   * it (`returnTo`: null for nowhere; undefined for a setup begun before setups carried it).
+   * The provider's redirect. An unknown, foreign, used or expired state, or a wrong `iss`, is refused with
+   * 400 and changes nothing. A state bound to a browser (started from the connect page or the start URL)
+   * is completed only with that browser's cookie (`browserHash`, the hash of the one the request carries):
+   * from any other it is refused (`authorization_refused`, details `{ boundElsewhere: true }`) before
+   * anything is sealed or sent, so the state stays unused and the connection pending. Answers where the
+   * browser goes next as the setup carried it (`returnTo`: null for nowhere; undefined for a setup begun
+   * before setups carried it), and the connect session the setup was started from, if any.
    */
-  async completeCallback(params: { state: string; code?: string; iss?: string; error?: string }): Promise<{
+  async completeCallback(params: {
+    state: string;
+    code?: string;
+    iss?: string;
+    error?: string;
+    browserHash?: string;
+  }): Promise<{
     connectionId: string;
     workspaceId: string;
     snapshot: ConnectionSnapshot;
     returnTo?: string | null;
     /** Why the authorization ended without new tokens, if it did (AuthorizationOutcome.ended). */
     ended?: { reason: string; existingConnectionId?: string };
+    connectSessionId: string | null;
   }> {
     const row = await oauthStateStore.find(this.deps.db, params.state);
     if (!row)
       throw new ConnectionError('unknown_authorization', 'this authorization link is unknown or has expired');
+    if (row.browser_hash !== null && row.browser_hash !== params.browserHash) {
+      throw new ConnectionError(
+        'authorization_refused',
+        'this authorization was started in another browser and can be finished only there',
+        { boundElsewhere: true },
+      );
+    }
     const sealedCode = params.code
       ? await this.deps.vault.seal(
           { workspace: row.workspace_id, connection: row.connection_id, purpose: 'authorization_code' },
@@ -92,7 +110,14 @@ export class ConnectionCommands {
       iss: params.iss,
       error: params.error,
     });
-    return { connectionId: row.connection_id, workspaceId: row.workspace_id, snapshot, returnTo, ended };
+    return {
+      connectionId: row.connection_id,
+      workspaceId: row.workspace_id,
+      snapshot,
+      returnTo,
+      ended,
+      connectSessionId: row.connect_session_id,
+    };
   }
 
   async reauthorize(

@@ -53,7 +53,15 @@ export const paramsSchema = z
   )
   .refine((params) => Object.keys(params).length <= 10, 'at most 10 parameters');
 export const oneConnection = z.object({ connection: connectionSchema });
-export const withAuthorization = z.object({ connection: connectionSchema, authorizationUrl: z.url() });
+/**
+ * An authorization to send the person to: the provider's URL, and the service's start URL, which binds the
+ * browser that opens it to the authorization (its callback then requires that browser) before redirecting.
+ */
+export const withAuthorization = z.object({
+  connection: connectionSchema,
+  authorizationUrl: z.url(),
+  startUrl: z.url(),
+});
 export const idParams = z.strictObject({ id: idSchema });
 
 export const integrationKey = integrationKeySchema;

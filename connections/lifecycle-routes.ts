@@ -15,6 +15,7 @@ import {
   tags,
   withAuthorization,
 } from './connection-schemas.js';
+import { startUrl } from './authorization-url-box.js';
 import { checkReturnTo } from './return-to.js';
 import type { Db } from '../db/database.js';
 import type { ConnectionCommands } from './connection-commands.js';
@@ -57,7 +58,11 @@ export function connectionLifecycleRoutes(deps: LifecycleRouteDependencies): Rou
         scopes: body.scopes,
         returnTo,
       });
-      return { connection: await readBack(caller.workspace, connection.id), authorizationUrl };
+      return {
+        connection: await readBack(caller.workspace, connection.id),
+        authorizationUrl,
+        startUrl: startUrl(publicUrl, authorizationUrl),
+      };
     },
   });
 

@@ -28,6 +28,11 @@ import { connectionLifecycleRoutes, type LifecycleRouteDependencies } from './li
 import { connectionReadRoutes } from './read-routes.js';
 import { sendCallbackPage, type CallbackOutcome } from './callback-page.js';
 import { checkReturnTo, returnTargets, returnUrl } from './return-to.js';
+import { openAuthorizationUrl, startUrl } from './authorization-url-box.js';
+import { oauthStateStore } from './oauth-state-store.js';
+import { browserIdOf, ensureBrowserId, hashBrowserId } from '../connect/browser-binding.js';
+import { connectSessionStore } from '../connect/connect-session-store.js';
+import { sendConnectResult } from '../connect/page-templates.js';
 import { checkParameters, integrationProvider, type Catalogue } from '../integrations/connection-provider.js';
 import { integrationStore } from '../integrations/integration-store.js';
 
@@ -35,6 +40,18 @@ export interface ConnectionRouteDependencies extends LifecycleRouteDependencies 
   logger: Logger;
   /** What catalogue integrations speak: their parameters are the current entry's. */
   catalogue: Catalogue;
+}
+
+/** Why an authorization from the connect page ended without a connection, in fixed words. */
+function notConnectedWhy(error: string | undefined, ended: { reason: string } | undefined): string {
+  if (ended?.reason === 'account_already_connected') {
+    return 'This account is already connected in this workspace, so nothing new was stored.';
+  }
+  if (ended?.reason === 'account_mismatch') {
+    return "You signed in with another account than this connection's, so nothing was changed.";
+  }
+  if (error === 'access_denied') return 'Access was not granted at the provider, so nothing was connected.';
+  return `The provider refused the authorization (${ended?.reason ?? error ?? 'no tokens'}), so nothing was connected.`;
 }
 
 export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
@@ -85,7 +102,12 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
     }),
     // Makes the create safe to retry (see the README).
     headers: z.object({ 'Idempotency-Key': printable(1, 255).optional() }),
-    response: z.object({ connection: connectionSchema, authorizationUrl: z.url().optional() }),
+    response: z.object({
+      connection: connectionSchema,
+      authorizationUrl: z.url().optional(),
+      /** The service's start URL of the authorization: binds the browser that opens it (see the README). */
+      startUrl: z.url().optional(),
+    }),
     status: 201,
     // 409: the key's upstream account is already connected in this scope (details name the connection).
     // 502: the provider could not be reached to verify an API key.
@@ -151,6 +173,7 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
       return {
         connection: await readBack(caller.workspace, created.connectionId),
         authorizationUrl: created.authorizationUrl,
+        startUrl: startUrl(publicUrl, created.authorizationUrl),
       };
     },
   });
@@ -176,12 +199,13 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
     rateLimit: 'callback',
     // A browser lands here: whatever is wrong with the link, it gets the page, not a JSON error.
     onInvalid: (res) => sendCallbackPage(res, 400, { kind: 'refused' }),
-    async handler({ query, res }) {
+    async handler({ query, req, res }) {
       const error = query.error === undefined ? undefined : safeErrorCode(query.error);
       if (!query.code && !error) {
         sendCallbackPage(res, 400, { kind: 'refused' });
         return;
       }
+      const browserId = browserIdOf(req, publicUrl);
       let completed;
       try {
         completed = await commands.completeCallback({
@@ -189,8 +213,17 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
           code: query.code,
           iss: query.iss,
           error,
+          browserHash: browserId === undefined ? undefined : hashBrowserId(browserId),
         });
       } catch (failure) {
+        if (
+          failure instanceof ConnectionError &&
+          failure.code === 'authorization_refused' &&
+          (failure.details as { boundElsewhere?: boolean } | undefined)?.boundElsewhere
+        ) {
+          sendConnectResult(res, { kind: 'finished_elsewhere' });
+          return;
+        }
         if (
           failure instanceof ConnectionError &&
           (failure.code === 'unknown_authorization' ||
@@ -203,6 +236,30 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
         throw failure;
       }
       const { connectionId, snapshot } = completed;
+      const ended = completed.ended;
+      if (completed.connectSessionId) {
+        // Started from the connect page: its result page, and the link spent once it connected.
+        const session = await connectSessionStore.get(db, completed.connectSessionId);
+        const continueTo = session?.returnTo
+          ? returnUrl(session.returnTo, publicUrl, {
+              connectionId,
+              status: snapshot.status,
+              reason: ended?.reason,
+              existingConnectionId: ended?.existingConnectionId,
+            })
+          : undefined;
+        if (!ended && !error && snapshot.status === 'active') {
+          if (session) await connectSessionStore.spend(db, session.id, connectionId);
+          sendConnectResult(res, { kind: 'connected', returnTo: continueTo });
+          return;
+        }
+        sendConnectResult(res, {
+          kind: 'not_connected',
+          why: notConnectedWhy(error, ended),
+          returnTo: continueTo,
+        });
+        return;
+      }
       // A setup begun before setups carried returnTo has its target in oauth_return_targets.
       const returnTo =
         completed.returnTo === undefined
@@ -214,14 +271,13 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
           returnUrl(returnTo, publicUrl, {
             connectionId,
             status: snapshot.status,
-            reason: completed.ended?.reason,
-            existingConnectionId: completed.ended?.existingConnectionId,
+            reason: ended?.reason,
+            existingConnectionId: ended?.existingConnectionId,
           }),
         );
         return;
       }
       let outcome: CallbackOutcome;
-      const ended = completed.ended;
       if (ended?.reason === 'account_already_connected') {
         outcome = { kind: 'already_connected', existingConnectionId: ended.existingConnectionId };
       } else if (ended?.reason === 'account_mismatch') outcome = { kind: 'account_mismatch' };
@@ -231,6 +287,33 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
       else if (snapshot.status === 'active') outcome = { kind: 'connected' };
       else outcome = { kind: 'other', status: snapshot.status };
       sendCallbackPage(res, 200, outcome);
+    },
+  });
+
+  registry.add({
+    method: 'get',
+    path: '/v1/oauth/start',
+    summary:
+      'The start URL of an authorization (startUrl): binds this browser to it, so that its callback is ' +
+      'accepted only from this browser, then redirects to the provider',
+    tags,
+    roles: 'public',
+    query: z.object({ state: credential(2048) }),
+    pages: [400, 409, 410],
+    redirect: 303,
+    errors: [503],
+    rateLimit: 'callback',
+    onInvalid: (res) => sendConnectResult(res, { kind: 'invalid' }),
+    async handler({ query, req, res }) {
+      const row = await oauthStateStore.find(db, query.state);
+      const box = row?.authorization_url_box;
+      const authorizationUrl = box ? openAuthorizationUrl(query.state, box) : undefined;
+      if (!authorizationUrl) return sendConnectResult(res, { kind: 'expired' });
+      const browserHash = hashBrowserId(ensureBrowserId(req, res, publicUrl));
+      const bound = await oauthStateStore.bindBrowser(db, query.state, { browserHash });
+      if (bound === 'other') return sendConnectResult(res, { kind: 'other_browser' });
+      if (bound === 'gone') return sendConnectResult(res, { kind: 'expired' });
+      res.redirect(303, authorizationUrl);
     },
   });
 

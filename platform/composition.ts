@@ -18,6 +18,7 @@ import { createApp, type ApiDependencies } from '../api/app.js';
 import type { TokenVerifier } from '../api/auth.js';
 import { defaultRateLimits, RateLimits, type RateLimitSettings } from '../api/rate-limits.js';
 import { ConnectSessions } from '../connect/connect-sessions.js';
+import { connectPageRoutes } from '../connect/pages.js';
 import { connectRoutes } from '../connect/routes.js';
 import type { ConnectionChangeListener } from '../connections/connection-changes.js';
 import type { ConnectionCommands } from '../connections/connection-commands.js';
@@ -126,6 +127,15 @@ export function composeApi(parts: ApiParts): Express {
       }),
       ...dependentRoutes({ db }),
       ...connectRoutes({ sessions: connectSessions }),
+      ...connectPageRoutes({
+        db,
+        commands,
+        publicUrl: parts.publicUrl,
+        catalogue,
+        outbound,
+        allowInsecureProviderUrls: parts.allowInsecureProviderUrls,
+        logger,
+      }),
       ...agentAccess.routes,
     ],
     streaming: [agentAccess.proxy],

@@ -15,7 +15,13 @@ import { ConnectionCommands } from '../connections/connection-commands.js';
 import { loadCodecKey } from '../temporal/codec-key.js';
 import { clientDataConverter, workerDataConverter } from '../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../temporal/payload-codec.js';
-import { assertDeploymentSecrets, type Config } from '../config/config.js';
+import {
+  assertDeploymentSecrets,
+  CONNECT_SESSION_TTL_BOUNDS_SECONDS,
+  type Config,
+} from '../config/config.js';
+import { ConnectSessions } from '../connect/connect-sessions.js';
+import { defaultCatalogue } from '../integrations/connection-provider.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
 import { knownSecrets } from '../logging/known-secrets.js';
 import type { Logger } from '../logging/logger.js';
@@ -148,6 +154,15 @@ export async function startService(
     });
 
     if (parts.worker) {
+      // The worker mints the reconnect links of health events' webhooks (with the API's rules and lifetimes).
+      const links = new ConnectSessions({
+        db,
+        publicUrl: config.publicUrl,
+        returnToOrigins: config.returnToOrigins,
+        defaultTtlMs: config.connectSessionTtlMs,
+        maxTtlMs: CONNECT_SESSION_TTL_BOUNDS_SECONDS.max * 1000,
+        catalogue: defaultCatalogue,
+      });
       const workerOptions = {
         address: temporalAddress,
         namespace: config.temporal.namespace,
@@ -157,7 +172,7 @@ export async function startService(
           logger,
           allowInsecureProviderUrls: config.allowInsecureProviderUrls,
           outbound,
-          webhook: config.webhook,
+          webhook: { ...config.webhook, links },
           lifecycle: config.lifecycle,
         }),
         dataConverter: workerDataConverter(codec),

@@ -67,6 +67,13 @@ export const recordsOptions: LocalActivityOptions = {
   retry: { ...retry, initialInterval: '200 milliseconds', maximumInterval: '1 minute' },
 };
 
+/** Listing a health event's dependents: Postgres only, retried through a database outage for up to a day. */
+export const healthEventOptions: ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '1 day',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+};
+
 /** A dependent's notice: its webhook is retried with backoff for up to a day; a refusal is final. */
 export const dependentNoticeOptions: ActivityOptions = {
   startToCloseTimeout: '30 seconds',

@@ -1,18 +1,22 @@
 // The removal of a connection (the `disconnect` update), as its workflow runs it: the removal is recorded
 // in one transaction with its dependents' notices or refused while dependents remain (recordRemoval), then the
 // credentials are destroyed and revoked, then each dependent is told by a child workflow whose id is its
-// notice's, so that each is told exactly once however often this runs or replays. Nothing here waits for
+// notice's, so that each is told exactly once however often this runs or replays (its body, from the
+// health-events patch on, with the fields of every health event: see dependent-notification.ts). Nothing here waits for
 // a webhook: the notices outlive the connection's workflow. Deterministic workflow code only.
 import {
   CancellationScope,
   ParentClosePolicy,
+  patched,
   startChild,
   type ActivityInterfaceFor,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { ScheduleMetadata } from '../connections/connection-store.js';
-import { dependentNoticeWorkflowId, notifyDependent } from './dependent-notification.js';
+import type { HealthEvent } from '../notifications/webhook.js';
+import { dependentNoticeWorkflowId, healthEventFields, notifyDependent } from './dependent-notification.js';
+import { HEALTH_EVENTS_PATCH } from './patches.js';
 import type {
   CarriedState,
   ConnectionRef,
@@ -82,7 +86,20 @@ export async function removeConnection(
     snapshot.nextRefreshAt = undefined;
     await context.credentials.destroyCredentials({ connection, revoke: true });
     await context.applyTransition('disconnected', recorded.reason);
-    await Promise.all(recorded.notices.map((notice) => notifyOnce(connection, notice, recorded.reason)));
+    // From the health-events patch on, a removal's notices carry the fields of every other event's too.
+    const event =
+      recorded.notices.length > 0 && patched(HEALTH_EVENTS_PATCH)
+        ? healthEventFields(connection, {
+            type: 'connection.disconnected',
+            status: 'disconnected',
+            reason: recorded.reason,
+            sequence,
+            at: Date.now(),
+          })
+        : undefined;
+    await Promise.all(
+      recorded.notices.map((notice) => notifyOnce(connection, notice, recorded.reason, event)),
+    );
     return { disconnected: true, snapshot: { ...snapshot }, notified: recorded.notices };
   });
 }
@@ -92,12 +109,14 @@ async function notifyOnce(
   connection: ConnectionRef,
   notice: DependentNoticeRecord,
   reason: string,
+  event: HealthEvent | undefined,
 ): Promise<void> {
   try {
     await startChild(notifyDependent, {
       workflowId: dependentNoticeWorkflowId(connection.id, notice),
       args: [
         {
+          ...event,
           type: 'connection.disconnected',
           workspaceId: connection.workspaceId,
           connectionId: connection.id,

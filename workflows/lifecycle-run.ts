@@ -1,5 +1,5 @@
 // One run of a connection's lifecycle workflow: its state, its command queue, its activity proxies and the
-// writes every command shares (a transition, a notice, telling the waiters). Workflow code: it may only be
+// writes every command shares (a transition, a notice, telling the waiters and the dependents). Workflow code: it may only be
 // called from inside connectionLifecycle, and it never holds a credential (activities return metadata only).
 import {
   ActivityFailure,
@@ -34,7 +34,13 @@ import {
 } from './messages.js';
 import { ConnectionStatus as ConnectionStatusKey } from './search-attributes.js';
 
-import { LOCAL_RECORDS_PATCH, PREEMPTION_PATCH, REFRESH_POLICY_PATCH } from './patches.js';
+import { healthEventFields, healthEventOf, startHealthEvent } from './dependent-notification.js';
+import {
+  HEALTH_EVENTS_PATCH,
+  LOCAL_RECORDS_PATCH,
+  PREEMPTION_PATCH,
+  REFRESH_POLICY_PATCH,
+} from './patches.js';
 
 /** Which commands a disconnect or a deactivation cancels when they are queued or running before it. */
 export type Stoppable = 'never' | 'by-deactivation' | 'by-disconnect';
@@ -175,9 +181,24 @@ export function createLifecycleRun(
     },
 
     async transition(to: ConnectionStatus, reason: string | undefined, actor: string): Promise<void> {
-      refuse(refuseTransition(state.sequence === 0 ? null : snapshot.status, to));
+      const from = state.sequence === 0 ? null : snapshot.status;
+      refuse(refuseTransition(from, to));
       await run.record(to, reason, actor);
       await run.applyTransition(to, reason);
+      await run.announce(from, to, reason ?? to);
+    },
+
+    /**
+     * Tells the dependents of a health event, when the worker has a webhook: starts the event's own workflow
+     * (numbered as the transition just recorded) and goes on without waiting for any delivery.
+     */
+    async announce(from: ConnectionStatus | null, to: ConnectionStatus, reason: string): Promise<void> {
+      const type = healthEventOf(from, to);
+      // Asked only for an event that would be told, so histories without a webhook hold no marker for it.
+      if (!type || !current?.healthEvents || !patched(HEALTH_EVENTS_PATCH)) return;
+      await startHealthEvent(
+        healthEventFields(connection, { type, status: to, reason, sequence: state.sequence, at: Date.now() }),
+      );
     },
 
     /** A transition once recorded: the snapshot, the search attribute, the waiters. */

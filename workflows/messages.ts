@@ -41,6 +41,11 @@ export interface LifecycleSettings {
   keyUnusedMs: number;
   /** How long one provider call may take before the attempt is abandoned and retried. */
   activityTimeoutMs: number;
+  /**
+   * Dependents are told of health events by webhook: set by the worker when WEBHOOK_URL and WEBHOOK_SECRET
+   * are, so that a service without a webhook starts no workflow for them. Absent in runs from before.
+   */
+  healthEvents?: boolean;
 }
 
 export interface ConnectionSnapshot {

@@ -18,6 +18,11 @@ export const BOUNDED_WAITERS_PATCH = 'bounded-waiters';
 export const WORKER_SETTINGS_PATCH = 'worker-settings';
 /** Removals are recorded, refused and notified by the workflow (recordRemoval) from this patch on. */
 export const REMOVAL_PATCH = 'removal-in-workflow';
+/**
+ * Dependents are told of each health event (created, expired, recovered, deactivated, activated) by a child
+ * workflow per event, and removal notices carry the event's fields, from this patch on.
+ */
+export const HEALTH_EVENTS_PATCH = 'health-events';
 
 export const patchIds = [
   LOCAL_RECORDS_PATCH,
@@ -26,4 +31,5 @@ export const patchIds = [
   BOUNDED_WAITERS_PATCH,
   WORKER_SETTINGS_PATCH,
   REMOVAL_PATCH,
+  HEALTH_EVENTS_PATCH,
 ] as const;

@@ -6,10 +6,31 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { connectSessionStore } from '../../connect/connect-session-store.js';
+import { catalogueEntry, catalogueProvider } from '../../catalogue/providers.js';
 import { integrationStore } from '../../integrations/integration-store.js';
+import { catalogueEntrySchema } from '../../providers/provider-config.js';
+import { pointAt } from '../support/catalogue.js';
 import { startApiHarness, connectThroughApi, type ApiHarness } from '../support/api.js';
 import { listen } from '../support/http.js';
 import { eventually } from '../support/lifecycle.js';
+
+/** A catalogue entry with connection parameters: a required tenant and a region with a default. */
+const tenantEntry = catalogueEntrySchema.parse({
+  key: 'tenant-idp',
+  category: 'identity',
+  docs: ['https://docs.example.com/oauth'],
+  displayName: 'Tenant IdP',
+  personal: false,
+  authType: 'oauth2',
+  issuer: 'https://login.example.com/{tenant}',
+  authorizationEndpoint: 'https://login.example.com/{tenant}/{region}/authorize',
+  tokenEndpoint: 'https://login.example.com/{tenant}/{region}/token',
+  scopes: ['openid'],
+  parameters: [
+    { name: 'tenant', label: 'Tenant', example: 'contoso' },
+    { name: 'region', label: 'Region', pattern: '^(eu|us)$', default: 'eu', example: 'us' },
+  ],
+});
 
 const linkPattern = /^http:\/\/127\.0\.0\.1:9\/connect\/([A-Za-z0-9_-]{43})$/;
 
@@ -21,7 +42,18 @@ describe('POST /v1/connect-sessions', () => {
   >;
 
   beforeAll(async () => {
-    api = await startApiHarness();
+    let origin = '';
+    api = await startApiHarness({
+      catalogue: (key) => (key === tenantEntry.key ? pointAt(tenantEntry, origin) : catalogueEntry(key)),
+    });
+    origin = new URL(api.oidc.issuer).origin;
+    await integrationStore.configure(api.db, api.vault, {
+      workspaceId: api.workspaceId,
+      key: tenantEntry.key,
+      provider: catalogueProvider(tenantEntry),
+      clientId: api.oidc.clientId,
+      clientSecret: api.oidc.clientSecret,
+    });
     tokens.owner = await api.token({ role: 'owner', sub: 'owner-1' });
     tokens.admin = await api.token({ role: 'admin', sub: 'admin-1' });
     tokens.member = await api.token({ role: 'member', sub: 'member-1' });
@@ -194,6 +226,36 @@ describe('POST /v1/connect-sessions', () => {
       const answer = await create(tokens.admin, body);
       expect({ body, status: answer.status }).toEqual({ body, status: 400 });
       expect(answer.body.error.code).toBe('invalid_request');
+    }
+    expect(await api.db('connect_sessions').count({ n: '*' }).first()).toEqual(rows);
+  });
+
+  it("checks a new connection's parameters like POST /v1/connections, naming each refused one", async () => {
+    const made = await create(tokens.admin, {
+      integration: tenantEntry.key,
+      scope: 'workspace',
+      params: { tenant: 'contoso' },
+    });
+    expect(made.status).toBe(201);
+    tokenOf(made.body.url);
+    expect(await connectSessionStore.get(api.db, made.body.id)).toMatchObject({
+      integrations: [tenantEntry.key],
+      params: { tenant: 'contoso' },
+    });
+    const rows = await api.db('connect_sessions').count({ n: '*' }).first();
+    for (const [params, name] of [
+      [undefined, 'tenant'],
+      [{ region: 'us' }, 'tenant'],
+      [{ tenant: 'contoso', region: 'mars' }, 'region'],
+      [{ tenant: 'contoso', colour: 'blue' }, 'colour'],
+    ] as const) {
+      const refused = await create(tokens.admin, {
+        integration: tenantEntry.key,
+        scope: 'workspace',
+        params,
+      });
+      expect({ params, status: refused.status }).toEqual({ params, status: 400 });
+      expect(refused.body.error.details).toEqual([expect.objectContaining({ path: `body.params.${name}` })]);
     }
     expect(await api.db('connect_sessions').count({ n: '*' }).first()).toEqual(rows);
   });
