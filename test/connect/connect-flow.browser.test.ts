@@ -16,6 +16,12 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { createExampleAgentActivities, type AgentTaskEvent } from '../../agents/example-agent-activities.js';
 import type { ExampleAgentInput, ExampleAgentResult } from '../../agents/example-agent-workflow.js';
+import {
+  CONNECT_SESSION_TTL_BOUNDS_SECONDS,
+  DEFAULT_CONNECT_SESSION_TTL_SECONDS,
+} from '../../config/config.js';
+import { ConnectSessions } from '../../connect/connect-sessions.js';
+import { defaultCatalogue } from '../../integrations/connection-provider.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import { verifyWebhook } from '../../notifications/webhook.js';
 import { projectRoot } from '../../platform/process.js';
@@ -65,7 +71,18 @@ describe('the hosted connect flow in a real browser', () => {
     const { port } = receiver.address() as { port: number };
 
     api = await startApiHarness({ ownPublicUrl: true, worker: false });
-    await api.startWorker({ webhook: { url: `http://127.0.0.1:${port}/hooks`, secret: webhookSecret } });
+    // The worker sends health events to the receiver, minting expiries' reconnect links as the service does.
+    const links = new ConnectSessions({
+      db: api.db,
+      publicUrl: api.url,
+      returnToOrigins: [],
+      defaultTtlMs: DEFAULT_CONNECT_SESSION_TTL_SECONDS * 1000,
+      maxTtlMs: CONNECT_SESSION_TTL_BOUNDS_SECONDS.max * 1000,
+      catalogue: defaultCatalogue,
+    });
+    await api.startWorker({
+      webhook: { url: `http://127.0.0.1:${port}/hooks`, secret: webhookSecret, links },
+    });
     standIn = await startStandInApi();
     standIn.validKeys.add(goodKey);
     // The stand-in also serves the OAuth integration's API: it accepts exactly the tokens the service sealed.
@@ -305,18 +322,34 @@ describe('the hosted connect flow in a real browser', () => {
     await expect(elsewhere.getByRole('button', { name: 'Connect' }).count()).resolves.toBe(0);
     await browser.pageState(elsewhere, 'other-browser');
 
-    // The provider's redirect back is caught in the first browser, then replayed in the second.
+    // The provider's redirect back is held in the first browser (a redirect's target never reaches a
+    // route handler, so the provider's answers are fetched here and the one that sends the browser to the
+    // callback is kept instead of followed), then the callback is replayed in the second browser.
     let callback: string | undefined;
-    const toCallback = (target: URL) => target.pathname === '/v1/oauth/callback';
-    await page.route(toCallback, async (route) => {
-      callback = route.request().url();
-      await route.abort();
+    const provider = (target: URL) => target.origin === new URL(api.oidc.issuer).origin;
+    await page.getByPlaceholder('Enter any login').fill('noah');
+    await page.getByPlaceholder('and password').fill('any password');
+    await page.getByRole('button', { name: 'Sign-in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).waitFor();
+    await page.route(provider, async (route) => {
+      let answer = await route.fetch({ maxRedirects: 0 });
+      for (let hop = 0; hop < 5 && answer.status() >= 300 && answer.status() < 400; hop++) {
+        const next = new URL(answer.headers()['location'] ?? '', answer.url());
+        if (next.pathname === '/v1/oauth/callback') {
+          callback = next.href;
+          return route.fulfill({ status: 204 });
+        }
+        if (!provider(next)) break;
+        answer = await first.request.get(next.href, { maxRedirects: 0 });
+      }
+      await route.fulfill({ response: answer });
     });
-    await signInAndConsent(page, 'noah');
+    await page.getByRole('button', { name: 'Continue' }).click();
     await eventually(
       async () => callback,
       (seen) => seen !== undefined,
     );
+    await page.unroute(provider);
     const caught = new URL(callback!);
     secrets.add(caught.searchParams.get('code')!);
     api.addSecret(caught.searchParams.get('code')!);
@@ -328,7 +361,6 @@ describe('the hosted connect flow in a real browser', () => {
     expect(await connection(connectionId)).toMatchObject({ status: 'pending' });
 
     // The browser that started it finishes it with the same callback: nothing was spent by the replay.
-    await page.unroute(toCallback);
     await page.goto(caught.href);
     await showsPage(page, 'Connected');
     expect(await connection(connectionId)).toMatchObject({ status: 'active', ownerUserId: 'noah' });
