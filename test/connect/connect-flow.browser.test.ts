@@ -220,7 +220,7 @@ describe('the hosted connect flow in a real browser', () => {
     );
   }
 
-  it('has an accessibility check that fails a page with a critical violation (positive control)', async () => {
+  it('has page checks that fail a critical accessibility violation and a CSP refusal (positive controls)', async () => {
     const person = await browser.person();
     const page = await person.newPage();
     await page.setContent(
@@ -228,6 +228,13 @@ describe('the hosted connect flow in a real browser', () => {
         '<form><input type="password"><button></button></form></main></body></html>',
     );
     await expect(expectAccessible(page, 'control')).rejects.toThrow(/button-name \(critical\)/);
+    // And the CSP check one whose inline stylesheet its policy refuses.
+    await page.setContent(
+      '<!doctype html><html lang="en"><head><title>Control</title>' +
+        `<meta http-equiv="Content-Security-Policy" content="style-src 'none'">` +
+        '<style>h1{color:#000}</style></head><body><main><h1>Control</h1></main></body></html>',
+    );
+    await expect(browser.pageState(page, 'control', { screenshot: false })).rejects.toThrow(/CSP/);
     await person.close();
   });
 

@@ -2,12 +2,19 @@
 // driven by playwright-core, headless. Playwright's own browser download does not work on these machines,
 // so the browser is the system's (`.ci/run` installs it). Each person is a browser context of their own (own
 // cookies, as two people on two machines); every page state is checked with axe (no serious or critical
-// violation) and photographed into SCREENSHOTS_DIR; every HTML answer the service sends is kept, so a test
-// can search all of them for secrets.
+// violation), must have had nothing refused by its Content-Security-Policy, and is photographed into
+// SCREENSHOTS_DIR; every HTML answer the service sends is kept, so a test can search all of them for secrets.
 import { AxeBuilder } from '@axe-core/playwright';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type ConsoleMessage,
+  type Page,
+  type Response,
+} from 'playwright-core';
 import { projectRoot } from '../../platform/process.js';
 
 export interface TestBrowser {
@@ -35,6 +42,14 @@ export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrows
     args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
   });
   const servedPages: TestBrowser['servedPages'] = [];
+  // What the browser refused by the pages' Content-Security-Policy (an inline style whose hash is not the
+  // one allowed, a form sent elsewhere), by page, until a page state looks.
+  const refused = new Map<Page, string[]>();
+  const noteRefusal = (message: ConsoleMessage) => {
+    const page = message.page();
+    if (!page || message.type() !== 'error' || !/Content Security Policy/i.test(message.text())) return;
+    refused.set(page, [...(refused.get(page) ?? []), message.text()]);
+  };
   const reading = new Set<Promise<void>>();
   const keep = (response: Response) => {
     const url = new URL(response.url());
@@ -56,6 +71,7 @@ export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrows
       // A page state that does not come fails its wait in 15 s, with what was awaited.
       context.setDefaultTimeout(15_000);
       context.on('response', keep);
+      context.on('console', noteRefusal);
       // Nothing leaves the machine (oidc-provider's pages import a web font): the test needs no network.
       await context.route(
         (url) => url.hostname !== '127.0.0.1' && url.hostname !== 'localhost',
@@ -66,6 +82,11 @@ export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrows
     async pageState(page, name, options = {}) {
       await page.waitForLoadState('load');
       await Promise.all(reading);
+      const refusals = refused.get(page) ?? [];
+      refused.delete(page);
+      if (refusals.length) {
+        throw new Error(`"${name}": the browser refused by the page's CSP:\n${refusals.join('\n')}`);
+      }
       await expectAccessible(page, name);
       if (options.screenshot !== false) await screenshot(page, name);
     },
