@@ -314,6 +314,49 @@ describe('the hosted connect flow in a real browser', () => {
     await mia.close();
   });
 
+  it('offers the choice of a link for several integrations; shows the reason as written; continues to returnTo', async () => {
+    const admin = await api.token({ role: 'admin', sub: 'admin-1' });
+    const text = 'Sync <b>the quarterly</b> report & "summary"';
+    const created = await api.call('POST', '/v1/connect-sessions', {
+      token: admin,
+      body: {
+        allowedIntegrations: [api.integration, 'stand-in'],
+        scope: 'workspace',
+        reason: { agentId: 'ops-agent', taskId: 'task-42', text },
+        returnTo: `${api.url}/after-connect`,
+      },
+    });
+    expect(created.status).toBe(201);
+    const url = keepLink(created.body.url);
+    const owner = await browser.person();
+    const page = await openPage(owner, url);
+    await expect(page.getByRole('main').textContent()).resolves.toContain('For the whole workspace');
+    await expect(page.getByRole('button', { name: 'Connect' }).count()).resolves.toBe(0);
+    // The reason is shown as its words, never as markup.
+    const asking = page.getByRole('region', { name: 'Who is asking' });
+    await expect(asking.textContent()).resolves.toContain(text);
+    await expect(asking.locator('b').count()).resolves.toBe(0);
+    await browser.pageState(page, 'connect-choose');
+
+    await page.getByRole('link', { name: `Connect ${api.integration}` }).click();
+    await showsPage(page, `Connect ${api.integration}`);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await signInAndConsent(page, 'workspace-account');
+    await showsPage(page, 'Connected');
+    const onward = page.getByRole('link', { name: 'Continue' });
+    await expect(onward.getAttribute('href')).resolves.toMatch(
+      new RegExp(`^${api.url.replaceAll('.', '\\.')}/after-connect(\\?|$)`),
+    );
+    const token = await api.token({ role: 'admin', sub: 'admin-1' });
+    const listed = await api.call('GET', `/v1/connections?integration=${api.integration}&scope=workspace`, {
+      token,
+    });
+    expect(listed.body.connections).toEqual([
+      expect.objectContaining({ status: 'active', ownerUserId: null }),
+    ]);
+    await owner.close();
+  });
+
   it('refuses the link in a second browser and a callback replayed elsewhere; the first browser finishes', async () => {
     const { url } = await connectLink('noah');
     const first = await browser.person();

@@ -67,7 +67,7 @@ export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrows
     browser,
     servedPages,
     async person() {
-      const context = await browser.newContext({ viewport: { width: 800, height: 900 }, locale: 'en-GB' });
+      const context = await browser.newContext({ viewport: { width: 800, height: 560 }, locale: 'en-GB' });
       // A page state that does not come fails its wait in 15 s, with what was awaited.
       context.setDefaultTimeout(15_000);
       context.on('response', keep);
