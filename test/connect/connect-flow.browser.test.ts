@@ -85,6 +85,10 @@ describe('the hosted connect flow in a real browser', () => {
     });
     standIn = await startStandInApi();
     standIn.validKeys.add(goodKey);
+    for (const key of [goodKey, badKey]) {
+      secrets.add(key);
+      api.addSecret(key);
+    }
     // The stand-in also serves the OAuth integration's API: it accepts exactly the tokens the service sealed.
     const keys = standIn.validKeys;
     keys.has = (key: string) => Set.prototype.has.call(keys, key) || api.vault.secrets.has(key);
@@ -466,10 +470,6 @@ describe('the hosted connect flow in a real browser', () => {
   });
 
   it('connects an API key through the form; a rejected key is shown in the page and leaves nothing', async () => {
-    secrets.add(goodKey);
-    secrets.add(badKey);
-    api.addSecret(goodKey);
-    api.addSecret(badKey);
     const { url } = await connectLink('quinn', { integration: 'stand-in' });
     const quinn = await browser.person();
     const page = await openPage(quinn, url);
@@ -592,6 +592,78 @@ describe('the hosted connect flow in a real browser', () => {
     const [connected] = await connectionsOf('sam');
     expect(connected).toMatchObject({ status: 'active', ownerUserId: 'sam' });
     await sam.close();
+  });
+
+  it('works in a browser that runs no script (OAuth and API key)', async () => {
+    // Axe runs as a script, so these states are checked in the other tests; here only that they work.
+    const uma = await browser.person({ javaScript: false });
+    const oauth = await openPage(uma, (await connectLink('uma')).url);
+    await oauth.getByRole('button', { name: 'Connect' }).click();
+    await signInAndConsent(oauth, 'uma');
+    await showsPage(oauth, 'Connected');
+    const withKey = await openPage(uma, (await connectLink('uma', { integration: 'stand-in' })).url);
+    await withKey.getByLabel('API key').fill(badKey);
+    await withKey.getByRole('button', { name: 'Connect' }).click();
+    await expect(withKey.getByRole('alert').textContent()).resolves.toContain(
+      'The provider did not accept this API key.',
+    );
+    await withKey.getByLabel('API key').fill(goodKey);
+    await withKey.getByRole('button', { name: 'Connect' }).click();
+    await showsPage(withKey, 'Connected');
+    expect((await connectionsOf('uma')).map((c) => c.status)).toEqual(['active']);
+    expect((await connectionsOf('uma', 'stand-in')).map((c) => c.status)).toEqual(['active']);
+    await uma.close();
+  });
+
+  it("binds the direct API flow's start URL to the browser that opened it", async () => {
+    const token = await api.token({ role: 'member', sub: 'tara' });
+    const created = await api.call('POST', '/v1/connections', {
+      token,
+      body: { integration: api.integration, scope: 'user' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.startUrl).toMatch(new RegExp(`^${api.url.replaceAll('.', '\\.')}/v1/oauth/start\\?`));
+    const connectionId = created.body.connection.id as string;
+    const tara = await browser.person();
+    const other = await browser.person();
+    const page = await openPage(tara, created.body.startUrl);
+    await page.getByPlaceholder('Enter any login').waitFor();
+    // Opened again elsewhere once this browser holds it: refused.
+    const elsewhere = await openPage(other, created.body.startUrl);
+    await showsPage(elsewhere, 'Link in use in another browser');
+    await browser.pageState(elsewhere, 'start-url-other-browser', { screenshot: false });
+    await signInAndConsent(page, 'tara');
+    await showsPage(page, 'Connected');
+    await browser.pageState(page, 'start-url-connected', { screenshot: false });
+    expect(await connection(connectionId)).toMatchObject({ status: 'active', ownerUserId: 'tara' });
+    await tara.close();
+    await other.close();
+  });
+
+  it('sent every page with no-store, a strict CSP, a language and a title', async () => {
+    expect(browser.servedPages.length).toBeGreaterThan(10);
+    for (const { url, headers, html } of browser.servedPages) {
+      const where = new URL(url).pathname.replace(/[A-Za-z0-9_-]{43}/, '<token>');
+      expect({ where, cache: headers['cache-control'] }).toEqual({ where, cache: 'no-store' });
+      const csp = headers['content-security-policy'] ?? '';
+      for (const directive of [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        'form-action',
+      ]) {
+        expect({ where, csp: csp.includes(directive) }).toEqual({ where, csp: true });
+      }
+      expect({
+        where,
+        lang: /<html[^>]* lang="en"/.test(html),
+        title: /<title>[^<]+<\/title>/.test(html),
+      }).toEqual({
+        where,
+        lang: true,
+        title: true,
+      });
+    }
   });
 
   it('put no link token, API key, authorization code or access token in any page or log line', async () => {

@@ -19,10 +19,13 @@ import { projectRoot } from '../../platform/process.js';
 
 export interface TestBrowser {
   browser: Browser;
-  /** A new person (a browser context of their own): nothing shared with any other person. */
-  person(): Promise<BrowserContext>;
-  /** Every text/html body the service (origins given to launchBrowser) answered any person, in order. */
-  servedPages: Array<{ url: string; status: number; html: string }>;
+  /**
+   * A new person (a browser context of their own): nothing shared with any other person. `javaScript: false`
+   * is a browser that runs no script (the pages must work without).
+   */
+  person(options?: { javaScript?: boolean }): Promise<BrowserContext>;
+  /** Every text/html answer the service (origins given to launchBrowser) sent any person, in order. */
+  servedPages: Array<{ url: string; status: number; headers: Record<string, string>; html: string }>;
   /** Axe on the page as it is now, and a screenshot named `name` (unless `screenshot: false`). */
   pageState(page: Page, name: string, options?: { screenshot?: boolean }): Promise<void>;
   close(): Promise<void>;
@@ -57,7 +60,14 @@ export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrows
     if (!(response.headers()['content-type'] ?? '').startsWith('text/html')) return;
     const read = response
       .text()
-      .then((html) => void servedPages.push({ url: response.url(), status: response.status(), html }))
+      .then((html) => {
+        servedPages.push({
+          url: response.url(),
+          status: response.status(),
+          headers: response.headers(),
+          html,
+        });
+      })
       // A redirect's body, or one of a page already navigated away from, cannot be read: it was not shown.
       .catch(() => undefined)
       .finally(() => reading.delete(read));
@@ -66,8 +76,12 @@ export async function launchBrowser(serviceOrigins: string[]): Promise<TestBrows
   return {
     browser,
     servedPages,
-    async person() {
-      const context = await browser.newContext({ viewport: { width: 800, height: 560 }, locale: 'en-GB' });
+    async person(options = {}) {
+      const context = await browser.newContext({
+        viewport: { width: 800, height: 560 },
+        locale: 'en-GB',
+        javaScriptEnabled: options.javaScript ?? true,
+      });
       // A page state that does not come fails its wait in 15 s, with what was awaited.
       context.setDefaultTimeout(15_000);
       context.on('response', keep);
