@@ -25,11 +25,14 @@ export async function notifyDependent(notice: DependentNotice): Promise<{ delive
   return deliverDependentNotice(notice);
 }
 
-/** One health event, told to every dependent of the connection registered when this runs. */
+/** One health event, told to every dependent of the connection registered when it happened. */
 export async function tellDependents(event: HealthEvent): Promise<{ dependents: number; delivered: number }> {
-  const dependents = await listDependents({
+  const listed = await listDependents({
     connection: { id: event.connectionId, workspaceId: event.workspaceId },
   });
+  // Listed after the event: one registered since is not told of what happened before it.
+  const occurredAt = Date.parse(event.occurredAt);
+  const dependents = listed.filter((dependent) => Date.parse(dependent.createdAt) <= occurredAt);
   // Each dependent's delivery goes on whatever becomes of another's (a refusal is final for that one only).
   const outcomes = await Promise.allSettled(
     dependents.map((dependent) =>

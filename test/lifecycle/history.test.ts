@@ -1,10 +1,13 @@
 // What Temporal keeps of a connection: no credential in any history (searched raw and decoded), a history
 // that continues as new when the server suggests it (carrying state, the pending authorization and the
 // waiters), and recorded histories that still replay against today's workflow code: one from before the
-// workflow's patches, and one recorded with all of them (`npm run record-history` records it again).
+// workflow's patches, some with the first patches, and one recorded with all of them (`npm run
+// record-history` records it again).
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
+import express from 'express';
+import type { Server } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,7 +36,15 @@ const historyBeforePatches = path.join(histories, 'connection-lifecycle.binpb');
  * and removals the workflow's): a refresh, a waiter, a deactivation and a disconnect.
  */
 const historyWithFourPatches = path.join(histories, 'connection-lifecycle-four-patches.binpb');
-/** Recorded with every patch of workflows/patches.ts taken (`npm run record-history` writes it again). */
+/**
+ * Recorded with the first six patches taken (up to `removal-in-workflow`: before health events were told to
+ * dependents).
+ */
+const historyWithSixPatches = path.join(histories, 'connection-lifecycle-six-patches.binpb');
+/**
+ * Recorded with every patch of workflows/patches.ts taken, by a worker with a webhook (so health events are
+ * told); `npm run record-history` writes it again.
+ */
 const historyWithPatches = path.join(histories, 'connection-lifecycle-patched.binpb');
 const allPatches = [...patchIds];
 // The recorded history's payloads are encrypted with this test-only key, as a real history would be.
@@ -64,10 +75,24 @@ describe('the history scan', () => {
 
 describe('connection histories', () => {
   let harness: LifecycleHarness;
+  let receiver: Server;
   beforeAll(async () => {
-    harness = await startLifecycleHarness({ codecKey: fixtureCodecKey });
+    // The platform's webhook receiver: with a webhook, the connection's workflow tells health events too.
+    const app = express();
+    app.post('/hooks', (_req, res) => res.status(204).end());
+    receiver = await new Promise<Server>((resolve) => {
+      const server = app.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    const { port } = receiver.address() as { port: number };
+    harness = await startLifecycleHarness({ codecKey: fixtureCodecKey, worker: false });
+    await harness.startWorker({
+      webhook: { url: `http://127.0.0.1:${port}/hooks`, secret: 'whsec-history-0123456789abcdef' },
+    });
   });
-  afterAll(async () => harness?.stop());
+  afterAll(async () => {
+    await harness?.stop();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
 
   it('hold no token, key, client secret, code or verifier through a whole lifecycle', async () => {
     const { connectionId } = await connectThroughProvider(harness, (url) => authorizeInBrowser(url));
@@ -121,9 +146,12 @@ describe('connection histories', () => {
     // one has finished, which the connection only logs.
     await handle.signal(registerWaiter, { workflowId: `gone-waiter-${randomUUID()}` });
     await harness.commands.activate(connectionId, 'admin-1');
-    // A removal with a dependent: its notice is recorded and told by a child workflow (removal-in-workflow).
+    // A dependent, told of the next events (health-events); then a removal: its notice is recorded and told
+    // by a child workflow (removal-in-workflow).
     const ref = { workspaceId: harness.workspaceId, connectionId };
     await dependentStore.put(harness.db, ref, { kind: 'agent', id: 'agent-history', actor: 'admin-1' });
+    await harness.commands.deactivate(connectionId, 'admin-1');
+    await harness.commands.activate(connectionId, 'admin-1');
     await harness.commands.disconnect(connectionId, 'admin-1');
     const history = await handle.fetchHistory();
     expect(patchMarkers(history).sort()).toEqual([...allPatches].sort());
@@ -178,6 +206,12 @@ describe('replay', () => {
   it('replays a history recorded with the first four patches against the current workflow code', async () => {
     const history = await readHistory(historyWithFourPatches);
     expect(patchMarkers(history).sort()).toEqual(allPatches.slice(0, 4).sort());
+    await expect(replay(history)).resolves.toBeUndefined();
+  });
+
+  it('replays a history recorded with the first six patches against the current workflow code', async () => {
+    const history = await readHistory(historyWithSixPatches);
+    expect(patchMarkers(history).sort()).toEqual(allPatches.slice(0, 6).sort());
     await expect(replay(history)).resolves.toBeUndefined();
   });
 
