@@ -10,7 +10,7 @@
 // a link token, an API key or an access token.
 import express from 'express';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import path from 'node:path';
@@ -211,16 +211,21 @@ describe('the hosted connect flow in a real browser', () => {
     return page;
   }
 
+  /** Presses Tab until `target` has the focus (at most 20 times), as a person using the keyboard only. */
+  async function tabTo(page: Page, target: Locator, what: string): Promise<void> {
+    const focused = () => target.evaluate((element) => element.matches(':focus'));
+    for (let presses = 0; !(await focused()); presses++) {
+      if (presses === 20) throw new Error(`Tab never reached ${what} in 20 presses`);
+      await page.keyboard.press('Tab');
+    }
+  }
+
   /** Resolves when a ready long-poll of the connection listens for its changes (it waits, not answered). */
-  function longPollWaiting(connectionId: string): Promise<void> {
-    const event = `change:${connectionId}`;
-    return withDeadline(
-      eventually(
-        async () => api.changes.listenerCount(event),
-        (count) => count > 0,
-        { intervalMs: 20, attempts: 3000 },
-      ).then(() => undefined),
-      `a ready long-poll listening for ${event}`,
+  async function longPollWaiting(connectionId: string): Promise<void> {
+    await eventually(
+      async () => api.changes.listenerCount(`change:${connectionId}`),
+      (count) => count > 0,
+      { intervalMs: 20, attempts: 3000 },
     );
   }
 
@@ -293,6 +298,7 @@ describe('the hosted connect flow in a real browser', () => {
     await page.getByPlaceholder('Enter any login').waitFor();
     const connectionId = await startedConnection('mia');
     // A ready long-poll started after the click waits for the connection; so does the agent's workflow.
+    expect(api.changes.listenerCount(`change:${connectionId}`)).toBe(0);
     const ready = api.call('GET', `/v1/connections/${connectionId}/ready?timeout=60`, { token: agentToken });
     await longPollWaiting(connectionId);
     await eventually(
@@ -564,6 +570,10 @@ describe('the hosted connect flow in a real browser', () => {
       'connection.expired',
       'connection.recovered',
     ]);
+    const recovered = hooks.find(
+      (hook) => hook.connectionId === connectionId && hook.type === 'connection.recovered',
+    );
+    expect(Number(recovered!.sequence)).toBeGreaterThan(Number(expired!.sequence));
     expect(badHooks).toEqual([]);
     await ravi.close();
   });
@@ -572,21 +582,18 @@ describe('the hosted connect flow in a real browser', () => {
     const { url } = await connectLink('sam');
     const sam = await browser.person();
     const page = await openPage(sam, url);
-    const connect = page.getByRole('button', { name: 'Connect' });
-    const focused = () => connect.evaluate((button) => button.matches(':focus'));
-    for (let presses = 0; !(await focused()); presses++) {
-      if (presses === 20) throw new Error('Tab never reached the Connect button in 20 presses');
-      await page.keyboard.press('Tab');
-    }
+    await tabTo(page, page.getByRole('button', { name: 'Connect' }), 'the Connect button');
     await browser.pageState(page, 'connect-page-keyboard', { screenshot: false });
     await page.keyboard.press('Enter');
-    // oidc-provider's sign-in page focuses its login field; its consent page its Continue button.
+    // On oidc-provider's pages (each focuses its first field once loaded) Tab goes on from there.
     await page.getByPlaceholder('Enter any login').waitFor();
+    await tabTo(page, page.getByPlaceholder('Enter any login'), 'the login field');
     await page.keyboard.type('sam');
-    await page.keyboard.press('Tab');
+    await tabTo(page, page.getByPlaceholder('and password'), 'the password field');
     await page.keyboard.type('any password');
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Continue' }).waitFor();
+    await tabTo(page, page.getByRole('button', { name: 'Continue' }), 'the Continue button');
     await page.keyboard.press('Enter');
     await showsPage(page, 'Connected');
     const [connected] = await connectionsOf('sam');
