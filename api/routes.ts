@@ -185,7 +185,10 @@ export class RouteRegistry extends RouteList {
           next(error);
         }
       };
-      router[route.method](route.path, ...(route.body ? [admit, bodyParser(route), handle] : [admit, handle]));
+      router[route.method](
+        route.path,
+        ...(route.body ? [admit, bodyParser(route), handle] : [admit, handle]),
+      );
     }
     for (const [path, methods] of this.methodsByPath()) {
       const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');

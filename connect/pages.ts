@@ -304,7 +304,8 @@ export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
         });
         if (bound === 'other') return sendConnectResult(res, { kind: 'other_browser' });
         if (bound === 'gone') return sendConnectResult(res, { kind: 'expired' });
-        res.redirect(303, authorizationUrl);
+        // No body: Express's would repeat the URL, and with it the state.
+        res.status(303).location(authorizationUrl).end();
       } catch (error) {
         if (!(error instanceof ConnectionError)) throw error;
         if (error.code === 'unavailable' || error.code === 'not_recorded') throw error;

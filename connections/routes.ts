@@ -313,7 +313,8 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
       const bound = await oauthStateStore.bindBrowser(db, query.state, { browserHash });
       if (bound === 'other') return sendConnectResult(res, { kind: 'other_browser' });
       if (bound === 'gone') return sendConnectResult(res, { kind: 'expired' });
-      res.redirect(303, authorizationUrl);
+      // No body: Express's would repeat the URL, and with it the state.
+      res.status(303).location(authorizationUrl).end();
     },
   });
 

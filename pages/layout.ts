@@ -5,7 +5,7 @@
 // referrer (a page's URL can be a bearer link).
 import { createHash } from 'node:crypto';
 import type { Response } from 'express';
-import { html, trustedHtml, type HtmlValue, type SafeHtml } from './html.js';
+import { html, trustedHtml, type SafeHtml } from './html.js';
 
 const stylesheet = [
   'body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b;background:#fff}',
@@ -20,6 +20,8 @@ const stylesheet = [
 ].join('');
 
 const styleHash = createHash('sha256').update(stylesheet).digest('base64');
+// Made outside the page template, so that no formatting of the template can change the hashed text.
+const styleElement = trustedHtml(`<style>${stylesheet}</style>`);
 
 /** The Content-Security-Policy of a page: `formOrigins` are origins its forms may end at besides the service. */
 export function pageCsp(formOrigins: readonly string[] = []): string {
@@ -47,9 +49,7 @@ export function renderPage(page: Pick<Page, 'title' | 'body'>): string {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <title>${page.title}</title>
-        <style>
-          ${trustedHtml(stylesheet)}
-        </style>
+        ${styleElement}
       </head>
       <body>
         <main>${page.body}</main>
@@ -69,7 +69,3 @@ export function sendPage(res: Response, status: number, page: Page): void {
     })
     .send(renderPage(page));
 }
-
-/** A paragraph each, for the pages that only say what happened. */
-export const paragraphs = (...texts: HtmlValue[]): SafeHtml =>
-  html`${texts.map((text) => html`<p>${text}</p>`)}`;
