@@ -5,9 +5,11 @@
 // wake. Then what must be refused is refused: the link in a second browser, a callback replayed in a browser
 // that did not start it, an expired or spent link, a rejected API key (which leaves nothing behind); an
 // expired connection is reconnected in place through its reconnect link, and its dependent hears `expired`
-// then `recovered`; one flow is done with the keyboard alone. Every page state is checked with axe and
-// photographed (SCREENSHOTS_DIR; `npm run screenshots` writes the README's), and no page nor log line holds
-// a link token, an API key or an access token.
+// then `recovered`. A link for several integrations offers the choice; one flow is done with the keyboard
+// alone, two in a browser that runs no script; the direct API flow's start URL is bound like the page. Every
+// page state is checked with axe and for CSP refusals and photographed (SCREENSHOTS_DIR; `npm run
+// screenshots` writes the README's); every page carries no-store and the strict CSP, and no page, log line
+// or history holds a link token, an API key, an authorization code or an access token.
 import express from 'express';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
@@ -33,6 +35,7 @@ import { expectAccessible, launchBrowser, type TestBrowser } from '../support/br
 import { withDeadline } from '../support/deadline.js';
 import { testEnv } from '../support/env.js';
 import { eventually, waiterRegistrations } from '../support/lifecycle.js';
+import { secretsInHistories } from '../support/secret-scan.js';
 import { configureStandInIntegration, startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
 describe('the hosted connect flow in a real browser', () => {
@@ -673,7 +676,7 @@ describe('the hosted connect flow in a real browser', () => {
     }
   });
 
-  it('put no link token, API key, authorization code or access token in any page or log line', async () => {
+  it('put no link token, API key, authorization code or access token in any page, log line or history', async () => {
     expect(browser.servedPages.length).toBeGreaterThan(10);
     const everySecret = [...secrets, ...api.vault.secrets];
     // Positive control: the scan finds a value that is there.
@@ -685,5 +688,11 @@ describe('the hosted connect flow in a real browser', () => {
     const inLogs = everySecret.filter((secret) => api.logLines.some((line) => line.includes(secret)));
     expect(inLogs).toHaveLength(0);
     expect(api.vault.secrets.size).toBeGreaterThan(0);
+    // The connections' workflows, their health events' and the agent tasks': none holds a link, key or code.
+    const codec = new AesGcmPayloadCodec({ id: 'test', key: api.codecKey });
+    const query = `TaskQueue="${api.taskQueue}" OR TaskQueue="${agentQueue}"`;
+    const inHistories = await secretsInHistories(api.client, codec, query, secrets);
+    expect(inHistories.workflows).toBeGreaterThan(10);
+    expect(inHistories.found).toEqual([]);
   });
 });
