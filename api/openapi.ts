@@ -16,8 +16,7 @@ function registryStatuses(route: Route): number[] {
     if (allRoles.some((role) => !(route.roles as readonly Role[]).includes(role))) statuses.add(403);
   }
   if (route.params || route.query || route.body || route.headers) statuses.add(400);
-  // A browser route answers an oversized form with its page (onInvalid), not with 413.
-  if (route.body && !(route.bodyType === 'form' && route.onInvalid)) statuses.add(413);
+  if (route.body) statuses.add(413);
   if (route.rateLimit) statuses.add(429);
   // Anything behind a bearer token reads Postgres or asks Temporal: an outage, or the moment after one,
   // answers 503 (api/errors.ts), never a 500.
@@ -80,7 +79,14 @@ export function openApiDocument(
       };
     }
     for (const status of registryStatuses(route)) {
-      if (status === 400 && route.onInvalid) continue;
+      if (route.onInvalid && (status === 400 || status === 413)) {
+        // A browser route answers invalid inputs, and a form too large, with its own page.
+        responses[String(status)] ??= {
+          description: 'a page saying what was refused',
+          content: { 'text/html': { schema: { type: 'string' } } },
+        };
+        if (status === 400 || route.bodyType === 'form') continue;
+      }
       const existing = responses[String(status)] as { content?: object } | undefined;
       responses[String(status)] = errorResponse(status, existing?.content);
     }

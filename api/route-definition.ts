@@ -59,10 +59,10 @@ export interface RouteDefinition<
   /** The rate limit every request spends (api/rate-limits.ts): by caller, or by address on public routes. */
   rateLimit?: RateLimitName;
   /**
-   * How a browser-facing route answers invalid inputs instead of the JSON error: a page of its own, at one of
-   * its `pages` statuses (400 unless it says otherwise).
+   * How a browser-facing route answers invalid inputs instead of the JSON error: a page of its own at
+   * `status` (400; 413 for a form body over the limit).
    */
-  onInvalid?: (res: Response, req: Request) => void;
+  onInvalid?: (res: Response, req: Request, status: number) => void;
   handler: (
     ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>,
   ) => Promise<z.infer<R> | void> | z.infer<R> | void;

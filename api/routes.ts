@@ -96,7 +96,8 @@ function bodyParser(route: Route): RequestHandler {
     formBody(req, res, (error?: unknown) => {
       if (error === undefined || !route.onInvalid) return next(error);
       // The rest of an unread body is not waited for: the page is the whole answer.
-      route.onInvalid(res, req);
+      const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+      route.onInvalid(res, req, tooLarge ? 413 : 400);
     });
   };
 }
@@ -173,7 +174,7 @@ export class RouteRegistry extends RouteList {
             };
           } catch (invalid) {
             if (!route.onInvalid || !(invalid instanceof ApiError)) throw invalid;
-            route.onInvalid(res, req);
+            route.onInvalid(res, req, 400);
             return;
           }
           const result = await route.handler(ctx);

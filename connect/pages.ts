@@ -23,6 +23,8 @@ import { ProviderError } from '../providers/provider-error.js';
 import { TemplateError } from '../providers/templates.js';
 import { browserIdOf, checkCsrf, csrfToken, ensureBrowserId, hashBrowserId } from './browser-binding.js';
 import { connectTokenSchema } from './connect-links.js';
+import { credential, text } from '../api/validation.js';
+import { integrationKeySchema } from '../providers/provider-config.js';
 import { connectSessionStore, type ConnectSession } from './connect-session-store.js';
 import { sendConnectForm, sendConnectResult, sendIntegrationChoice } from './page-templates.js';
 import type { Db } from '../db/database.js';
@@ -43,20 +45,22 @@ const KEY_REJECTED = 'The provider did not accept this API key.';
 const KEY_UNCHECKED =
   'The provider could not be reached to check this key. Nothing was stored. Try again in a moment.';
 
-const sessionParams = z.strictObject({ session: connectTokenSchema });
+// Bounded for the OpenAPI document too (the pattern alone does not say so).
+const sessionParams = z.strictObject({ session: connectTokenSchema.max(43) });
 // Link previewers and mail systems add parameters of their own: those are ignored, not refused.
-const pageQuery = z.object({ integration: z.string().max(100).optional() });
+const pageQuery = z.object({ integration: integrationKeySchema.optional() });
+// A pasted key is taken as text (a stray space is the provider's to refuse, in the page), never as markup.
 const connectForm = z.strictObject({
-  csrf: z.string().max(100).optional(),
-  integration: z.string().max(100).optional(),
-  apiKey: z.string().max(4096).optional(),
+  csrf: credential(100).optional(),
+  integration: integrationKeySchema.optional(),
+  apiKey: text(4096).optional(),
 });
 
 export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
   const registry = new RouteList();
   const { db, commands, publicUrl } = deps;
-  const onInvalid = (res: Parameters<typeof sendConnectResult>[0]) =>
-    sendConnectResult(res, { kind: 'invalid' });
+  const onInvalid = (res: Parameters<typeof sendConnectResult>[0], _req: unknown, status: number) =>
+    sendConnectResult(res, { kind: 'invalid' }, status);
 
   /** The session of a link while it can be used, or the page that says why not. */
   async function usable(token: string): Promise<ConnectSession | 'expired' | 'used'> {
@@ -248,7 +252,8 @@ export function connectPageRoutes(deps: ConnectPageDependencies): Route[] {
           const apiKey = body.apiKey ?? '';
           const retry = (status: number, text: string) =>
             showForm(res, session, key, browserId, { status, text });
-          if (!apiKey.trim() || !apiKey.isWellFormed()) return await retry(422, KEY_REJECTED);
+          // Only visible ASCII can travel in a provider's header or query: anything else is refused here.
+          if (!/^[\x21-\x7e]+$/.test(apiKey)) return await retry(422, KEY_REJECTED);
           // Verified before anything is created: a rejected key leaves no connection, credential or spent link.
           try {
             await verifyApiKey(found.provider as ApiKeyProviderConfig, apiKey, { outbound: deps.outbound });

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { connectSessionStore } from '../../connect/connect-session-store.js';
 import { hashState } from '../../connections/oauth-state-store.js';
-import { startApiHarness, type ApiHarness } from '../support/api.js';
+import { connectThroughApi, startApiHarness, type ApiHarness } from '../support/api.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import { configureStandInIntegration, startStandInApi, type StandInApi } from '../support/stand-in-api.js';
 
@@ -272,7 +272,7 @@ describe('the hosted connect page', () => {
     expect(malformed.headers.get('content-type')).toMatch(/^text\/html/);
     expect(h1(malformed.html)).toBe('Link not valid');
     const oversized = await browser().open(url, { form: { csrf: 'x'.repeat(20_000) } });
-    expect(oversized.status).toBe(400);
+    expect(oversized.status).toBe(413);
     expect(h1(oversized.html)).toBe('Link not valid');
   });
 
@@ -309,6 +309,27 @@ describe('the hosted connect page', () => {
     const [connection] = await connectionsOf('stand-in');
     expect(connection).toMatchObject({ status: 'active', scope: 'user', owner_user_id: 'member-1' });
     expect(await sessionRow(id)).toMatchObject({ resultConnectionId: connection!.id });
+  });
+
+  it('reconnects a connection in place through a link with its connectionId', async () => {
+    const connectionId = await connectThroughApi(api, memberToken, 'user');
+    const { id, url } = await link({ connectionId });
+    const alice = browser();
+    const page = await alice.open(url);
+    expect(page.html).toContain('This reconnects an existing connection');
+    const count = (await connectionsOf(api.integration)).length;
+    const started = await alice.open(url, {
+      form: { csrf: csrfOf(page.html), integration: api.integration },
+    });
+    expect(started.status).toBe(303);
+    secret(new URL(started.location!).searchParams.get('state')!);
+    const callback = await authorizeInBrowser(started.location!, { login: 'member-1' });
+    secret(callback.searchParams.get('code')!);
+    const done = await alice.open(`/v1/oauth/callback${callback.search}`);
+    expect(h1(done.html)).toBe('Connected');
+    expect(await connectionsOf(api.integration)).toHaveLength(count);
+    expect(await sessionRow(id)).toMatchObject({ resultConnectionId: connectionId });
+    expect((await api.db('connections').where({ id: connectionId }).first()).status).toBe('active');
   });
 
   it('lets the person choose among the allowed integrations first', async () => {
