@@ -73,7 +73,8 @@ describe('the hosted connect flow in a real browser', () => {
     });
     const { port } = receiver.address() as { port: number };
 
-    api = await startApiHarness({ ownPublicUrl: true, worker: false });
+    // Every person here comes from 127.0.0.1: the pages' per-address limit would be one budget for them all.
+    api = await startApiHarness({ ownPublicUrl: true, worker: false, rateLimits: { connect: 1000 } });
     // The worker sends health events to the receiver, minting expiries' reconnect links as the service does.
     const links = new ConnectSessions({
       db: api.db,
@@ -375,11 +376,16 @@ describe('the hosted connect flow in a real browser', () => {
     const first = await browser.person();
     const second = await browser.person();
     const page = await openPage(first, url);
+    // Both have the page open (a forwarded link); the first to click Connect holds it.
+    const early = await openPage(second, url);
     await page.getByRole('button', { name: 'Connect' }).click();
     await page.getByPlaceholder('Enter any login').waitFor();
     const connectionId = await startedConnection('noah');
+    await early.getByRole('button', { name: 'Connect' }).click();
+    await showsPage(early, 'Link in use in another browser');
+    expect(await connectionsOf('noah')).toHaveLength(1);
 
-    // The link forwarded to someone else after the first browser started: refused.
+    // Opened in the second browser after the first started: refused as well.
     const elsewhere = await openPage(second, url);
     await showsPage(elsewhere, 'Link in use in another browser');
     await expect(elsewhere.getByRole('button', { name: 'Connect' }).count()).resolves.toBe(0);
@@ -440,6 +446,23 @@ describe('the hosted connect flow in a real browser', () => {
     expect(await connectionsOf('noah')).toHaveLength(1);
     await first.close();
     await second.close();
+  });
+
+  it('starts one connection however often Connect is clicked', async () => {
+    const { url } = await connectLink('vera');
+    const vera = await browser.person();
+    const page = await openPage(vera, url);
+    await page.getByRole('button', { name: 'Connect' }).dblclick();
+    await page.getByPlaceholder('Enter any login').waitFor();
+    // And once more from the page before, as the browser's Back button gives it.
+    await page.goBack();
+    await showsPage(page, `Connect ${api.integration}`);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await signInAndConsent(page, 'vera');
+    await showsPage(page, 'Connected');
+    const made = await connectionsOf('vera');
+    expect(made.map((c) => c.status)).toEqual(['active']);
+    await vera.close();
   });
 
   it('shows an expired link as such, and its Connect click starts nothing', async () => {
