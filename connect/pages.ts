@@ -49,7 +49,8 @@ const KEY_UNCHECKED =
 const sessionParams = z.strictObject({ session: connectTokenSchema.max(43) });
 // Link previewers and mail systems add parameters of their own: those are ignored, not refused.
 const pageQuery = z.object({ integration: integrationKeySchema.optional() });
-// A pasted key is taken as text (a stray space is the provider's to refuse, in the page), never as markup.
+// The key is taken as text, so that one pasted with a stray space or line break gets the form's error, not the
+// error page; only visible ASCII ever reaches a provider (checked in the handler).
 const connectForm = z.strictObject({
   csrf: credential(100).optional(),
   integration: integrationKeySchema.optional(),
