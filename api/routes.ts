@@ -85,9 +85,24 @@ function illFormedString(
 }
 
 const jsonBody = express.json({ limit: '64kb' });
-// An HTML form's fields: flat (no nested syntax), few and small; a repeated field arrives as a list and is
-// refused by the route's schema like any other wrong type.
-const formBody = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+// An HTML form's fields, small, read as they were sent (URLSearchParams): every field kept, an empty name
+// too, so that the route's schema refuses what it does not declare; a repeated field arrives as a list and
+// is refused like any other wrong type.
+const formText = express.text({ type: 'application/x-www-form-urlencoded', limit: '16kb' });
+const formBody: RequestHandler = (req, res, next) => {
+  formText(req, res, (error?: unknown) => {
+    if (error !== undefined) return next(error);
+    if (typeof req.body !== 'string') return next();
+    // No prototype: a field named __proto__ is a field like any other (and refused as undeclared).
+    const fields = Object.create(null) as Record<string, string | string[]>;
+    for (const [name, value] of new URLSearchParams(req.body)) {
+      const seen = fields[name];
+      fields[name] = seen === undefined ? value : [seen, value].flat();
+    }
+    req.body = fields;
+    next();
+  });
+};
 
 /** The body parser of a route; a browser route's unreadable body answers its page, not the JSON error. */
 function bodyParser(route: Route): RequestHandler {

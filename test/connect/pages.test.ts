@@ -23,7 +23,7 @@ class Browser {
 
   async open(
     url: string,
-    options: { form?: Record<string, string>; cookies?: boolean } = {},
+    options: { form?: Record<string, string> | Array<[string, string]>; cookies?: boolean } = {},
   ): Promise<{ status: number; html: string; headers: Headers; location: string | null }> {
     const target = new URL(url.replace(PUBLIC_URL, this.base), this.base);
     const response = await fetch(target, {
@@ -271,6 +271,23 @@ describe('the hosted connect page', () => {
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('content-type')).toMatch(/^text\/html/);
     expect(h1(malformed.html)).toBe('Link not valid');
+    const forms: Array<Array<[string, string]>> = [
+      [['', 'null']],
+      [['__proto__', 'x']],
+      [
+        ['csrf', 'x'],
+        ['extra', 'y'],
+      ],
+      [
+        ['csrf', 'x'],
+        ['csrf', 'y'],
+      ],
+    ];
+    for (const form of forms) {
+      const refused = await browser().open(url, { form });
+      expect(refused.status).toBe(400);
+      expect(h1(refused.html)).toBe('Link not valid');
+    }
     const oversized = await browser().open(url, { form: { csrf: 'x'.repeat(20_000) } });
     expect(oversized.status).toBe(413);
     expect(h1(oversized.html)).toBe('Link not valid');
