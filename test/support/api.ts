@@ -15,7 +15,7 @@ import type { Logger } from '../../logging/logger.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { ConnectionChangeListener } from '../../connections/connection-changes.js';
 import { GrantRecorder } from '../../agent-access/grant-recorder.js';
-import { listen } from './http.js';
+import { listen, listenFirst } from './http.js';
 import { authorizeInBrowser } from './oidc-provider.js';
 import { testKeyProvider } from './env.js';
 import { startLifecycleHarness, type LifecycleHarness } from './lifecycle.js';
@@ -48,9 +48,22 @@ export async function startApiHarness(
     trustProxy?: boolean | number | string[];
     refreshMarginMs?: number;
     grantFlushMs?: number;
+    /**
+     * PUBLIC_URL is the API's own loopback address and oidc-provider redirects to its callback, so that a
+     * real browser can go the whole way (test/support/browser.ts); otherwise PUBLIC_URL is a port nothing
+     * listens on and tests hand the callback's parameters to the API themselves.
+     */
+    ownPublicUrl?: boolean;
   } = {},
 ): Promise<ApiHarness> {
-  const lifecycle = await startLifecycleHarness(options);
+  const own = options.ownPublicUrl ? await listenFirst() : undefined;
+  const lifecycle = await startLifecycleHarness({
+    ...options,
+    ...(own && { redirectUri: `${own.url}/v1/oauth/callback` }),
+  }).catch(async (error: unknown) => {
+    await own?.close();
+    throw error;
+  });
   const outbound = options.outbound ?? createOutboundGuard({ checkAddresses: false });
   const auth = { jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'api-auth-')), 'jwt-secret') };
   const secret = await loadJwtSecret(auth);
@@ -70,7 +83,7 @@ export async function startApiHarness(
     vault: lifecycle.vault,
     commands: lifecycle.commands,
     verifyToken: await createTokenVerifier(auth),
-    publicUrl: 'http://127.0.0.1:9',
+    publicUrl: own?.url ?? 'http://127.0.0.1:9',
     allowInsecureProviderUrls: true,
     catalogue: options.catalogue,
     outbound,
@@ -81,7 +94,8 @@ export async function startApiHarness(
     changes,
   };
   const app = composeApi(parts);
-  const server = await listen(app);
+  own?.serve(app);
+  const server = own ?? (await listen(app));
   return {
     ...lifecycle,
     url: server.url,

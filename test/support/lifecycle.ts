@@ -93,13 +93,19 @@ export async function startLifecycleHarness(
     outbound?: OutboundGuard;
     /** The workers' provider catalogue (test/support/catalogue.ts points entries at stand-ins). */
     catalogue?: Catalogue;
+    /**
+     * The OAuth redirect URI registered at oidc-provider and sent by the commands: REDIRECT_URI (a port
+     * nothing listens on) unless the test serves the callback itself (test/support/api.ts ownPublicUrl).
+     */
+    redirectUri?: string;
   } = {},
 ): Promise<LifecycleHarness> {
   const database = await createTestDatabase();
   await migrateToLatest(database.db);
   const keys = testKeyProvider();
   const vault = new RecordingVault(keys);
-  const oidc = await startOidcProvider({ redirectUris: [REDIRECT_URI], ...options.oidc });
+  const redirectUri = options.redirectUri ?? REDIRECT_URI;
+  const oidc = await startOidcProvider({ redirectUris: [redirectUri], ...options.oidc });
   const workspaceId = `ws-${randomUUID()}`;
   const integration = 'test-oidc';
   await integrationStore.configure(database.db, vault, {
@@ -172,7 +178,7 @@ export async function startLifecycleHarness(
       temporal: client,
       db: database.db,
       vault,
-      redirectUri: REDIRECT_URI,
+      redirectUri,
       taskQueue: queue,
     });
   const commands = commandsOn(taskQueue);
