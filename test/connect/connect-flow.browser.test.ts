@@ -10,22 +10,13 @@
 // page state is checked with axe and for CSP refusals and photographed (SCREENSHOTS_DIR; `npm run
 // screenshots` writes the README's); every page carries no-store and the strict CSP, and no page, log line
 // or history holds a link token, an API key, an authorization code or an access token.
-import express from 'express';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import path from 'node:path';
 import { createExampleAgentActivities, type AgentTaskEvent } from '../../agents/example-agent-activities.js';
 import type { ExampleAgentInput, ExampleAgentResult } from '../../agents/example-agent-workflow.js';
-import {
-  CONNECT_SESSION_TTL_BOUNDS_SECONDS,
-  DEFAULT_CONNECT_SESSION_TTL_SECONDS,
-} from '../../config/config.js';
-import { ConnectSessions } from '../../connect/connect-sessions.js';
-import { defaultCatalogue } from '../../integrations/connection-provider.js';
 import { integrationStore } from '../../integrations/integration-store.js';
-import { verifyWebhook } from '../../notifications/webhook.js';
 import { projectRoot } from '../../platform/process.js';
 import { workerDataConverter } from '../../temporal/data-converter.js';
 import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
@@ -37,14 +28,11 @@ import { testEnv } from '../support/env.js';
 import { eventually, waiterRegistrations } from '../support/lifecycle.js';
 import { secretsInHistories } from '../support/secret-scan.js';
 import { configureStandInIntegration, startStandInApi, type StandInApi } from '../support/stand-in-api.js';
+import { noticeLinks, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 describe('the hosted connect flow in a real browser', () => {
   const webhookSecret = 'whsec-browser-0123456789abcdef';
-  const hooks: Array<
-    { type: string; connectionId: string; dependent: { kind: string; id: string } } & Record<string, unknown>
-  > = [];
-  const badHooks: string[] = [];
-  let receiver: Server;
+  let receiver: WebhookReceiver;
   let api: ApiHarness;
   let standIn: StandInApi;
   let browser: TestBrowser;
@@ -57,35 +45,13 @@ describe('the hosted connect flow in a real browser', () => {
   const badKey = `key-bad-${randomUUID()}`;
 
   beforeAll(async () => {
-    const hooksApp = express();
-    hooksApp.post('/hooks', express.text({ type: '*/*' }), (req, res) => {
-      const body = String(req.body);
-      if (!verifyWebhook(webhookSecret, body, String(req.headers['x-connections-signature']))) {
-        badHooks.push(body);
-        res.status(401).end();
-        return;
-      }
-      hooks.push(JSON.parse(body));
-      res.status(204).end();
-    });
-    receiver = await new Promise<Server>((resolve) => {
-      const server = hooksApp.listen(0, '127.0.0.1', () => resolve(server));
-    });
-    const { port } = receiver.address() as { port: number };
+    receiver = await startWebhookReceiver(webhookSecret);
 
     // Every person here comes from 127.0.0.1: the pages' per-address limit would be one budget for them all.
     api = await startApiHarness({ ownPublicUrl: true, worker: false, rateLimits: { connect: 1000 } });
     // The worker sends health events to the receiver, minting expiries' reconnect links as the service does.
-    const links = new ConnectSessions({
-      db: api.db,
-      publicUrl: api.url,
-      returnToOrigins: [],
-      defaultTtlMs: DEFAULT_CONNECT_SESSION_TTL_SECONDS * 1000,
-      maxTtlMs: CONNECT_SESSION_TTL_BOUNDS_SECONDS.max * 1000,
-      catalogue: defaultCatalogue,
-    });
     await api.startWorker({
-      webhook: { url: `http://127.0.0.1:${port}/hooks`, secret: webhookSecret, links },
+      webhook: { url: receiver.url, secret: webhookSecret, links: noticeLinks(api.db, api.url) },
     });
     standIn = await startStandInApi();
     standIn.validKeys.add(goodKey);
@@ -138,7 +104,7 @@ describe('the hosted connect flow in a real browser', () => {
     }
     await standIn?.stop();
     await api?.stop();
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
   });
 
   /** A link's token is a secret (a bearer link): kept to be looked for in every page and log line. */
@@ -568,7 +534,9 @@ describe('the hosted connect flow in a real browser', () => {
     // The dependent hears `expired`, with a reconnect link of its own for the same connection.
     const expired = await eventually(
       async () =>
-        hooks.find((hook) => hook.connectionId === connectionId && hook.type === 'connection.expired'),
+        receiver
+          .accepted()
+          .find((hook) => hook.connectionId === connectionId && hook.type === 'connection.expired'),
       (hook) => hook !== undefined,
     );
     expect(expired).toMatchObject({ dependent: { kind: 'agent', id: 'research-agent' } });
@@ -589,18 +557,22 @@ describe('the hosted connect flow in a real browser', () => {
     expect(await connectionsOf('ravi')).toHaveLength(1);
 
     const heard = await eventually(
-      async () => hooks.filter((hook) => hook.connectionId === connectionId).map((hook) => hook.type),
+      async () =>
+        receiver
+          .accepted()
+          .filter((hook) => hook.connectionId === connectionId)
+          .map((hook) => hook.type),
       (types) => types.includes('connection.recovered'),
     );
     expect(heard.filter((type) => type !== 'connection.created')).toEqual([
       'connection.expired',
       'connection.recovered',
     ]);
-    const recovered = hooks.find(
-      (hook) => hook.connectionId === connectionId && hook.type === 'connection.recovered',
-    );
+    const recovered = receiver
+      .accepted()
+      .find((hook) => hook.connectionId === connectionId && hook.type === 'connection.recovered');
     expect(Number(recovered!.sequence)).toBeGreaterThan(Number(expired!.sequence));
-    expect(badHooks).toEqual([]);
+    expect(receiver.deliveries.filter((d) => !d.verified)).toEqual([]);
     await ravi.close();
   });
 

@@ -3,16 +3,13 @@
 // and recovery, once per event and dependent even when it first answers 503 (a fault injected by the
 // receiver, deliberately) and the delivery is retried; the link is in no history and no log; a worker
 // without a webhook sends nothing and starts no event workflow.
-import express from 'express';
-import type { Server } from 'node:http';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { connectSessionStore } from '../../connect/connect-session-store.js';
-import { ConnectSessions } from '../../connect/connect-sessions.js';
 import { dependentStore } from '../../dependents/dependent-store.js';
-import { defaultCatalogue } from '../../integrations/connection-provider.js';
 import { verifyWebhook } from '../../notifications/webhook.js';
 import { healthEventOf, healthEventWorkflowId } from '../../workflows/dependent-notification.js';
 import { withDeadline } from '../support/deadline.js';
+import { noticeLinks, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
 import {
   callbackParams,
@@ -23,50 +20,24 @@ import {
 
 const PUBLIC_URL = 'http://127.0.0.1:9';
 
-interface Delivery {
-  body: string;
-  signature: string;
-  /** What the receiver answered. */
-  status: number;
-}
-
 describe('health events by webhook', () => {
   const secret = 'whsec-health-0123456789abcdef';
-  const deliveries: Delivery[] = [];
-  /** Answers the next requests get instead of 204: the injected receiver faults. */
-  const faults: number[] = [];
-  let receiver: Server;
+  let receiver: WebhookReceiver;
   let harness: LifecycleHarness;
 
   beforeAll(async () => {
-    const app = express();
-    app.post('/hooks', express.text({ type: '*/*' }), (req, res) => {
-      const status = faults.shift() ?? 204;
-      deliveries.push({ body: req.body, signature: String(req.headers['x-connections-signature']), status });
-      res.status(status).end();
-    });
-    receiver = await new Promise<Server>((resolve) => {
-      const server = app.listen(0, '127.0.0.1', () => resolve(server));
-    });
-    const { port } = receiver.address() as { port: number };
+    receiver = await startWebhookReceiver(secret);
     harness = await startLifecycleHarness({ worker: false });
-    const links = new ConnectSessions({
-      db: harness.db,
-      publicUrl: PUBLIC_URL,
-      returnToOrigins: [],
-      defaultTtlMs: 1_800_000,
-      maxTtlMs: 86_400_000,
-      catalogue: defaultCatalogue,
+    await harness.startWorker({
+      webhook: { url: receiver.url, secret, links: noticeLinks(harness.db, PUBLIC_URL) },
     });
-    await harness.startWorker({ webhook: { url: `http://127.0.0.1:${port}/hooks`, secret, links } });
   });
   afterAll(async () => {
     await harness?.stop();
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
   });
-
   const bodies = (connectionId: string, accepted = true) =>
-    deliveries
+    receiver.deliveries
       .filter((d) => !accepted || d.status === 204)
       .map((d) => JSON.parse(d.body))
       .filter((body) => body.connectionId === connectionId);
@@ -95,7 +66,7 @@ describe('health events by webhook', () => {
     // Registered while the connection is still pending: told of its creation.
     await addDependents(connectionId);
     // The receiver's first answer is a 503 (injected): that notice is delivered again, and once only.
-    faults.push(503);
+    receiver.faults.push(503);
     const callback = await authorizeInBrowser(created.authorizationUrl, { login: 'events-owner' });
     const done = await harness.commands.completeCallback(callbackParams(callback));
     expect(done.snapshot.status).toBe('active');
@@ -129,9 +100,10 @@ describe('health events by webhook', () => {
     }
 
     // Every request is signed with the secret, the faulted one too.
-    expect(deliveries.length).toBeGreaterThan(0);
-    for (const { body, signature } of deliveries) expect(verifyWebhook(secret, body, signature)).toBe(true);
-    expect(deliveries.filter((d) => d.status === 503)).toHaveLength(1);
+    expect(receiver.deliveries.length).toBeGreaterThan(0);
+    for (const { body, signature } of receiver.deliveries)
+      expect(verifyWebhook(secret, body, signature)).toBe(true);
+    expect(receiver.deliveries.filter((d) => d.status === 503)).toHaveLength(1);
     // Once per event and dependent: the 503 was retried, nothing else sent twice, nothing more sent.
     const accepted = bodies(connectionId);
     const keys = accepted.map((b) => `${b.sequence} ${b.dependent.kind}-${b.dependent.id}`).sort();
@@ -223,7 +195,7 @@ describe('health events by webhook', () => {
   it('sends nothing and starts no event workflow without a webhook', async () => {
     // Commands served by a worker of the same harness without WEBHOOK_URL and WEBHOOK_SECRET.
     const commands = await harness.commandsWith({});
-    const before = deliveries.length;
+    const before = receiver.deliveries.length;
     const created = await commands.createOAuth({
       workspaceId: harness.workspaceId,
       integration: harness.integration,
@@ -241,8 +213,8 @@ describe('health events by webhook', () => {
       const handle = harness.client.workflow.getHandle(healthEventWorkflowId(created.connectionId, sequence));
       await expect(handle.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     }
-    // The deliveries of the tests before had all settled (their workflows' results): nothing came since.
-    expect(deliveries.length).toBe(before);
+    // The receiver.deliveries of the tests before had all settled (their workflows' results): nothing came since.
+    expect(receiver.deliveries.length).toBe(before);
   });
 });
 
