@@ -85,10 +85,11 @@ function illFormedString(
 }
 
 const jsonBody = express.json({ limit: '64kb' });
-// An HTML form's fields, small, read as they were sent (URLSearchParams): every field kept, an empty name
-// too, so that the route's schema refuses what it does not declare; a repeated field arrives as a list and
-// is refused like any other wrong type.
-const formText = express.text({ type: 'application/x-www-form-urlencoded', limit: '16kb' });
+// An HTML form's fields, read as they were sent (URLSearchParams): every field kept, an empty name too, so
+// that the route's schema refuses what it does not declare; a repeated field arrives as a list and is refused
+// like any other wrong type. As large as a JSON body: a form valid by its schema (an API key of 4,096
+// characters is up to 36 KiB percent-encoded) always fits.
+const formText = express.text({ type: 'application/x-www-form-urlencoded', limit: '64kb' });
 const formBody: RequestHandler = (req, res, next) => {
   formText(req, res, (error?: unknown) => {
     if (error !== undefined) return next(error);

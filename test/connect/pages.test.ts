@@ -290,7 +290,7 @@ describe('the hosted connect page', () => {
       expect(refused.status).toBe(400);
       expect(h1(refused.html)).toBe('Link not valid');
     }
-    const oversized = await browser().open(url, { form: { csrf: 'x'.repeat(20_000) } });
+    const oversized = await browser().open(url, { form: { csrf: 'x'.repeat(70_000) } });
     expect(oversized.status).toBe(413);
     expect(h1(oversized.html)).toBe('Link not valid');
   });
