@@ -8,29 +8,10 @@ import type { Express } from 'express';
 import { connectSessionStore } from '../../connect/connect-session-store.js';
 import { catalogueEntry, catalogueProvider } from '../../catalogue/providers.js';
 import { integrationStore } from '../../integrations/integration-store.js';
-import { catalogueEntrySchema } from '../../providers/provider-config.js';
-import { pointAt } from '../support/catalogue.js';
+import { pointAt, tenantEntry } from '../support/catalogue.js';
 import { startApiHarness, connectThroughApi, type ApiHarness } from '../support/api.js';
 import { listen } from '../support/http.js';
 import { eventually } from '../support/lifecycle.js';
-
-/** A catalogue entry with connection parameters: a required tenant and a region with a default. */
-const tenantEntry = catalogueEntrySchema.parse({
-  key: 'tenant-idp',
-  category: 'identity',
-  docs: ['https://docs.example.com/oauth'],
-  displayName: 'Tenant IdP',
-  personal: false,
-  authType: 'oauth2',
-  issuer: 'https://login.example.com/{tenant}',
-  authorizationEndpoint: 'https://login.example.com/{tenant}/{region}/authorize',
-  tokenEndpoint: 'https://login.example.com/{tenant}/{region}/token',
-  scopes: ['openid'],
-  parameters: [
-    { name: 'tenant', label: 'Tenant', example: 'contoso' },
-    { name: 'region', label: 'Region', pattern: '^(eu|us)$', default: 'eu', example: 'us' },
-  ],
-});
 
 const linkPattern = /^http:\/\/127\.0\.0\.1:9\/connect\/([A-Za-z0-9_-]{43})$/;
 

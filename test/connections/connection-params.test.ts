@@ -9,24 +9,7 @@ import { integrationStore } from '../../integrations/integration-store.js';
 import { catalogueEntrySchema } from '../../providers/provider-config.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
 import { authorizeInBrowser } from '../support/oidc-provider.js';
-import { pointAt } from '../support/catalogue.js';
-
-const tenantEntry = catalogueEntrySchema.parse({
-  key: 'tenant-idp',
-  category: 'identity',
-  docs: ['https://docs.example.com/oauth'],
-  displayName: 'Tenant IdP',
-  personal: false,
-  authType: 'oauth2',
-  issuer: 'https://login.example.com/{tenant}',
-  authorizationEndpoint: 'https://login.example.com/{tenant}/{region}/authorize',
-  tokenEndpoint: 'https://login.example.com/{tenant}/{region}/token',
-  scopes: ['openid'],
-  parameters: [
-    { name: 'tenant', label: 'Tenant', example: 'contoso' },
-    { name: 'region', label: 'Region', pattern: '^(eu|us)$', default: 'eu', example: 'us' },
-  ],
-});
+import { pointAt, tenantEntry } from '../support/catalogue.js';
 
 /** An entry at the harness's authorization server whose refresh tokens lapse three days after issue. */
 const lapsingEntry = (tokenPath: string) =>

@@ -4,7 +4,7 @@
 // API as their `catalogue`.
 import { catalogueEntry } from '../../catalogue/providers.js';
 import type { Catalogue } from '../../integrations/connection-provider.js';
-import type { CatalogueEntry } from '../../providers/provider-config.js';
+import { catalogueEntrySchema, type CatalogueEntry } from '../../providers/provider-config.js';
 
 function moved(value: unknown, origin: string, hostname: string): unknown {
   if (typeof value === 'string') return value.replace(/^https:\/\/[^/]*/, origin);
@@ -33,3 +33,21 @@ export function catalogueWith(pointed: Record<string, string>): Catalogue {
     return entry && origin ? pointAt(entry, origin) : entry;
   };
 }
+
+/** A catalogue entry with connection parameters: a required tenant and a region with a default. */
+export const tenantEntry = catalogueEntrySchema.parse({
+  key: 'tenant-idp',
+  category: 'identity',
+  docs: ['https://docs.example.com/oauth'],
+  displayName: 'Tenant IdP',
+  personal: false,
+  authType: 'oauth2',
+  issuer: 'https://login.example.com/{tenant}',
+  authorizationEndpoint: 'https://login.example.com/{tenant}/{region}/authorize',
+  tokenEndpoint: 'https://login.example.com/{tenant}/{region}/token',
+  scopes: ['openid'],
+  parameters: [
+    { name: 'tenant', label: 'Tenant', example: 'contoso' },
+    { name: 'region', label: 'Region', pattern: '^(eu|us)$', default: 'eu', example: 'us' },
+  ],
+});
