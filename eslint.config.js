@@ -16,6 +16,7 @@ const features = [
   '../dependents/*',
   '../notifications/*',
   '../connect/*',
+  '../console/*',
 ];
 // api/routes.js is the route registry every feature declares its routes with.
 const routesOfOtherFeatures = ['../*/routes.js', '../*/*-routes.js', '!../api/routes.js'];
@@ -72,6 +73,7 @@ export default tseslint.config(
       'dependents/**/*.ts',
       'notifications/**/*.ts',
       'connect/**/*.ts',
+      'console/**/*.ts',
     ],
     rules: restrict(outsideTheFeatures, noForeignRoutes),
   },

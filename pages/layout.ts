@@ -17,6 +17,19 @@ const stylesheet = [
   'a{color:#0b57d0}',
   '[role=alert]{padding:.6rem .8rem;border:2px solid #b3261e;color:#b3261e;border-radius:.3rem}',
   '.muted{color:#4a4a4a}',
+  // The console: wider pages with a navigation header, tables, status badges (words, never colour alone).
+  'body.wide{max-width:64rem}',
+  'header nav{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;border-bottom:1px solid #c4c4c4;padding-bottom:.5rem}',
+  'header nav form{margin:0 0 0 auto}header nav button{margin:0}',
+  'table{border-collapse:collapse;width:100%;margin-top:.5rem}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #d4d4d4;vertical-align:top}',
+  'input[type=text],input[type=url],select,textarea{display:block;width:100%;box-sizing:border-box;padding:.45rem;margin-top:.25rem;font:inherit}',
+  'input[type=checkbox]{margin-right:.4rem}label.inline{display:inline;font-weight:400}',
+  'form.inline{display:inline-block;margin-right:.5rem}fieldset{border:1px solid #c4c4c4;margin-top:1rem}',
+  '.badge{display:inline-block;padding:0 .45rem;border-radius:.8rem;font-size:.9rem;font-weight:600;border:1px solid currentColor}',
+  '.badge-active{color:#0b5e1c;background:#e3f6e6}.badge-pending{color:#6b4e00;background:#fff4d0}',
+  '.badge-inactive{color:#37474f;background:#eceff1}.badge-expired,.badge-failed{color:#8c1d18;background:#fde7e6}',
+  '.badge-disconnected{color:#303030;background:#e6e6e6}',
+  'button.danger{background:#b3261e}[role=status]{padding:.6rem .8rem;border:2px solid #0b5e1c;border-radius:.3rem}',
 ].join('');
 
 const styleHash = createHash('sha256').update(stylesheet).digest('base64');
@@ -37,11 +50,15 @@ export function pageCsp(formOrigins: readonly string[] = []): string {
 export interface Page {
   title: string;
   body: SafeHtml;
+  /** Shown above the page's main content (the console's navigation). */
+  header?: SafeHtml;
+  /** A wide page (the console's tables). */
+  wide?: boolean;
   /** Origins a form of the page may be redirected to after its POST (an authorization's provider). */
   formOrigins?: readonly string[];
 }
 
-export function renderPage(page: Pick<Page, 'title' | 'body'>): string {
+export function renderPage(page: Pick<Page, 'title' | 'body' | 'header' | 'wide'>): string {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -51,7 +68,8 @@ export function renderPage(page: Pick<Page, 'title' | 'body'>): string {
         <title>${page.title}</title>
         ${styleElement}
       </head>
-      <body>
+      <body${page.wide ? html` class="wide"` : ''}>
+        ${page.header ? html`<header>${page.header}</header>` : ''}
         <main>${page.body}</main>
       </body>
     </html> `.markup;
