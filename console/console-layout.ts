@@ -57,13 +57,7 @@ export function sendConsolePage(
   });
 }
 
-export type ConsoleProblem =
-  | 'invalid'
-  | 'form_expired'
-  | 'forbidden'
-  | 'not_found'
-  | 'unavailable'
-  | string;
+export type ConsoleProblem = 'invalid' | 'form_expired' | 'forbidden' | 'not_found' | 'unavailable' | string;
 
 function problemWords(problem: ConsoleProblem, status: number): { title: string; text: string } {
   if (problem === 'form_expired') {
@@ -118,9 +112,10 @@ export function sendSignInRequired(res: Response): void {
   sendConsolePage(res, 401, undefined, {
     title: 'Sign in needed',
     body: html`<p>
-        The console opens with a one-time sign-in link. With the embedded default, <code>npm start</code> prints
-        one, and <code>npm run token -- --console</code> mints another; a platform in front of this service
-        hands its signed-in users over with a link of its own (see the README, "Console").
+        The console opens with a one-time sign-in link. With the embedded default,
+        <code>npm start</code> prints one, and <code>npm run token -- --console</code> mints another; a
+        platform in front of this service hands its signed-in users over with a link of its own (see the
+        README, "Console").
       </p>
       <p>Sessions end after a while and on Sign out; then sign in again.</p>`,
   });
