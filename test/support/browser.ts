@@ -132,3 +132,40 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
   return file;
 }
+
+/** Waits for the page whose h1 is `title` (a click's navigation may not have landed yet); fails naming the h1 seen. */
+export async function showsPage(page: Page, title: string): Promise<void> {
+  try {
+    await page.getByRole('heading', { level: 1, name: title, exact: true }).waitFor();
+  } catch {
+    const seen = await page.getByRole('heading', { level: 1 }).allTextContents();
+    throw new Error(`expected the page "${title}"; the page's heading is ${JSON.stringify(seen)}`);
+  }
+}
+
+/** oidc-provider's development pages (test/support/oidc-provider.ts): sign in with any login and password, then consent. */
+export async function signInAndConsent(page: Page, login: string): Promise<void> {
+  await page.getByPlaceholder('Enter any login').fill(login);
+  await page.getByPlaceholder('and password').fill('any password');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+}
+
+/**
+ * What every page the service sent must carry: no-store, the strict CSP, a language and a title. Answers one
+ * entry per page that does not (its path, link tokens masked, and what it lacks).
+ */
+export function pagesSentUnsafely(servedPages: TestBrowser['servedPages']): string[] {
+  const directives = ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", 'form-action'];
+  return servedPages.flatMap(({ url, headers, html }) => {
+    const where = new URL(url).pathname.replace(/[A-Za-z0-9_-]{43}/, '<token>');
+    const csp = headers['content-security-policy'] ?? '';
+    const lacks = [
+      ...(headers['cache-control'] === 'no-store' ? [] : ['no-store']),
+      ...directives.filter((directive) => !csp.includes(directive)),
+      ...(/<html[^>]* lang="en"/.test(html) ? [] : ['lang']),
+      ...(/<title>[^<]+<\/title>/.test(html) ? [] : ['title']),
+    ];
+    return lacks.length ? [`${where}: ${lacks.join(', ')}`] : [];
+  });
+}
