@@ -22,6 +22,7 @@ import {
 } from '../support/browser.js';
 import { consoleSignInUrl, operatorSignInUrl } from '../support/console.js';
 import { badges, bodyRows, column, ConsoleSecrets, signInWith, table } from '../support/console-browser.js';
+import { catalogueWithServer } from '../support/catalogue.js';
 import { secretsInHistories } from '../support/secret-scan.js';
 
 describe('the console for an admin, in a real browser', () => {
@@ -31,7 +32,9 @@ describe('the console for an admin, in a real browser', () => {
   let ada: BrowserContext;
   let page: Page;
   let connectionId: string;
-  const provider = { key: 'acme-login', name: 'Acme Login' };
+  /** The catalogue provider she configures and connects: the catalogue's Linear, at oidc-provider here. */
+  const provider = { key: 'linear', name: 'Linear' };
+  const custom = { key: 'acme-login', name: 'Acme Login' };
 
   beforeAll(async () => {
     // One person does everything here, from 127.0.0.1: the per-caller and per-address limits are set out of
@@ -39,6 +42,7 @@ describe('the console for an admin, in a real browser', () => {
     api = await startApiHarness({
       ownPublicUrl: true,
       rateLimits: { connect: 1000, callback: 1000, change: 1000, refresh: 1000 },
+      catalogue: catalogueWithServer(provider.key, () => api?.oidc),
     });
     secrets = new ConsoleSecrets(api);
     secrets.add("the provider's client secret", api.oidc.clientSecret);
@@ -109,13 +113,18 @@ describe('the console for an admin, in a real browser', () => {
     expect(await column(page, 'Integrations', 'State')).not.toContain('Not configured');
   });
 
-  it('registers a custom OAuth provider and configures it on its settings page', async () => {
+  async function integrationView(key: string) {
+    const listed = await adminCall('GET', '/v1/integrations');
+    return (listed.body.integrations as Array<Record<string, unknown>>).find((i) => i.key === key);
+  }
+
+  it('registers a custom OAuth provider, and sets which connection agents use on its settings page', async () => {
     await page.getByRole('link', { name: 'Register a custom provider' }).click();
     await showsPage(page, 'Register a custom provider');
     await browser.pageState(page, 'console-custom-provider');
     const oauth = page.getByRole('group', { name: 'OAuth 2.0 provider' });
-    await oauth.getByLabel('Key').fill(provider.key);
-    await oauth.getByLabel('Display name').fill(provider.name);
+    await oauth.getByLabel('Key').fill(custom.key);
+    await oauth.getByLabel('Display name').fill(custom.name);
     await oauth.getByLabel('Authorization URL').fill(api.oidc.authorizationEndpoint);
     await oauth.getByLabel('Token URL').fill(api.oidc.tokenEndpoint);
     await oauth.getByLabel('Revocation URL').fill(api.oidc.revocationEndpoint);
@@ -126,44 +135,65 @@ describe('the console for an admin, in a real browser', () => {
     await secret.fill(api.oidc.clientSecret);
     await oauth.getByRole('button', { name: 'Register OAuth provider' }).click();
 
-    await showsPage(page, `Configure ${provider.name}`);
+    await showsPage(page, `Configure ${custom.name}`);
     expect(new URL(page.url()).search).toBe('?notice=registered');
     await expect(page.getByRole('status').textContent()).resolves.toMatch(/\S/);
-    // Write-only: the page says one is stored, and never shows it.
-    await expect(page.getByLabel('Client secret').inputValue()).resolves.toBe('');
-    await expect(page.getByLabel('Client ID').inputValue()).resolves.toBe(api.oidc.clientId);
-    await browser.pageState(page, 'console-settings');
+    await page.getByLabel('Agents use').selectOption({ label: "The workspace's connection" });
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(/\?notice=saved$/);
+    await expect(page.getByRole('status').textContent()).resolves.toContain('Saved.');
+    await browser.pageState(page, 'console-custom-settings', { screenshot: false });
+    expect(await integrationView(custom.key)).toMatchObject({
+      source: 'custom',
+      displayName: custom.name,
+      enabled: true,
+      clientIdPresent: true,
+      clientSecretPresent: true,
+      scopes: ['openid', 'offline_access'],
+    });
+    const scope = await api
+      .db('integrations')
+      .where({ workspace_id: api.workspaceId, key: custom.key })
+      .first('agent_connection_scope');
+    expect(scope).toEqual({ agent_connection_scope: 'workspace' });
+  });
 
-    // A refusal names the field and stores nothing.
+  it('configures a catalogue provider on its settings page; a refused form stores nothing', async () => {
+    await page.goto(at('/console/integrations'));
+    await page.getByRole('link', { name: `Configure ${provider.name}`, exact: true }).click();
+    await showsPage(page, `Configure ${provider.name}`);
+    const secret = page.getByLabel('Client secret');
+    await expect(secret.getAttribute('type')).resolves.toBe('password');
+    await page.getByLabel('Client ID').fill(api.oidc.clientId);
+    await secret.fill(api.oidc.clientSecret);
     await page.getByLabel('Scopes').fill('openid bad"scope');
+    await page.getByLabel('Enabled').check();
     await page.getByRole('button', { name: 'Save' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/scope/i);
+    // Write-only, even when the form comes back: the secret typed is not in it.
+    await expect(page.getByLabel('Client secret').inputValue()).resolves.toBe('');
     await browser.pageState(page, 'console-settings-refused', { screenshot: false });
+    expect(await integrationView(provider.key)).toMatchObject({ configured: false });
 
+    await page.getByLabel('Client ID').fill(api.oidc.clientId);
+    await page.getByLabel('Client secret').fill(api.oidc.clientSecret);
     await page.getByLabel('Scopes').fill('openid offline_access api:read');
     await page.getByLabel('Enabled').check();
     await page.getByLabel('Agents use').selectOption({ label: "The workspace's connection" });
     await page.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(/\?notice=saved$/);
     await expect(page.getByRole('status').textContent()).resolves.toContain('Saved.');
-
-    const listed = await adminCall('GET', '/v1/integrations');
-    const registered = (listed.body.integrations as Array<Record<string, unknown>>).find(
-      (integration) => integration.key === provider.key,
-    );
-    expect(registered).toMatchObject({
-      source: 'custom',
-      displayName: provider.name,
+    await expect(page.getByLabel('Client secret').inputValue()).resolves.toBe('');
+    await expect(page.getByLabel('Client ID').inputValue()).resolves.toBe(api.oidc.clientId);
+    await browser.pageState(page, 'console-settings');
+    expect(await integrationView(provider.key)).toMatchObject({
+      source: 'catalogue',
+      configured: true,
       enabled: true,
       clientIdPresent: true,
       clientSecretPresent: true,
       scopes: ['openid', 'offline_access', 'api:read'],
     });
-    const scope = await api
-      .db('integrations')
-      .where({ workspace_id: api.workspaceId, key: provider.key })
-      .first('agent_connection_scope');
-    expect(scope).toEqual({ agent_connection_scope: 'workspace' });
   });
 
   it('connects it for the workspace through the connect page and the provider, and sees it active', async () => {
@@ -218,7 +248,7 @@ describe('the console for an admin, in a real browser', () => {
       await expect(page.getByRole('heading', { level: 2, name: section }).count()).resolves.toBe(1);
     }
     expect(await shownStatus()).toBe('active');
-    await expect(page.getByRole('button', { name: 'Activate' }).count()).resolves.toBe(0);
+    await expect(page.getByRole('button', { name: 'Activate', exact: true }).count()).resolves.toBe(0);
     await browser.pageState(page, 'console-connection');
 
     const refreshesBefore = api.oidc.tokenRequests('refresh_token');
@@ -228,14 +258,14 @@ describe('the console for an admin, in a real browser', () => {
     expect(api.oidc.tokenRequests('refresh_token')).toBe(refreshesBefore + 1);
     expect(await shownStatus()).toBe('active');
 
-    await page.getByRole('button', { name: 'Deactivate' }).click();
+    await page.getByRole('button', { name: 'Deactivate', exact: true }).click();
     await page.waitForURL(/\?notice=deactivated$/);
     expect(await shownStatus()).toBe('inactive');
     expect(await connection(connectionId)).toMatchObject({ status: 'inactive' });
-    await expect(page.getByRole('button', { name: 'Deactivate' }).count()).resolves.toBe(0);
+    await expect(page.getByRole('button', { name: 'Deactivate', exact: true }).count()).resolves.toBe(0);
     await browser.pageState(page, 'console-connection-inactive', { screenshot: false });
 
-    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
     await page.waitForURL(/\?notice=activated$/);
     expect(await shownStatus()).toBe('active');
     expect(await connection(connectionId)).toMatchObject({ status: 'active' });
@@ -322,7 +352,7 @@ describe('the console for an admin, in a real browser', () => {
     ).toBeGreaterThan(0);
     // Nothing left to do on a disconnected connection but read it.
     for (const action of ['Refresh now', 'Deactivate', 'Activate']) {
-      await expect(page.getByRole('button', { name: action }).count()).resolves.toBe(0);
+      await expect(page.getByRole('button', { name: action, exact: true }).count()).resolves.toBe(0);
     }
     await browser.pageState(page, 'console-connection-deleted');
   });

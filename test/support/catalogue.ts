@@ -51,3 +51,39 @@ export const tenantEntry = catalogueEntrySchema.parse({
     { name: 'region', label: 'Region', pattern: '^(eu|us)$', default: 'eu', example: 'us' },
   ],
 });
+
+/**
+ * The real catalogue, but the entry `key` (an OAuth one) speaks to the test's authorization server
+ * (oidc-provider, test/support/oidc-provider.ts) as a plain OAuth 2.0 provider: its endpoints, its client
+ * authentication, PKCE, `iss`, and its scopes; the entry keeps its key, name, category and docs, so that
+ * the pages show it as the catalogue does. The server is asked for when the catalogue is read (it starts
+ * with the harness that is handed this catalogue).
+ */
+export function catalogueWithServer(
+  key: string,
+  server: () => { issuer: string; authorizationEndpoint: string; tokenEndpoint: string } | undefined,
+): Catalogue {
+  return (wanted) => {
+    const entry = catalogueEntry(wanted);
+    const at = server();
+    if (!entry || wanted !== key || !at) return entry;
+    // Validated at an https stand-in origin (the catalogue takes https only), then moved to the server's.
+    const path = (url: string) => `https://authorization.test${new URL(url).pathname}`;
+    const plain = catalogueEntrySchema.parse({
+      key: entry.key,
+      category: entry.category,
+      docs: entry.docs,
+      displayName: entry.displayName,
+      personal: entry.personal,
+      authType: 'oauth2',
+      issuer: path(at.issuer).replace(/\/$/, ''),
+      authorizationEndpoint: path(at.authorizationEndpoint),
+      tokenEndpoint: path(at.tokenEndpoint),
+      issParameterSupported: true,
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      pkce: true,
+      scopes: ['openid', 'offline_access', 'api:read'],
+    });
+    return pointAt(plain, at.issuer);
+  };
+}
