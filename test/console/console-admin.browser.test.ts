@@ -249,6 +249,18 @@ describe('the console for an admin, in a real browser', () => {
     }
     expect(await shownStatus()).toBe('active');
     await expect(page.getByRole('button', { name: 'Activate', exact: true }).count()).resolves.toBe(0);
+
+    // An agent takes a token for a task: "Who used it" names it once the grants are written.
+    const agent = await api.token({ role: 'agent', sub: 'research-agent' });
+    const used = await api.call('POST', `/v1/connections/${connectionId}/token`, {
+      token: agent,
+      body: { taskId: 'task-42' },
+    });
+    expect(used.status).toBe(200);
+    await api.flushGrants();
+    await page.reload();
+    expect(await column(page, 'Grants', 'Caller')).toEqual(['research-agent']);
+    expect(await column(page, 'Grants', 'Task')).toEqual(['task-42']);
     await browser.pageState(page, 'console-connection');
 
     const refreshesBefore = api.oidc.tokenRequests('refresh_token');
