@@ -2,8 +2,9 @@
 // over the real stack. A member signs in and sees no admin action anywhere (no Configure link, no Actions on
 // the workspace's connection, no "Connect for the workspace"), sees the workspace's connection but not
 // another member's, connects her own account twice (OAuth through oidc-provider's pages, an API key through
-// the connect page's form against a stand-in API) and rotates that key; another workspace's ids are "Not
-// found". Then safety: a form posted without its CSRF token, or from a page of another origin, is "Form
+// the connect page's form against a stand-in API) and rotates that key, deletes her own connection that
+// nothing depends on and is told that one with a dependent is for managers; another workspace's ids are
+// "Not found". A member does the same in a browser that runs no script. Then safety: a form posted without its CSRF token, or from a page of another origin, is "Form
 // expired" and changes nothing; a session of another workspace finds nothing of this one; a connection named
 // `<script>alert(1)</script>` is shown as text, and no script runs. Every page state is checked with axe and
 // for CSP refusals; no page, log line or history holds a credential.
@@ -123,7 +124,7 @@ describe('the console for members, and what it refuses, in a real browser', () =
   describe('a member', () => {
     let mia: BrowserContext;
     let page: Page;
-    let apiKeyConnection: string;
+    let apiKeyConnection = '';
 
     beforeAll(async () => {
       mia = await browser.person();
@@ -248,6 +249,37 @@ describe('the console for members, and what it refuses, in a real browser', () =
       expect(await connection(apiKeyConnection)).toMatchObject({ status: 'active', ownerUserId: 'mia' });
     });
 
+    it('deletes her own connection with nothing depending on it; one with a dependent is for managers', async () => {
+      // An admin registers a dependent of her API-key connection.
+      const registered = await api.call(
+        'PUT',
+        `/v1/connections/${apiKeyConnection}/dependents/automation/weekly-report`,
+        { token: await api.token({ role: 'admin', sub: 'ada' }), body: { name: 'Weekly report' } },
+      );
+      expect(registered.status).toBe(201);
+      await open(page, `/console/connections/${apiKeyConnection}/delete`);
+      await showsPage(page, 'Delete stand-in connection');
+      expect(await column(page, 'Dependents', 'ID')).toEqual(['weekly-report']);
+      await expect(page.getByRole('main').textContent()).resolves.toContain('only an owner or admin');
+      await expect(page.getByRole('button', { name: /^Delete/ }).count()).resolves.toBe(0);
+      await expect(page.getByRole('checkbox').count()).resolves.toBe(0);
+      await browser.pageState(page, 'console-delete-review-member', { screenshot: false });
+
+      const [own] = await connectionsOf('mia', api.integration);
+      await open(page, `/console/connections/${own!.id}`);
+      await page.getByRole('link', { name: 'Delete connection' }).click();
+      await showsPage(page, `Delete ${api.integration} connection`);
+      await expect(page.getByRole('main').textContent()).resolves.toContain(
+        'Nothing is registered as depending on this connection.',
+      );
+      await browser.pageState(page, 'console-delete-nothing-depends', { screenshot: false });
+      await page.getByRole('button', { name: 'Delete connection' }).click();
+      await page.waitForURL(new RegExp(`/console/connections/${own!.id}\\?notice=deleted$`));
+      expect(await badges(page.getByRole('main'))).toContain('disconnected');
+      expect(await connection(own!.id)).toMatchObject({ status: 'disconnected' });
+      expect(await connection(apiKeyConnection)).toMatchObject({ status: 'active' });
+    });
+
     it('finds another workspace\'s connection and integration "Not found"', async () => {
       expect(await open(page, `/console/connections/${made.otherWorkspace}`)).toBe(404);
       await showsPage(page, 'Not found');
@@ -255,6 +287,38 @@ describe('the console for members, and what it refuses, in a real browser', () =
       expect(await open(page, '/console/integrations/other-oidc')).toBe(404);
       await showsPage(page, 'Not found');
     });
+  });
+
+  it('works in a browser that runs no script: sign in, connect a key, deactivate and activate, sign out', async () => {
+    // Axe runs as a script, so these states are checked in the other tests; here only that they work.
+    const noah = await browser.person({ javaScript: false });
+    const page = await signInWith(
+      noah,
+      await consoleSignInUrl(api, { sub: 'noah', role: 'member' }),
+      secrets,
+    );
+    await open(page, '/console/integrations/stand-in');
+    await page.getByRole('button', { name: 'Connect your own account' }).click();
+    await showsPage(page, 'Connect stand-in');
+    keepConnectLink(page);
+    await page.getByLabel('API key').fill(keys.good);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await showsPage(page, 'Connected');
+    await page.getByRole('link', { name: 'Continue' }).click();
+    await showsPage(page, 'stand-in');
+    const [own] = await connectionsOf('noah', 'stand-in');
+    expect(own).toMatchObject({ status: 'active' });
+    await page.getByRole('link', { name: own!.id }).click();
+    await showsPage(page, 'stand-in connection');
+    await page.getByRole('button', { name: 'Deactivate', exact: true }).click();
+    await page.waitForURL(/\?notice=deactivated$/);
+    expect(await connection(own!.id)).toMatchObject({ status: 'inactive' });
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.waitForURL(/\?notice=activated$/);
+    expect(await connection(own!.id)).toMatchObject({ status: 'active' });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await showsPage(page, 'Signed out');
+    await noah.close();
   });
 
   describe('safety', () => {
