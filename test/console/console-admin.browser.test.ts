@@ -236,6 +236,7 @@ describe('the console for an admin, in a real browser', () => {
     await expect(rows.count()).resolves.toBe(0);
     await page.getByLabel('Status').selectOption({ label: 'Any' });
     await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL((url) => url.searchParams.get('status') !== 'inactive');
     await expect(rows.count()).resolves.toBe(1);
   });
 
@@ -311,8 +312,9 @@ describe('the console for an admin, in a real browser', () => {
     expect(await column(page, 'Dependents', 'ID')).toEqual(['research-agent', 'nightly-sync']);
     await browser.pageState(page, 'console-connection-dependents', { screenshot: false });
 
-    await page.getByRole('button', { name: 'Remove task nightly-sync' }).click();
-    await page.getByRole('button', { name: 'Remove agent research-agent' }).waitFor();
+    const remove = page.getByRole('button', { name: 'Remove task nightly-sync' });
+    await remove.click();
+    await remove.waitFor({ state: 'detached' });
     expect(await column(page, 'Dependents', 'ID')).toEqual(['research-agent']);
     const listed = await adminCall('GET', `/v1/connections/${connectionId}/dependents`);
     expect(listed.body.dependents).toEqual([
