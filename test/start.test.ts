@@ -89,6 +89,14 @@ describe('npm start', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready' });
     expect((await fetch(`http://127.0.0.1:${uiPort}/`)).status).toBe(200);
+    // Its codec requests go to the API with the browser's cookies (an operator's console session).
+    const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as {
+      Codec: { Endpoint: string; IncludeCredentials: boolean };
+    };
+    expect(settings.Codec).toMatchObject({
+      Endpoint: `http://127.0.0.1:${apiPort}/codec`,
+      IncludeCredentials: true,
+    });
 
     // A workflow on a queue nobody serves stays open: it must still be there after the restart.
     const workflowId = `restart-probe-${Date.now()}`;
