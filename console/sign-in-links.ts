@@ -79,10 +79,13 @@ export interface SignInLinkOptions {
   lifetimeSeconds?: number;
   issuer?: string;
   audience?: string;
+  /** AUTH_JWT_MAX_LIFETIME_SECONDS, when it is shorter than 15 minutes. */
+  maxLifetimeSeconds?: number;
 }
 
-function lifetimeOf(options: SignInLinkOptions): string {
-  return `${Math.min(options.lifetimeSeconds ?? SIGN_IN_MAX_LIFETIME_SECONDS, SIGN_IN_MAX_LIFETIME_SECONDS)}s`;
+function lifetimeOf(options: Pick<SignInLinkOptions, 'lifetimeSeconds' | 'maxLifetimeSeconds'>): string {
+  const max = Math.min(SIGN_IN_MAX_LIFETIME_SECONDS, options.maxLifetimeSeconds ?? Infinity);
+  return `${Math.min(options.lifetimeSeconds ?? max, max)}s`;
 }
 
 /** A one-time sign-in link for a person, signed with the workspace tokens' HS256 secret. */
@@ -106,7 +109,7 @@ export async function mintOperatorSignInLink(
   publicUrl: string,
   operatorSecret: Uint8Array,
   sub: string,
-  options: Pick<SignInLinkOptions, 'lifetimeSeconds'> = {},
+  options: Pick<SignInLinkOptions, 'lifetimeSeconds' | 'maxLifetimeSeconds'> = {},
 ): Promise<string> {
   const token = await mintOperatorToken(operatorSecret, sub, {
     expiresIn: lifetimeOf(options),

@@ -3,9 +3,18 @@
 // nothing; its form opens a session cookie once; bad links, a form without its CSRF token, expired and ended
 // sessions get their pages; operators and workspace people have sessions of their own; and no sign-in token
 // or session cookie reaches a log line.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { createTokenChecker } from '../../api/auth.js';
+import { createOperatorVerifier } from '../../api/operator-auth.js';
+import { OPERATOR_AUDIENCE } from '../../config/config.js';
 import { consoleSessionStore } from '../../console/console-session-store.js';
 import { hashSessionCookie } from '../../console/console-auth.js';
+import { createSignInVerifier, signInUrl } from '../../console/sign-in-links.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
+import { listen } from '../support/http.js';
 import {
   consoleSignInUrl,
   CookieJar,
@@ -36,8 +45,44 @@ async function open(jar: CookieJar, url: string, form?: Record<string, string>) 
   };
 }
 
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
 describe('console sign-in', () => {
   let api: ApiHarness;
+  /** Every token and cookie value of this file: none may be in a log line, nor in a page but its form. */
+  const secrets: string[] = [];
+  const secret = (value: string) => {
+    secrets.push(value);
+    api.addSecret(value);
+    return value;
+  };
+  /** A workspace token signed with the harness's secret, as a platform might send it (its claims as given). */
+  const workspaceToken = (claims: JWTPayload, key: Uint8Array = api.secrets.jwt) =>
+    new SignJWT({
+      workspace: api.workspaceId,
+      role: 'admin',
+      sub: 'admin-9',
+      jti: randomUUID(),
+      iat: nowSeconds(),
+      exp: nowSeconds() + 600,
+      ...claims,
+    })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(key)
+      .then(secret);
+  const operatorToken = (claims: JWTPayload) =>
+    new SignJWT({
+      role: 'operator',
+      sub: 'ops-9',
+      aud: OPERATOR_AUDIENCE,
+      jti: randomUUID(),
+      iat: nowSeconds(),
+      exp: nowSeconds() + 600,
+      ...claims,
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'operator+jwt' })
+      .sign(api.secrets.operator)
+      .then(secret);
 
   beforeAll(async () => {
     api = await startApiHarness();
@@ -94,6 +139,37 @@ describe('console sign-in', () => {
     const replay = await open(jar, `${api.url}/console/sign-in`, signInFields(page.html));
     expect(replay.status).toBe(410);
     expect(replay.headers.getSetCookie().some((c) => c.startsWith('connections_console='))).toBe(false);
+  });
+
+  it('refuses a link too long-lived, without jti, for an agent, badly signed or expired: page and form', async () => {
+    const refusedTokens = {
+      'valid for more than 15 minutes': await workspaceToken({ exp: nowSeconds() + 901 }),
+      'without a jti': await workspaceToken({ jti: undefined }),
+      'for an agent': await workspaceToken({ role: 'agent' }),
+      'signed with another key': await workspaceToken({}, randomBytes(32)),
+      expired: await workspaceToken({ iat: nowSeconds() - 700, exp: nowSeconds() - 100 }),
+      'an operator token valid an hour': await operatorToken({ exp: nowSeconds() + 3600 }),
+      'an operator token without a jti': await operatorToken({ jti: undefined }),
+      'an API bearer token': secret(await api.token({ role: 'admin' })),
+    };
+    const jar = new CookieJar();
+    // A good link's page gives this browser its cookie and the form's CSRF token.
+    const good = await open(jar, await consoleSignInUrl(api, { sub: 'admin-9', role: 'admin' }));
+    const { csrf } = signInFields(good.html);
+    for (const [what, token] of Object.entries(refusedTokens)) {
+      const page = await open(jar, signInUrl(api.url, token));
+      expect([what, page.status, h1(page.html)]).toEqual([what, 401, 'Sign-in link not valid']);
+      expect(page.html).not.toContain(token);
+      const posted = await open(jar, `${api.url}/console/sign-in`, { token, csrf });
+      expect([what, posted.status, h1(posted.html)]).toEqual([what, 401, 'Sign-in link not valid']);
+      expect(posted.headers.getSetCookie()).toEqual([]);
+    }
+    const missing = await open(jar, `${api.url}/console/sign-in`);
+    expect([missing.status, h1(missing.html)]).toEqual([400, 'Sign-in link not valid']);
+    // A link of exactly 15 minutes, with a jti, is good.
+    const fifteen = await open(jar, signInUrl(api.url, await workspaceToken({ exp: nowSeconds() + 900 })));
+    expect(fifteen.status).toBe(200);
+    expect(await api.db('console_sessions').where({ sub: 'admin-9' }).first()).toBeUndefined();
   });
 
   it('refuses a form without its CSRF token, and opens no session', async () => {
@@ -160,8 +236,98 @@ describe('console sign-in', () => {
     expect(await consoleSessionStore.purgeExpired(api.db, new Date())).toMatchObject({ sessions: 1 });
   });
 
-  it('wrote no sign-in token or session cookie into the logs', () => {
+  it("shows a workspace's session only its own workspace and person", async () => {
+    const a = await signedInConsole(api, { sub: 'admin-a', role: 'admin' });
+    const b = await signedInConsole(api, { sub: 'admin-b', role: 'admin', workspace: 'workspace-b' });
+    secret(a.cookie.split('=')[1]!);
+    secret(b.cookie.split('=')[1]!);
+    // A page of the session (here the refusal of a form without the right token names who is signed in).
+    const pageOfB = await b.post('/console/sign-out', {}, { csrf: a.csrf });
+    expect(pageOfB.status).toBe(403);
+    expect(pageOfB.html).toContain('Signed in as admin-b (admin), workspace workspace-b');
+    expect(pageOfB.html).not.toContain('admin-a');
+    expect(pageOfB.html).not.toContain(api.workspaceId);
+    // B's sign-out form cannot end A's session.
+    expect((await a.get('/console')).status).toBe(303);
+  });
+
+  describe('the handover from a platform (AUTH_JWKS_URL)', () => {
+    const issuer = 'https://idp.platform.example';
+    const audience = 'connections';
+    let jwks: Server;
+    let service: { url: string; close(): Promise<void> };
+    let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+    beforeAll(async () => {
+      const pair = await generateKeyPair('ES256');
+      privateKey = pair.privateKey;
+      const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'platform-1', alg: 'ES256', use: 'sig' };
+      jwks = createServer((_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys: [jwk] }));
+      });
+      await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+      const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
+      const checkToken = await createTokenChecker({
+        jwtSecretFile: '/nonexistent',
+        jwksUrl,
+        issuer,
+        audience,
+      });
+      const verifyOperator = createOperatorVerifier(api.secrets.operator);
+      service = await listen(
+        api.appWith({ console: { signIn: createSignInVerifier({ checkToken, verifyOperator }) } }),
+      );
+    });
+    afterAll(async () => {
+      await service?.close();
+      await new Promise((resolve) => jwks?.close(resolve));
+    });
+
+    /** What the platform's identity provider issues for its signed-in user. */
+    const handover = (claims: JWTPayload) =>
+      new SignJWT({
+        workspace: 'platform-workspace',
+        role: 'member',
+        sub: 'user-42',
+        jti: randomUUID(),
+        iss: issuer,
+        aud: audience,
+        iat: nowSeconds(),
+        exp: nowSeconds() + 300,
+        ...claims,
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: 'platform-1' })
+        .sign(privateKey)
+        .then(secret);
+
+    it("signs in the platform's user with its identity provider's short-lived token", async () => {
+      const jar = new CookieJar();
+      const posted = await signInWith(jar, signInUrl(service.url, await handover({})));
+      expect(posted.headers.get('location')).toBe('/console/integrations');
+      secret(jar.cookies.get('connections_console')!);
+      const session = await api.db('console_sessions').where({ sub: 'user-42' }).first();
+      expect(session).toMatchObject({
+        kind: 'workspace',
+        workspace_id: 'platform-workspace',
+        role: 'member',
+      });
+    });
+
+    it('refuses a token for another audience, or signed with the embedded secret', async () => {
+      for (const token of [
+        await handover({ aud: 'another-app' }),
+        await workspaceToken({ iss: issuer, aud: audience }),
+      ]) {
+        const page = await open(new CookieJar(), signInUrl(service.url, token));
+        expect([page.status, h1(page.html)]).toEqual([401, 'Sign-in link not valid']);
+      }
+    });
+  });
+
+  it('wrote no sign-in token or session cookie into a log line', () => {
     expect(api.logLines.length).toBeGreaterThan(0);
-    // The harness checks every registered secret against every log line at stop.
+    expect(secrets.length).toBeGreaterThan(10);
+    for (const value of secrets) expect(api.logLines.filter((line) => line.includes(value))).toEqual([]);
   });
 });
