@@ -1,11 +1,11 @@
 // The codec server Temporal UI and `temporal --codec-endpoint <api>/codec` call to show encrypted payloads
 // to operators: POST /codec/encode and /codec/decode in Temporal's codec-server protocol (proto3 JSON, every
-// bytes field base64). Payloads of every workspace pass through it, so it takes only an operator token
-// (api/operator-auth.ts), never a workspace's, checked before the (up to 4 MB) body is read. Temporal UI sends
-// no token but the browser's cookies (`includeCredentials`): the operator's console session opens it too, for
-// requests from the UI's origins only (a workspace session never does), so no other page the browser shows
-// can use an operator's session to decode.
-// It must never log a payload, nor answer anyone without a verified operator token.
+// bytes field base64). Payloads of every workspace pass through it, so it takes only an operator's credential
+// (api/operator-auth.ts), never a workspace's, checked before the (up to 4 MB) body is read: an operator
+// token, or, since Temporal UI sends no token but the browser's cookies (`includeCredentials`), the
+// operator's console session, from the UI's origins only (a workspace session never), so that no other page
+// the browser shows can use an operator's session to decode.
+// It must never log a payload, nor answer anyone without a verified operator credential.
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
@@ -80,9 +80,8 @@ export function codecServerRoutes(deps: CodecServerDependencies): Router {
     (async (req) =>
       req.headers.origin !== undefined && allowed.has(req.headers.origin) && operatorSession(req));
   // CORS first, so the UI can read a refusal; then the operator check (token, or session from the UI's
-  // origin), before anything reads the body. A
-  // history's payloads can be far larger than the API's own bodies; if the app has already parsed the body
-  // (its parser is mounted first), this one steps aside.
+  // origin), before anything reads the body. A history's payloads can be far larger than the API's own
+  // bodies; if the app has already parsed the body (its parser is mounted first), this one steps aside.
   router.use(
     '/codec',
     cors(allowed),
