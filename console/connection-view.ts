@@ -48,9 +48,11 @@ const notices = {
 } as const;
 export type NoticeCode = keyof typeof notices;
 
-/** The query of a page a form leads to: an unknown notice is shown as none. */
-export const noticeQuery = z.object({ notice: z.string().max(40).optional() });
+const noticeCodes = Object.keys(notices) as [NoticeCode, ...NoticeCode[]];
 
-export function noticeOf(code: string | undefined): string | undefined {
-  return code !== undefined && Object.hasOwn(notices, code) ? notices[code as NoticeCode] : undefined;
+/** The query of a page a form leads to: one of the notices, or none. */
+export const noticeQuery = z.strictObject({ notice: z.enum(noticeCodes).optional() });
+
+export function noticeOf(code: NoticeCode | undefined): string | undefined {
+  return code === undefined ? undefined : notices[code];
 }
