@@ -12,6 +12,7 @@ import { startStandInApi, configureStandInIntegration, type StandInApi } from '.
 /** The text a person reads: tags dropped, the template's entities decoded, spaces folded. */
 function textOf(html: string): string {
   return html
+    .replace(/<(title|style)>[\s\S]*?<\/\1>/g, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -38,6 +39,9 @@ function tableRows(html: string, caption: string): string[][] {
     );
 }
 
+/** The labels of the page's buttons. */
+const buttonsOf = (html: string) =>
+  [...html.matchAll(/<button[^>]*>([\s\S]*?)<\/button>/g)].map((match) => textOf(match[1]!).trim());
 const h1 = (html: string) => textOf(/<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1] ?? '').trim();
 const alertOf = (html: string) => textOf(/<p role="alert">([\s\S]*?)<\/p>/.exec(html)?.[1] ?? '').trim();
 const noticeOf = (html: string) => textOf(/<p role="status">([\s\S]*?)<\/p>/.exec(html)?.[1] ?? '').trim();
@@ -128,7 +132,7 @@ describe('console: connection pages', () => {
     const byId = (id: string, name?: string) => rows.find((row) => row[0] === (name ?? id));
     expect(byId(active)).toEqual([
       active,
-      'active connected',
+      expect.stringMatching(/^active /),
       'Workspace',
       'The workspace',
       expect.any(String),
@@ -231,8 +235,8 @@ describe('console: connection pages', () => {
     expect(await statusOf(id)).toBe('inactive');
     const inactive = await page(admin, deactivated.location!);
     expect(inactive.html).toContain('<span class="badge badge-inactive">inactive</span>');
-    expect(textOf(inactive.html)).toContain('Activate');
-    expect(textOf(inactive.html)).not.toContain('Deactivate');
+    expect(buttonsOf(inactive.html)).toContain('Activate');
+    expect(buttonsOf(inactive.html)).not.toContain('Deactivate');
 
     const activated = await submit(admin, `/console/connections/${id}/activate`);
     expect(activated.location).toBe(`/console/connections/${id}?notice=activated`);
@@ -418,7 +422,7 @@ describe('console: connection pages', () => {
     const id = await keyConnection();
     const shownPage = await page(admin, `/console/connections/${id}`);
     expect(h1(shownPage.html)).toBe('Reports key');
-    expect(textOf(shownPage.html)).toMatch(/Key age 0 days \(stored \d{4}-\d\d-\d\d \d\d:\d\d UTC\)/);
+    expect(textOf(shownPage.html)).toMatch(/Key age 0 days \(stored \d{4}-\d\d-\d\d \d\d:\d\d UTC \)/);
     expect(textOf(shownPage.html)).toContain('Unused No');
     expect(textOf(shownPage.html)).toMatch(
       /Advice Least privilege.*Rotate.*Remove unused keys.*Prefer read-only/,
@@ -505,7 +509,7 @@ describe('console: connection pages', () => {
 
   it('shows no key, token or session cookie in any page', () => {
     expect(shown.length).toBeGreaterThan(40);
-    const secrets = [
+    const secrets = new Set([
       ...api.vault.secrets,
       goodKey,
       nextKey,
@@ -514,10 +518,10 @@ describe('console: connection pages', () => {
       ...[admin, member, otherMember, foreignAdmin].map((client) =>
         client.cookie.split('=').slice(1).join('='),
       ),
-    ];
+    ]);
     // A positive control: the scan finds a secret where there is one.
-    expect(secrets.filter((secret) => `<p>${goodKey}</p>`.includes(secret))).toEqual([goodKey]);
-    const found = secrets.filter((secret) => shown.some((html) => html.includes(secret)));
+    expect([...secrets].filter((secret) => `<p>${goodKey}</p>`.includes(secret))).toEqual([goodKey]);
+    const found = [...secrets].filter((secret) => shown.some((html) => html.includes(secret)));
     expect(found).toEqual([]);
   });
 });
