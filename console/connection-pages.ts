@@ -212,15 +212,12 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
           ${csrfInput(session)}<button type="submit">${label}</button>
         </form>`;
       const ui = deps.temporalUi;
+      // For operators only (an operator session in the same browser): the workflow is theirs to read.
+      const workflowUrl =
+        ui &&
+        `${ui.url}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/connection-${connection.id}`;
       const operatorLink =
-        operator && ui
-          ? html`<p>
-              <a
-                href="${ui.url}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/connection-${connection.id}"
-                >Open in Temporal UI</a
-              >
-            </p>`
-          : '';
+        operator && workflowUrl ? html`<p><a href="${workflowUrl}">Open in Temporal UI</a></p>` : '';
 
       sendConsolePage(res, 200, session, {
         title: connectionTitle(connection, displayName),

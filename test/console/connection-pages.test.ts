@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { dependentStore } from '../../dependents/dependent-store.js';
 import { startApiHarness, connectThroughApi, type ApiHarness } from '../support/api.js';
-import { signedInConsole, type ConsoleClient } from '../support/console.js';
+import { listen } from '../support/http.js';
+import {
+  CookieJar,
+  operatorSignInUrl,
+  signedInConsole,
+  signInWith,
+  type ConsoleClient,
+} from '../support/console.js';
 import { startStandInApi, configureStandInIntegration, type StandInApi } from '../support/stand-in-api.js';
 
 /** The text a person reads: tags dropped, the template's entities decoded, spaces folded. */
@@ -56,6 +63,8 @@ describe('console: connection pages', () => {
   const tokens: Record<'admin' | 'member' | 'member2', string> = {} as never;
   /** Every page the tests were shown, but the reconnect link's own (scanned for secrets at the end). */
   const shown: string[] = [];
+  /** Session cookies besides the clients' own (an operator's). */
+  const sessionCookies: string[] = [];
   const goodKey = `key-good-${randomUUID()}`;
   const nextKey = `key-next-${randomUUID()}`;
   const badKey = `key-bad-${randomUUID()}`;
@@ -507,6 +516,42 @@ describe('console: connection pages', () => {
     expect(shown.some((html) => html.includes(token))).toBe(false);
   });
 
+  it("links a connection's workflow in Temporal UI for an operator signed in in the same browser", async () => {
+    const id = await connectThroughApi(api, tokens.admin, 'workspace');
+    const operator = new CookieJar();
+    await signInWith(operator, await operatorSignInUrl(api));
+    const operatorCookie = operator.cookies.get('connections_operator');
+    expect(operatorCookie).toBeDefined();
+    api.addSecret(operatorCookie!);
+    sessionCookies.push(operatorCookie!);
+    // The same service with Temporal UI configured (sessions are the database's: both apps read them).
+    const withUi = await listen(
+      api.appWith({ console: { temporalUi: { url: 'http://127.0.0.1:8233', namespace: 'default' } } }),
+    );
+    try {
+      const open = (cookies: string[]) =>
+        fetch(`${withUi.url}/console/connections/${id}`, { headers: { cookie: cookies.join('; ') } }).then(
+          async (answer) => ({ status: answer.status, html: await answer.text() }),
+        );
+      const both = await open([admin.cookie, `connections_operator=${operatorCookie}`]);
+      expect(both.status).toBe(200);
+      expect(both.html).toContain(
+        `<a href="http://127.0.0.1:8233/namespaces/default/workflows/connection-${id}">Open in Temporal UI</a>`,
+      );
+      const workspaceOnly = await open([admin.cookie]);
+      expect(workspaceOnly.status).toBe(200);
+      expect(workspaceOnly.html).not.toContain('Open in Temporal UI');
+      shown.push(both.html, workspaceOnly.html);
+    } finally {
+      await withUi.close();
+    }
+    // Without Temporal UI configured there is nothing to link, operator or not.
+    const unconfigured = await fetch(`${api.url}/console/connections/${id}`, {
+      headers: { cookie: `${admin.cookie}; connections_operator=${operatorCookie}` },
+    });
+    expect(await unconfigured.text()).not.toContain('Open in Temporal UI');
+  });
+
   it('shows no key, token or session cookie in any page', () => {
     expect(shown.length).toBeGreaterThan(40);
     const secrets = new Set([
@@ -515,6 +560,7 @@ describe('console: connection pages', () => {
       nextKey,
       badKey,
       ...Object.values(tokens),
+      ...sessionCookies,
       ...[admin, member, otherMember, foreignAdmin].map((client) =>
         client.cookie.split('=').slice(1).join('='),
       ),
