@@ -205,12 +205,7 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
         manages ? grantStore.list(db, caller.workspace, connection.id) : Promise.resolve(undefined),
       ]);
       const path = connectionPath(connection.id);
-      const final = connection.status === 'disconnected' || connection.status === 'failed';
       const apiKey = connection.authType === 'api_key';
-      const action = (name: string, label: string) =>
-        html`<form class="inline" method="post" action="${path}/${name}">
-          ${csrfInput(session)}<button type="submit">${label}</button>
-        </form>`;
       const ui = deps.temporalUi;
       // For operators only (an operator session in the same browser): the workflow is theirs to read.
       const workflowUrl =
@@ -263,26 +258,7 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
                 : ''
             }
           </dl>
-          ${apiKey ? advice : ''}
-          ${
-            manages
-              ? html`<h2>Actions</h2>
-                  ${
-                    connection.status === 'active' || connection.status === 'expired'
-                      ? action('refresh', 'Refresh now')
-                      : ''
-                  }
-                  ${connection.status === 'active' ? action('deactivate', 'Deactivate') : ''}
-                  ${connection.status === 'inactive' ? action('activate', 'Activate') : ''}
-                  ${final ? '' : action('reconnect-link', 'Create a reconnect link')}
-                  ${apiKey && !final ? html`<p><a href="${path}/api-key">Rotate the API key</a></p>` : ''}
-                  ${
-                    connection.status === 'disconnected'
-                      ? ''
-                      : html`<p><a href="${path}/delete">Delete connection</a></p>`
-                  }`
-              : ''
-          }
+          ${apiKey ? advice : ''} ${manages ? actionsSection(connection, session) : ''}
           <h2>Events</h2>
           ${
             events.length
@@ -409,6 +385,32 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
 
   connectionActions(pages, deps);
   deleteReview(pages, deps);
+}
+
+/** The actions the status allows, for whoever may change the connection. */
+function actionsSection(connection: ConnectionMetadata, session: ConsoleSession): SafeHtml {
+  const path = connectionPath(connection.id);
+  const { status } = connection;
+  if (status === 'disconnected') {
+    return html`<h2>Actions</h2>
+      <p>A deleted connection stays deleted: to use the account again, connect it anew.</p>`;
+  }
+  const final = status === 'failed';
+  const action = (name: string, label: string) =>
+    html`<form class="inline" method="post" action="${path}/${name}">
+      ${csrfInput(session)}<button type="submit">${label}</button>
+    </form>`;
+  return html`<h2>Actions</h2>
+    ${status === 'active' || status === 'expired' ? action('refresh', 'Refresh now') : ''}
+    ${status === 'active' ? action('deactivate', 'Deactivate') : ''}
+    ${status === 'inactive' ? action('activate', 'Activate') : ''}
+    ${final ? '' : action('reconnect-link', 'Create a reconnect link')}
+    ${
+      connection.authType === 'api_key' && !final
+        ? html`<p><a href="${path}/api-key">Rotate the API key</a></p>`
+        : ''
+    }
+    <p><a href="${path}/delete">Delete connection</a></p>`;
 }
 
 function registerDependentForm(session: ConsoleSession, path: string): SafeHtml {

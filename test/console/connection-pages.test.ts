@@ -392,6 +392,8 @@ describe('console: connection pages', () => {
     expect(after.html).toContain('<span class="badge badge-disconnected">disconnected</span>');
     expect(tableRows(after.html, 'Events').at(-1)!.slice(1, 3)).toEqual(['active', 'disconnected']);
     expect(textOf(after.html)).not.toContain('Delete connection');
+    expect(buttonsOf(after.html)).toEqual(['Sign out']);
+    expect(textOf(after.html)).toContain('A deleted connection stays deleted');
     const notices = await dependentStore.notifications(api.db, {
       workspaceId: api.workspaceId,
       connectionId: id,
