@@ -34,7 +34,7 @@ const anyOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(['
 const isManager = (caller: ConsoleCaller) => caller.role === 'owner' || caller.role === 'admin';
 
 /** Whether the caller may change the connection: the API's own rule (managedConnection), asked, not copied. */
-export async function mayManage(
+async function mayManage(
   deps: Pick<ConsoleDependencies, 'db'>,
   caller: ConsoleCaller,
   id: string,
