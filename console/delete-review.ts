@@ -69,9 +69,7 @@ export function deleteReview(pages: ConsolePages, deps: ConsoleDependencies): vo
         <input type="hidden" name="force" value="true" />
         <p>
           <input type="checkbox" id="confirm" name="confirm" value="yes" />
-          <label class="inline" for="confirm"
-            >I understand that these ${count} ${count === 1 ? 'dependent' : 'dependents'} stop working</label
-          >
+          <label class="inline" for="confirm">I understand that these ${count} dependents stop working</label>
         </p>
         <button type="submit" class="danger">Delete anyway</button>
       </form>`;

@@ -365,6 +365,9 @@ describe('console: connection pages', () => {
     ]);
     expect(rows[0]![3]).toMatch(/^The agent can no longer call .+ through it\.$/);
     expect(textOf(review.html)).toContain('I understand that these 2 dependents stop working');
+    expect(review.html).toMatch(
+      /<input type="checkbox" id="confirm" name="confirm" value="yes" \/>\s*<label class="inline" for="confirm">/,
+    );
     expect(textOf(review.html)).toContain('Delete anyway');
 
     const unconfirmed = await submit(admin, `/console/connections/${id}/delete`, { force: 'true' });
