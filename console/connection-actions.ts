@@ -6,11 +6,16 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { ApiError, apiErrorOf } from '../api/errors.js';
 import { idSchema } from '../api/routes.js';
-import { platformId, text, url } from '../api/validation.js';
+import { text } from '../api/validation.js';
 import { managedConnection } from '../connections/access.js';
 import { apiKeySchema } from '../connections/connection-schemas.js';
 import type { ConnectionMetadata } from '../connections/connection-store.js';
-import { registerDependent, removeDependent } from '../dependents/dependent-registration.js';
+import {
+  dependentDetailsSchema,
+  dependentIdSchema,
+  registerDependent,
+  removeDependent,
+} from '../dependents/dependent-registration.js';
 import { dependentKinds } from '../dependents/dependent-store.js';
 import { html } from '../pages/html.js';
 import {
@@ -22,20 +27,21 @@ import {
 } from './connection-view.js';
 import { csrfInput, sendConsolePage } from './console-layout.js';
 import type { ConsolePages, ConsoleSession } from './console-page.js';
+import type { ShowConnection } from './connection-pages.js';
 import type { ConsoleDependencies } from './routes.js';
 
 const idParams = z.strictObject({ id: idSchema });
-/** An empty form field is a field not given. */
-const optional = <T extends z.ZodString>(schema: T) =>
-  z
-    .union([z.literal(''), schema])
-    .optional()
-    .transform((value) => (value === '' ? undefined : value));
 
 const back = (res: Response, id: string, notice: NoticeCode) =>
   res.redirect(303, `${connectionPath(id)}?notice=${notice}`);
 
-export function connectionActions(pages: ConsolePages, deps: ConsoleDependencies): void {
+const fieldLabels: Record<string, string> = { name: 'Name', callbackUrl: 'Callback URL' };
+
+export function connectionActions(
+  pages: ConsolePages,
+  deps: ConsoleDependencies,
+  showConnection: ShowConnection,
+): void {
   const { db, commands } = deps;
 
   const lifecycle = (
@@ -175,21 +181,37 @@ export function connectionActions(pages: ConsolePages, deps: ConsoleDependencies
     path: '/console/connections/:id/dependents',
     summary: 'Register (or update) a dependent of the connection',
     params: idParams,
+    // Taken as given here and checked below by the registration's own schemas, so that a refusal is the
+    // connection's page again, naming each field's problem, with the form as it was filled in.
     body: z.strictObject({
       kind: z.enum(dependentKinds),
-      dependentId: platformId(),
-      name: optional(text(200)),
-      callbackUrl: optional(url({ schemes: ['https', 'http'] })),
+      dependentId: text(300, { min: 0 }),
+      name: text(300, { min: 0 }).optional(),
+      callbackUrl: text(2100, { min: 0 }).optional(),
     }),
     who: 'managers',
     redirect: 303,
-    async handler({ params, body, caller, res }) {
-      await registerDependent(db, caller, params.id, {
-        kind: body.kind,
-        id: body.dependentId,
-        name: body.name,
-        callbackUrl: body.callbackUrl,
+    async handler({ params, body, caller, session, operator, res }) {
+      const given = (value: string | undefined) => (value === '' ? undefined : value);
+      const id = dependentIdSchema.safeParse(body.dependentId);
+      const details = dependentDetailsSchema.safeParse({
+        name: given(body.name),
+        callbackUrl: given(body.callbackUrl),
       });
+      if (!id.success || !details.success) {
+        const problems = [
+          ...(id.success ? [] : [`Dependent ID: ${id.error.issues[0]!.message}`]),
+          ...(details.success
+            ? []
+            : details.error.issues.map((issue) => `${fieldLabels[String(issue.path[0])]}: ${issue.message}`)),
+        ];
+        return showConnection({ caller, session, operator, res }, params.id, {
+          status: 400,
+          problems,
+          form: body,
+        });
+      }
+      await registerDependent(db, caller, params.id, { kind: body.kind, id: id.data, ...details.data });
       back(res, params.id, 'dependent_registered');
     },
   });
@@ -198,7 +220,7 @@ export function connectionActions(pages: ConsolePages, deps: ConsoleDependencies
     method: 'post',
     path: '/console/connections/:id/dependents/:kind/:dependentId/remove',
     summary: 'Remove a dependent of the connection',
-    params: z.strictObject({ id: idSchema, kind: z.enum(dependentKinds), dependentId: platformId() }),
+    params: z.strictObject({ id: idSchema, kind: z.enum(dependentKinds), dependentId: dependentIdSchema }),
     who: 'managers',
     redirect: 303,
     async handler({ params, caller, res }) {

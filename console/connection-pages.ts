@@ -15,7 +15,7 @@ import { integrationKeySchema } from '../providers/provider-config.js';
 import { connectionStatuses } from '../workflows/messages.js';
 import { connectionActions } from './connection-actions.js';
 import { csrfInput, sendConsolePage, statusBadge } from './console-layout.js';
-import type { ConsoleCaller, ConsolePages, ConsoleSession } from './console-page.js';
+import type { ConsoleCaller, ConsolePageContext, ConsolePages, ConsoleSession } from './console-page.js';
 import {
   connectionPath,
   connectionTitle,
@@ -64,6 +64,28 @@ function selectOptions(
       </option>`,
   );
 }
+
+export type ConnectionPageContext = Pick<
+  ConsolePageContext<unknown, unknown, unknown>,
+  'caller' | 'session' | 'operator' | 'res'
+>;
+
+/** A refused registration's fields, shown again as given. */
+export type DependentForm = Partial<Record<'kind' | 'dependentId' | 'name' | 'callbackUrl', string>>;
+
+export interface ConnectionPageOutcome {
+  status: number;
+  notice?: string;
+  /** Why a registration was refused, field by field. */
+  problems?: string[];
+  form?: DependentForm;
+}
+
+export type ShowConnection = (
+  ctx: ConnectionPageContext,
+  id: string,
+  outcome: ConnectionPageOutcome,
+) => Promise<void>;
 
 export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies): void {
   const { db } = deps;
@@ -194,196 +216,217 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
     params: idParams,
     query: noticeQuery,
     async handler({ params, query, caller, session, operator, res }) {
-      const connection = await visibleConnection(db, caller, params.id);
-      const { displayName } = await integrationOf(deps, caller.workspace, connection.integration);
-      const manages = await mayManage(deps, caller, connection.id);
-      const ref = { workspaceId: caller.workspace, connectionId: connection.id };
-      const [events, dependents, grants] = await Promise.all([
-        connectionStore.events(db, caller.workspace, connection.id),
-        dependentStore.list(db, ref),
-        // Who used it: for the workspace's managers and the connection's own user.
-        manages ? grantStore.list(db, caller.workspace, connection.id) : Promise.resolve(undefined),
-      ]);
-      const path = connectionPath(connection.id);
-      const apiKey = connection.authType === 'api_key';
-      const ui = deps.temporalUi;
-      // For operators only (an operator session in the same browser): the workflow is theirs to read.
-      const workflowUrl =
-        ui &&
-        `${ui.url}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/connection-${connection.id}`;
-      const operatorLink =
-        operator && workflowUrl ? html`<p><a href="${workflowUrl}">Open in Temporal UI</a></p>` : '';
-
-      sendConsolePage(res, 200, session, {
-        title: connectionTitle(connection, displayName),
+      await showConnection({ caller, session, operator, res }, params.id, {
+        status: 200,
         notice: noticeOf(query.notice),
-        body: html`<p>
-            <a href="/console/integrations/${connection.integration}">${displayName}: Your Connections</a>
-          </p>
-          ${operatorLink}
-          <h2>Status</h2>
-          <dl>
-            <dt>Status</dt>
-            <dd>${statusBadge(connection.status)}</dd>
-            <dt>Reason</dt>
-            <dd>${connection.statusReason ?? 'None'}</dd>
-            <dt>Scope</dt>
-            <dd>${connection.scope === 'workspace' ? 'Workspace' : 'User'}</dd>
-            <dt>Owner</dt>
-            <dd>${ownerOf(connection)}</dd>
-            <dt>Integration</dt>
-            <dd>${displayName}</dd>
-            <dt>Created</dt>
-            <dd>${utcTime(connection.createdAt)}</dd>
-            <dt>Token expires</dt>
-            <dd>${utcTime(connection.tokenExpiresAt, apiKey ? 'Does not expire' : 'Not known')}</dd>
-            <dt>Next refresh</dt>
-            <dd>${utcTime(connection.nextRefreshAt, 'None scheduled')}</dd>
-            <dt>Last used</dt>
-            <dd>${utcTime(connection.lastUsedAt, 'Never')}</dd>
-            ${
-              apiKey
-                ? html`<dt>Key age</dt>
-                    <dd>${keyAge(connection.keyCreatedAt)}</dd>
-                    <dt>Rotation due</dt>
-                    <dd>${utcTime(connection.keyRotationDueAt, 'Not set')}</dd>
-                    <dt>Unused</dt>
-                    <dd>
-                      ${
-                        connection.keyUnused
-                          ? 'Yes: nothing has used this key for a long time. Remove it if nothing needs it.'
-                          : 'No'
-                      }
-                    </dd>`
-                : ''
-            }
-          </dl>
-          ${apiKey ? advice : ''} ${manages ? actionsSection(connection, session) : ''}
-          <h2>Events</h2>
-          ${
-            events.length
-              ? html`<table>
-                  <caption>
-                    Events
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">From</th>
-                      <th scope="col">To</th>
-                      <th scope="col">Reason</th>
-                      <th scope="col">Actor</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${events.map(
-                      (event) =>
-                        html`<tr>
-                          <td>${utcTime(event.occurredAt)}</td>
-                          <td>${event.from ?? 'Created'}</td>
-                          <td>${event.to}</td>
-                          <td>${event.reason ?? ''}</td>
-                          <td>${event.actor}</td>
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>`
-              : html`<p>No event is recorded yet.</p>`
-          }
-          ${
-            grants
-              ? html`<h2>Who used it</h2>
-                  ${
-                    grants.length
-                      ? html`<table>
-                          <caption>
-                            Grants
-                          </caption>
-                          <thead>
-                            <tr>
-                              <th scope="col">Kind</th>
-                              <th scope="col">Caller</th>
-                              <th scope="col">Role</th>
-                              <th scope="col">On behalf of</th>
-                              <th scope="col">Task</th>
-                              <th scope="col">Count</th>
-                              <th scope="col">First</th>
-                              <th scope="col">Last</th>
-                            </tr>
-                          </thead>
-                          <tbody>
-                            ${grants.map(
-                              (grant) =>
-                                html`<tr>
-                                  <td>${grant.kind === 'token' ? 'Token' : 'Proxied call'}</td>
-                                  <td>${grant.caller}</td>
-                                  <td>${grant.role}</td>
-                                  <td>${grant.onBehalfOf ?? ''}</td>
-                                  <td>${grant.taskId ?? ''}</td>
-                                  <td>${grant.count}</td>
-                                  <td>${utcTime(grant.firstGrantedAt)}</td>
-                                  <td>${utcTime(grant.lastGrantedAt)}</td>
-                                </tr>`,
-                            )}
-                          </tbody>
-                        </table>`
-                      : html`<p>Nothing has used this connection yet.</p>`
-                  }`
-              : ''
-          }
-          <h2>Dependents</h2>
-          ${
-            dependents.length
-              ? html`<table>
-                  <caption>
-                    Dependents
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Kind</th>
-                      <th scope="col">ID</th>
-                      <th scope="col">Name</th>
-                      <th scope="col">Callback</th>
-                      ${isManager(caller) ? html`<th scope="col">Remove</th>` : ''}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${dependents.map(
-                      (dependent) =>
-                        html`<tr>
-                          <td>${dependentKindNames[dependent.kind]}</td>
-                          <td>${dependent.id}</td>
-                          <td>${dependent.name ?? ''}</td>
-                          <td>${dependent.callbackUrl ?? ''}</td>
-                          ${
-                            isManager(caller)
-                              ? html`<td>
-                                  <form
-                                    method="post"
-                                    action="${path}/dependents/${dependent.kind}/${encodeURIComponent(dependent.id)}/remove"
-                                  >
-                                    ${csrfInput(session)}
-                                    <button type="submit">Remove ${dependent.kind} ${dependent.id}</button>
-                                  </form>
-                                </td>`
-                              : ''
-                          }
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>`
-              : html`<p>Nothing is registered as depending on this connection.</p>`
-          }
-          ${
-            isManager(caller) && connection.status !== 'disconnected'
-              ? registerDependentForm(session, path)
-              : ''
-          }`,
       });
     },
   });
 
-  connectionActions(pages, deps);
+  /** A connection's page at a status: after a form, with its notice; a refused form, with its problems. */
+  async function showConnection(
+    { caller, session, operator, res }: ConnectionPageContext,
+    id: string,
+    outcome: ConnectionPageOutcome,
+  ): Promise<void> {
+    const connection = await visibleConnection(db, caller, id);
+    const { displayName } = await integrationOf(deps, caller.workspace, connection.integration);
+    const manages = await mayManage(deps, caller, connection.id);
+    const ref = { workspaceId: caller.workspace, connectionId: connection.id };
+    const [events, dependents, grants] = await Promise.all([
+      connectionStore.events(db, caller.workspace, connection.id),
+      dependentStore.list(db, ref),
+      // Who used it: for the workspace's managers and the connection's own user.
+      manages ? grantStore.list(db, caller.workspace, connection.id) : Promise.resolve(undefined),
+    ]);
+    const path = connectionPath(connection.id);
+    const apiKey = connection.authType === 'api_key';
+    const ui = deps.temporalUi;
+    // For operators only (an operator session in the same browser): the workflow is theirs to read.
+    const workflowUrl =
+      ui && `${ui.url}/namespaces/${encodeURIComponent(ui.namespace)}/workflows/connection-${connection.id}`;
+    const operatorLink =
+      operator && workflowUrl ? html`<p><a href="${workflowUrl}">Open in Temporal UI</a></p>` : '';
+
+    sendConsolePage(res, outcome.status, session, {
+      title: connectionTitle(connection, displayName),
+      notice: outcome.notice,
+      body: html`${
+          outcome.problems?.length
+            ? html`<div role="alert">
+                <p>The dependent was not registered:</p>
+                <ul>
+                  ${outcome.problems.map((problem) => html`<li>${problem}</li>`)}
+                </ul>
+              </div>`
+            : ''
+        }
+        <p>
+          <a href="/console/integrations/${connection.integration}">${displayName}: Your Connections</a>
+        </p>
+        ${operatorLink}
+        <h2>Status</h2>
+        <dl>
+          <dt>Status</dt>
+          <dd>${statusBadge(connection.status)}</dd>
+          <dt>Reason</dt>
+          <dd>${connection.statusReason ?? 'None'}</dd>
+          <dt>Scope</dt>
+          <dd>${connection.scope === 'workspace' ? 'Workspace' : 'User'}</dd>
+          <dt>Owner</dt>
+          <dd>${ownerOf(connection)}</dd>
+          <dt>Integration</dt>
+          <dd>${displayName}</dd>
+          <dt>Created</dt>
+          <dd>${utcTime(connection.createdAt)}</dd>
+          <dt>Token expires</dt>
+          <dd>${utcTime(connection.tokenExpiresAt, apiKey ? 'Does not expire' : 'Not known')}</dd>
+          <dt>Next refresh</dt>
+          <dd>${utcTime(connection.nextRefreshAt, 'None scheduled')}</dd>
+          <dt>Last used</dt>
+          <dd>${utcTime(connection.lastUsedAt, 'Never')}</dd>
+          ${
+            apiKey
+              ? html`<dt>Key age</dt>
+                  <dd>${keyAge(connection.keyCreatedAt)}</dd>
+                  <dt>Rotation due</dt>
+                  <dd>${utcTime(connection.keyRotationDueAt, 'Not set')}</dd>
+                  <dt>Unused</dt>
+                  <dd>
+                    ${
+                      connection.keyUnused
+                        ? 'Yes: nothing has used this key for a long time. Remove it if nothing needs it.'
+                        : 'No'
+                    }
+                  </dd>`
+              : ''
+          }
+        </dl>
+        ${apiKey ? advice : ''} ${manages ? actionsSection(connection, session) : ''}
+        <h2>Events</h2>
+        ${
+          events.length
+            ? html`<table>
+                <caption>
+                  Events
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">From</th>
+                    <th scope="col">To</th>
+                    <th scope="col">Reason</th>
+                    <th scope="col">Actor</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${events.map(
+                    (event) =>
+                      html`<tr>
+                        <td>${utcTime(event.occurredAt)}</td>
+                        <td>${event.from ?? 'Created'}</td>
+                        <td>${event.to}</td>
+                        <td>${event.reason ?? ''}</td>
+                        <td>${event.actor}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>`
+            : html`<p>No event is recorded yet.</p>`
+        }
+        ${
+          grants
+            ? html`<h2>Who used it</h2>
+                ${
+                  grants.length
+                    ? html`<table>
+                        <caption>
+                          Grants
+                        </caption>
+                        <thead>
+                          <tr>
+                            <th scope="col">Kind</th>
+                            <th scope="col">Caller</th>
+                            <th scope="col">Role</th>
+                            <th scope="col">On behalf of</th>
+                            <th scope="col">Task</th>
+                            <th scope="col">Count</th>
+                            <th scope="col">First</th>
+                            <th scope="col">Last</th>
+                          </tr>
+                        </thead>
+                        <tbody>
+                          ${grants.map(
+                            (grant) =>
+                              html`<tr>
+                                <td>${grant.kind === 'token' ? 'Token' : 'Proxied call'}</td>
+                                <td>${grant.caller}</td>
+                                <td>${grant.role}</td>
+                                <td>${grant.onBehalfOf ?? ''}</td>
+                                <td>${grant.taskId ?? ''}</td>
+                                <td>${grant.count}</td>
+                                <td>${utcTime(grant.firstGrantedAt)}</td>
+                                <td>${utcTime(grant.lastGrantedAt)}</td>
+                              </tr>`,
+                          )}
+                        </tbody>
+                      </table>`
+                    : html`<p>Nothing has used this connection yet.</p>`
+                }`
+            : ''
+        }
+        <h2>Dependents</h2>
+        ${
+          dependents.length
+            ? html`<table>
+                <caption>
+                  Dependents
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Kind</th>
+                    <th scope="col">ID</th>
+                    <th scope="col">Name</th>
+                    <th scope="col">Callback</th>
+                    ${isManager(caller) ? html`<th scope="col">Remove</th>` : ''}
+                  </tr>
+                </thead>
+                <tbody>
+                  ${dependents.map(
+                    (dependent) =>
+                      html`<tr>
+                        <td>${dependentKindNames[dependent.kind]}</td>
+                        <td>${dependent.id}</td>
+                        <td>${dependent.name ?? ''}</td>
+                        <td>${dependent.callbackUrl ?? ''}</td>
+                        ${
+                          isManager(caller)
+                            ? html`<td>
+                                <form
+                                  method="post"
+                                  action="${path}/dependents/${dependent.kind}/${encodeURIComponent(dependent.id)}/remove"
+                                >
+                                  ${csrfInput(session)}
+                                  <button type="submit">Remove ${dependent.kind} ${dependent.id}</button>
+                                </form>
+                              </td>`
+                            : ''
+                        }
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>`
+            : html`<p>Nothing is registered as depending on this connection.</p>`
+        }
+        ${
+          isManager(caller) && connection.status !== 'disconnected'
+            ? registerDependentForm(session, path, outcome.form)
+            : ''
+        }`,
+    });
+  }
+
+  connectionActions(pages, deps, showConnection);
   deleteReview(pages, deps);
 }
 
@@ -413,7 +456,7 @@ function actionsSection(connection: ConnectionMetadata, session: ConsoleSession)
     <p><a href="${path}/delete">Delete connection</a></p>`;
 }
 
-function registerDependentForm(session: ConsoleSession, path: string): SafeHtml {
+function registerDependentForm(session: ConsoleSession, path: string, form: DependentForm = {}): SafeHtml {
   return html`<form method="post" action="${path}/dependents">
     ${csrfInput(session)}
     <fieldset>
@@ -421,15 +464,29 @@ function registerDependentForm(session: ConsoleSession, path: string): SafeHtml 
       <label for="dependent-kind">Kind</label>
       <select id="dependent-kind" name="kind">
         ${Object.entries(dependentKindNames).map(
-          ([kind, name]) => html`<option value="${kind}">${name}</option>`,
+          ([kind, name]) =>
+            html`<option value="${kind}" ${form.kind === kind ? html`selected` : ''}>${name}</option>`,
         )}
       </select>
       <label for="dependent-id">Dependent ID</label>
-      <input type="text" id="dependent-id" name="dependentId" required maxlength="200" />
+      <input
+        type="text"
+        id="dependent-id"
+        name="dependentId"
+        required
+        maxlength="200"
+        value="${form.dependentId ?? ''}"
+      />
       <label for="dependent-name">Name</label>
-      <input type="text" id="dependent-name" name="name" maxlength="200" />
+      <input type="text" id="dependent-name" name="name" maxlength="200" value="${form.name ?? ''}" />
       <label for="dependent-callback">Callback URL</label>
-      <input type="url" id="dependent-callback" name="callbackUrl" maxlength="2048" />
+      <input
+        type="url"
+        id="dependent-callback"
+        name="callbackUrl"
+        maxlength="2048"
+        value="${form.callbackUrl ?? ''}"
+      />
       <button type="submit">Register dependent</button>
     </fieldset>
   </form>`;

@@ -2,12 +2,23 @@
 // connection page alike. A registration takes the connection's row lock (shared), which a removal holds
 // (for update) while it lists the dependents and records itself: a registration is either seen by that
 // removal or sees the connection disconnected and is refused, so no dependent is ever left on a removed one.
+import { z } from 'zod';
 import type { Claims } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
+import { platformId, text, url } from '../api/validation.js';
 import { visibleConnection } from '../connections/access.js';
 import { connectionStore } from '../connections/connection-store.js';
 import type { Db } from '../db/database.js';
 import { dependentStore, type Dependent, type DependentKind } from './dependent-store.js';
+
+/** A dependent's id, as the platform names it. */
+export const dependentIdSchema = platformId();
+
+/** What a registration says of a dependent besides its kind and id (the API's body, the console's form). */
+export const dependentDetailsSchema = z.strictObject({
+  name: text(200).optional(),
+  callbackUrl: url({ schemes: ['https', 'http'] }).optional(),
+});
 
 export interface DependentRegistration {
   kind: DependentKind;

@@ -5,11 +5,15 @@
 import { z } from 'zod';
 import type { Role } from '../api/auth.js';
 import { idSchema, RouteList, type Route } from '../api/routes.js';
-import { platformId, text, url } from '../api/validation.js';
 import { visibleConnection } from '../connections/access.js';
 import { everyone, idParams, tags } from '../connections/connection-schemas.js';
 import type { Db } from '../db/database.js';
-import { registerDependent, removeDependent } from './dependent-registration.js';
+import {
+  dependentDetailsSchema,
+  dependentIdSchema,
+  registerDependent,
+  removeDependent,
+} from './dependent-registration.js';
 import { dependentKinds, dependentStore } from './dependent-store.js';
 
 const dependentWriters: Role[] = ['owner', 'admin', 'agent'];
@@ -25,7 +29,7 @@ const dependentSchema = z.object({
 const dependentParams = z.strictObject({
   id: idSchema,
   kind: z.enum(dependentKinds),
-  dependentId: platformId(),
+  dependentId: dependentIdSchema,
 });
 
 export function dependentRoutes({ db }: { db: Db }): Route[] {
@@ -58,10 +62,7 @@ export function dependentRoutes({ db }: { db: Db }): Route[] {
     tags,
     roles: dependentWriters,
     params: dependentParams,
-    body: z.strictObject({
-      name: text(200).optional(),
-      callbackUrl: url({ schemes: ['https', 'http'] }).optional(),
-    }),
+    body: dependentDetailsSchema,
     response: z.object({ dependent: dependentSchema }),
     status: [201, 200],
     errors: [404, 409],

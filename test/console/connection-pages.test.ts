@@ -323,12 +323,19 @@ describe('console: connection pages', () => {
         .status,
     ).toBe(403);
     // A field out of its bounds: refused, nothing stored.
+    // Fields out of their bounds: the page again, each problem named, the form as filled in, nothing stored.
     const invalid = await submit(admin, `/console/connections/${id}/dependents`, {
-      kind: 'agent',
-      dependentId: 'agent-43',
+      kind: 'task',
+      dependentId: 'task 43',
+      name: 'Nightly',
       callbackUrl: 'javascript:alert(1)',
     });
     expect(invalid.status).toBe(400);
+    const problems = textOf(/<div role="alert">([\s\S]*?)<\/div>/.exec(invalid.html)?.[1] ?? '');
+    expect(problems).toMatch(/The dependent was not registered: Dependent ID: .+ Callback URL: .+/);
+    expect(invalid.html).toContain('value="task 43"');
+    expect(invalid.html).toContain('value="javascript:alert(1)"');
+    expect(invalid.html).toMatch(/<option value="task"\s+selected>/);
     expect(
       await dependentStore.list(api.db, { workspaceId: api.workspaceId, connectionId: id }),
     ).toHaveLength(1);
