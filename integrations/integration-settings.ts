@@ -261,7 +261,11 @@ export async function registerCustomProvider(
       problems.map((problem) => ({ path: `body.${problem.path}`, message: problem.message })),
     );
   }
-  if (body.authType === 'oauth2' && body.tokenEndpointAuthMethod !== 'none' && body.clientSecret === undefined) {
+  if (
+    body.authType === 'oauth2' &&
+    body.tokenEndpointAuthMethod !== 'none' &&
+    body.clientSecret === undefined
+  ) {
     throw new ApiError('invalid_request', 'a client secret is required', [
       { path: 'body.clientSecret', message: `required by ${body.tokenEndpointAuthMethod}` },
     ]);
@@ -312,4 +316,18 @@ export async function agentScopeSettingOf(
   const own = await integrationStore.agentScope(db, workspaceId, key);
   const effectiveScope = own ?? (await defaultAgentScopeOf(db, workspaceId, key));
   return { integration: key, scope: own ?? null, effectiveScope };
+}
+
+/** What a settings form shows: the integration, its client id (not a secret) and its agent scope. */
+export async function integrationSettingsOf(
+  db: Db,
+  workspaceId: string,
+  key: string,
+): Promise<{ integration: IntegrationView; clientId: string | undefined; agentScope: AgentScopeSetting }> {
+  const integration = await integrationOf(db, workspaceId, key);
+  const [stored, agentScope] = await Promise.all([
+    integrationStore.get(db, workspaceId, key),
+    agentScopeSettingOf(db, workspaceId, key),
+  ]);
+  return { integration, clientId: stored?.clientId, agentScope };
 }
