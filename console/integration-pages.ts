@@ -105,7 +105,9 @@ function inputField(options: FieldOptions): SafeHtml {
 
 /** The refusal's problems above the form, each named by its field's label. */
 function problemsAlert(problems: FieldProblems, labels: Record<string, string>): HtmlValue {
-  const entries = Object.entries(problems);
+  // In the order of the form's fields; problems of no field last.
+  const order = (name: string) => (name in labels ? Object.keys(labels).indexOf(name) : Infinity);
+  const entries = Object.entries(problems).sort(([a], [b]) => order(a) - order(b));
   if (entries.length === 0) return '';
   return html`<div role="alert">
     <p>Nothing was saved. Correct these and send the form again:</p>
