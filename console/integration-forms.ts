@@ -83,6 +83,20 @@ export function agentScopeOfField(value: SettingsFields['agentScope']): 'workspa
   return value === 'default' ? null : value;
 }
 
+/** A custom provider's client, scopes and state are fixed at registration: its form has no such field. */
+export function refuseCustomClientFields(fields: SettingsFields): void {
+  const fixed = (['clientId', 'clientSecret', 'scopes', 'enabled'] as const).filter(
+    (name) => fields[name] !== undefined,
+  );
+  if (fixed.length) {
+    throw new ApiError(
+      'invalid_request',
+      "a custom provider's client, scopes and state are fixed when it is registered",
+      fixed.map((name) => ({ path: `body.${name}`, message: 'fixed when a custom provider is registered' })),
+    );
+  }
+}
+
 /** The registration body of one of the two custom provider forms (a required field left empty is refused). */
 export function customBodyOf(fields: CustomProviderFields): unknown {
   const common = { key: fields.key?.trim() ?? '', displayName: fields.displayName?.trim() ?? '' };

@@ -32,6 +32,7 @@ import {
   customProviderFields,
   fieldProblemsOf,
   parseBody,
+  refuseCustomClientFields,
   settingsFieldOf,
   settingsFields,
   type CustomProviderFields,
@@ -597,6 +598,8 @@ export function integrationPages(pages: ConsolePages, deps: ConsoleDependencies)
         if (integration.source === 'catalogue') {
           const body = parseBody(configureBody, configureBodyOf(fields, integration));
           await configureIntegration(deps, workspace, params.key, body);
+        } else {
+          refuseCustomClientFields(fields);
         }
         await setAgentScope(deps.db, workspace, params.key, agentScopeOfField(fields.agentScope));
         res.redirect(303, `${settingsPath(params.key)}?notice=saved`);

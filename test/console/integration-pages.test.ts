@@ -269,6 +269,10 @@ describe('custom providers', () => {
     const saved = await admin.post(settings('acme-script'), { agentScope: 'user' });
     expect(saved.status).toBe(303);
     expect(await integrationStore.agentScope(api.db, api.workspaceId, 'acme-script')).toBe('user');
+    const fixed = await admin.post(settings('acme-script'), { clientId: 'other', agentScope: 'workspace' });
+    expect(fixed.status).toBe(400);
+    expect(alertOf(fixed.html)).toContain('Client ID: fixed when a custom provider is registered');
+    expect(await integrationStore.agentScope(api.db, api.workspaceId, 'acme-script')).toBe('user');
   });
 
   it('registers an API-key provider from the second form', async () => {
