@@ -1,8 +1,9 @@
 // Workspace bearer JWTs: the claims the API trusts, minted for the embedded default and `npm run token`,
 // verified with a shared secret (HS256) or a JWKS URL (then with the issuer and audience required). Every
 // token must expire, and within AUTH_JWT_MAX_LIFETIME_SECONDS of being issued. Operator tokens are another
-// credential (api/operator-auth.ts): this verifier refuses their audience. The secret itself is never logged
-// or returned.
+// credential (api/operator-auth.ts): this verifier refuses their audience. The console's sign-in tokens are
+// workspace tokens too, verified by the same checker (console/sign-in-links.ts adds its own rules). The
+// secret itself is never logged or returned.
 import { randomBytes } from 'node:crypto';
 import {
   createRemoteJWKSet,
@@ -72,7 +73,14 @@ export function checkLifetime(payload: JWTPayload, nowMs: number, maxLifetimeSec
 export async function mintToken(
   secret: Uint8Array,
   claims: Claims,
-  options: { expiresIn?: string; issuer?: string; audience?: string; maxLifetimeSeconds?: number } = {},
+  options: {
+    expiresIn?: string;
+    issuer?: string;
+    audience?: string;
+    maxLifetimeSeconds?: number;
+    /** A token's id (`jti`): the console's sign-in tokens carry one, spent once. */
+    jti?: string;
+  } = {},
 ): Promise<string> {
   const { sub, ...rest } = claimsSchema.parse(claims);
   let jwt = new SignJWT(rest)
@@ -82,6 +90,7 @@ export async function mintToken(
     .setExpirationTime(options.expiresIn ?? '12h');
   if (options.issuer) jwt = jwt.setIssuer(options.issuer);
   if (options.audience) jwt = jwt.setAudience(options.audience);
+  if (options.jti) jwt = jwt.setJti(options.jti);
   const token = await jwt.sign(secret);
   checkLifetime(decodeJwt(token), Date.now(), options.maxLifetimeSeconds ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS);
   return token;
@@ -98,10 +107,22 @@ export class InvalidTokenError extends Error {
 
 export type TokenVerifier = (token: string) => Promise<Claims>;
 
-export async function createTokenVerifier(
+/** A token that verified: its claims, and the payload's registered claims (the console's sign-in reads jti). */
+export interface VerifiedToken {
+  claims: Claims;
+  payload: Pick<JWTPayload, 'iss' | 'jti' | 'iat' | 'exp'> & { exp: number };
+}
+/** Verifies a token's signature, issuer, audience, expiry and lifetime, and parses its claims; no cache. */
+export type TokenChecker = (token: string) => Promise<VerifiedToken>;
+
+/**
+ * The one verification of workspace tokens (the key or the JWKS loaded once): API bearer tokens go through
+ * it with a cache (createTokenVerifier), the console's sign-in tokens without one.
+ */
+export async function createTokenChecker(
   auth: AuthSettings,
   options: { now?: () => number } = {},
-): Promise<TokenVerifier> {
+): Promise<TokenChecker> {
   const now = options.now ?? Date.now;
   const maxLifetime = auth.maxLifetimeSeconds ?? DEFAULT_JWT_MAX_LIFETIME_SECONDS;
   let key: Uint8Array | JWTVerifyGetKey;
@@ -117,17 +138,8 @@ export async function createTokenVerifier(
     algorithms: auth.jwksUrl ? ['RS256', 'ES256', 'EdDSA', 'PS256'] : ['HS256'],
     requiredClaims: ['exp'],
   };
-  // Agents send the same token with every call: a token that verified is trusted again, without the
-  // signature check, until it expires or for VERIFIED_TOKEN_TTL_MS, whichever comes first (so a key removed
-  // from the JWKS stops being honoured within that time). Bounded; the oldest entries go first.
-  const verified = new Map<string, { claims: Claims; until: number }>();
   return async (token) => {
     const at = now();
-    const hit = verified.get(token);
-    if (hit && hit.until > at) return hit.claims;
-    if (hit) verified.delete(token);
-    let claims: Claims;
-    let expiresAt: number;
     try {
       const checks = { ...verifyOptions, currentDate: new Date(at) };
       const { payload } = await (key instanceof Uint8Array
@@ -136,13 +148,40 @@ export async function createTokenVerifier(
       const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
       if (audiences.includes(OPERATOR_AUDIENCE)) throw new InvalidTokenError('an operator token');
       checkLifetime(payload, at, maxLifetime);
-      claims = claimsSchema.parse(payload);
-      expiresAt = payload.exp! * 1000;
+      const { iss, jti, iat, exp } = payload;
+      return { claims: claimsSchema.parse(payload), payload: { iss, jti, iat, exp: exp! } };
     } catch {
       throw new InvalidTokenError('the bearer token is invalid or expired');
     }
+  };
+}
+
+export async function createTokenVerifier(
+  auth: AuthSettings,
+  options: { now?: () => number } = {},
+): Promise<TokenVerifier> {
+  return cachedTokenVerifier(await createTokenChecker(auth, options), options);
+}
+
+/**
+ * Agents send the same token with every call: a token that verified is trusted again, without the signature
+ * check, until it expires or for VERIFIED_TOKEN_TTL_MS, whichever comes first (so a key removed from the
+ * JWKS stops being honoured within that time). Bounded; the oldest entries go first.
+ */
+export function cachedTokenVerifier(
+  check: TokenChecker,
+  options: { now?: () => number } = {},
+): TokenVerifier {
+  const now = options.now ?? Date.now;
+  const verified = new Map<string, { claims: Claims; until: number }>();
+  return async (token) => {
+    const at = now();
+    const hit = verified.get(token);
+    if (hit && hit.until > at) return hit.claims;
+    if (hit) verified.delete(token);
+    const { claims, payload } = await check(token);
     if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
-    verified.set(token, { claims, until: Math.min(expiresAt, at + VERIFIED_TOKEN_TTL_MS) });
+    verified.set(token, { claims, until: Math.min(payload.exp * 1000, at + VERIFIED_TOKEN_TTL_MS) });
     return claims;
   };
 }

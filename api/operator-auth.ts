@@ -27,10 +27,13 @@ export function loadOperatorSecret(operator: Config['operator']): Promise<Uint8A
 export async function mintOperatorToken(
   secret: Uint8Array,
   sub: string,
-  options: { expiresIn?: string; maxLifetimeSeconds?: number } = {},
+  options: { expiresIn?: string; maxLifetimeSeconds?: number; jti?: string } = {},
 ): Promise<string> {
   const claims = operatorClaimsSchema.parse({ sub, role: 'operator' });
-  const token = await new SignJWT({ role: claims.role })
+  let jwt = new SignJWT({ role: claims.role });
+  // The console's operator sign-in tokens carry an id, spent once.
+  if (options.jti) jwt = jwt.setJti(options.jti);
+  const token = await jwt
     .setProtectedHeader({ alg: 'HS256', typ: OPERATOR_TYP })
     .setSubject(claims.sub)
     .setAudience(OPERATOR_AUDIENCE)

@@ -41,6 +41,10 @@ export const DEFAULT_CONNECT_SESSION_TTL_SECONDS = 1_800;
 /** The bounds of a connect link's lifetime, the configured default's and each request's `ttl`. */
 export const CONNECT_SESSION_TTL_BOUNDS_SECONDS = { min: 60, max: 86_400 } as const;
 
+/** CONSOLE_SESSION_TTL_SECONDS' default and bounds: a console session lasts an hour. */
+export const DEFAULT_CONSOLE_SESSION_TTL_SECONDS = 3_600;
+export const CONSOLE_SESSION_TTL_BOUNDS_SECONDS = { min: 300, max: 86_400 } as const;
+
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z
   .string()
@@ -93,6 +97,12 @@ const schema = z.object({
     .min(CONNECT_SESSION_TTL_BOUNDS_SECONDS.min)
     .max(CONNECT_SESSION_TTL_BOUNDS_SECONDS.max)
     .default(DEFAULT_CONNECT_SESSION_TTL_SECONDS),
+  CONSOLE_SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(CONSOLE_SESSION_TTL_BOUNDS_SECONDS.min)
+    .max(CONSOLE_SESSION_TTL_BOUNDS_SECONDS.max)
+    .default(DEFAULT_CONSOLE_SESSION_TTL_SECONDS),
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
   GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(DEFAULT_GRANT_FLUSH_SECONDS),
 
@@ -191,6 +201,8 @@ export interface Config {
   idempotencyKeyTtlMs: number;
   /** CONNECT_SESSION_TTL_SECONDS: how long a connect link works when its creator gives no `ttl`. */
   connectSessionTtlMs: number;
+  /** CONSOLE_SESSION_TTL_SECONDS: how long a console session (and its cookie) lasts. */
+  consoleSessionTtlMs: number;
   /** Origins (besides PUBLIC_URL's) an OAuth callback may send the browser back to. */
   returnToOrigins: string[];
   /** Where notices about dependents of removed connections are POSTed, signed with the secret. */
@@ -311,6 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     commandTimeoutMs: Math.round(e.COMMAND_TIMEOUT_SECONDS * 1000),
     idempotencyKeyTtlMs: Math.round(e.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000),
     connectSessionTtlMs: e.CONNECT_SESSION_TTL_SECONDS * 1000,
+    consoleSessionTtlMs: e.CONSOLE_SESSION_TTL_SECONDS * 1000,
     returnToOrigins: e.RETURN_TO_ORIGINS.map((origin) => new URL(origin).origin),
     webhook: { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET },
     rateLimits: {

@@ -12,6 +12,7 @@ import * as lastUseFromGrants from './20261202000001_last_use_from_grants.js';
 import * as connectionParams from './20261202000002_connection_params.js';
 import * as connectionAccounts from './20261203000001_connection_accounts.js';
 import * as connectSessions from './20261204000001_connect_sessions.js';
+import * as consoleSessions from './20261205000001_console_sessions.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -30,6 +31,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261202000002_connection_params', connectionParams],
   ['20261203000001_connection_accounts', connectionAccounts],
   ['20261204000001_connect_sessions', connectSessions],
+  ['20261205000001_console_sessions', consoleSessions],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -12,6 +12,7 @@ import { defaultReadyWaitLimits, ReadyWaits, type ReadyWaitLimits } from '../age
 import {
   CONNECT_SESSION_TTL_BOUNDS_SECONDS,
   DEFAULT_CONNECT_SESSION_TTL_SECONDS,
+  DEFAULT_CONSOLE_SESSION_TTL_SECONDS,
   DEFAULT_REFRESH_MARGIN_SECONDS,
 } from '../config/config.js';
 import { createApp, type ApiDependencies } from '../api/app.js';
@@ -29,6 +30,9 @@ import { integrationRoutes } from '../integrations/routes.js';
 import type { Logger } from '../logging/logger.js';
 import { trackConnectionsByStatus } from '../observability/metrics.js';
 import type { OutboundGuard } from '../providers/outbound-guard.js';
+import { createConsoleAuth } from '../console/console-auth.js';
+import { consoleRoutes } from '../console/routes.js';
+import { noSignIn, type SignInVerifier } from '../console/sign-in-links.js';
 import { CredentialCache } from '../vault/credential-cache.js';
 import type { CredentialVault, KeyProvider } from '../vault/index.js';
 
@@ -65,6 +69,15 @@ export interface ApiParts {
   trustProxy?: ApiDependencies['trustProxy'];
   checkResponses?: boolean;
   codec?: ApiDependencies['codec'];
+  /** The console (console/): sign-in (without a verifier no sign-in token is accepted), session lifetime. */
+  console?: {
+    /** Verifies sign-in tokens (console/sign-in-links.ts); a composition without it refuses every one. */
+    signIn?: SignInVerifier;
+    /** CONSOLE_SESSION_TTL_SECONDS, in ms. */
+    sessionTtlMs?: number;
+    /** Where operators read workflows (linked for operator sessions only). */
+    temporalUi?: { url: string; namespace: string };
+  };
 }
 
 export function composeApi(parts: ApiParts): Express {
@@ -102,6 +115,8 @@ export function composeApi(parts: ApiParts): Express {
     waits,
     connectLinks: connectSessions,
   });
+  // The console's sessions: the codec server's operator check reads them too.
+  const consoleAuth = createConsoleAuth({ db, publicUrl: parts.publicUrl });
   void trackConnectionsByStatus(db, changes, logger);
   return createApp({
     logger,
@@ -137,6 +152,25 @@ export function composeApi(parts: ApiParts): Express {
         logger,
       }),
       ...agentAccess.routes,
+      ...consoleRoutes({
+        db,
+        logger,
+        commands,
+        connectSessions,
+        catalogue,
+        vault: parts.vault,
+        outbound,
+        allowInsecureProviderUrls: parts.allowInsecureProviderUrls,
+        publicUrl: parts.publicUrl,
+        limits,
+        auth: consoleAuth,
+        signIn: {
+          verify: parts.console?.signIn ?? noSignIn,
+          sessionTtlMs: parts.console?.sessionTtlMs ?? DEFAULT_CONSOLE_SESSION_TTL_SECONDS * 1000,
+          sessions: consoleAuth,
+        },
+        temporalUi: parts.console?.temporalUi,
+      }),
     ],
     streaming: [agentAccess.proxy],
     codec: parts.codec,

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { createActivities } from '../activities/index.js';
 import { ConnectionChangeListener } from '../connections/connection-changes.js';
 import { GrantRecorder } from '../agent-access/grant-recorder.js';
-import { createTokenVerifier } from '../api/auth.js';
+import { cachedTokenVerifier, createTokenChecker } from '../api/auth.js';
 import { createOperatorVerifier, loadOperatorSecret } from '../api/operator-auth.js';
 import { ConnectionCommands } from '../connections/connection-commands.js';
 import { loadCodecKey } from '../temporal/codec-key.js';
@@ -21,6 +21,7 @@ import {
   type Config,
 } from '../config/config.js';
 import { ConnectSessions } from '../connect/connect-sessions.js';
+import { createSignInVerifier } from '../console/sign-in-links.js';
 import { defaultCatalogue } from '../integrations/connection-provider.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
 import { knownSecrets } from '../logging/known-secrets.js';
@@ -191,7 +192,9 @@ export async function startService(
       const uiOrigins = temporalUiUrl ? [new URL(temporalUiUrl).origin] : [];
       if (temporalUiUrl?.includes('127.0.0.1'))
         uiOrigins.push(temporalUiUrl.replace('127.0.0.1', 'localhost'));
-      const verifyToken = await createTokenVerifier(config.auth);
+      // One verification of workspace tokens (the key or JWKS loaded once): bearer tokens, sign-in tokens.
+      const checkToken = await createTokenChecker(config.auth);
+      const verifyToken = cachedTokenVerifier(checkToken);
       const verifyOperator = createOperatorVerifier(await loadOperatorSecret(config.operator), {
         maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
       });
@@ -230,6 +233,13 @@ export async function startService(
         connectSessionTtlMs: config.connectSessionTtlMs,
         changes,
         codec: { codec, verifyOperator, allowedOrigins: uiOrigins },
+        console: {
+          signIn: createSignInVerifier({ checkToken, verifyOperator }),
+          sessionTtlMs: config.consoleSessionTtlMs,
+          temporalUi: temporalUiUrl
+            ? { url: temporalUiUrl, namespace: config.temporal.namespace }
+            : undefined,
+        },
       });
       const server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.port, config.host, () => resolve(listening));

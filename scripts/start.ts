@@ -3,6 +3,8 @@
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../logging/logger.js';
 import { loadJwtSecret, mintToken } from '../api/auth.js';
+import { loadOperatorSecret } from '../api/operator-auth.js';
+import { mintOperatorSignInLink, mintSignInLink } from '../console/sign-in-links.js';
 import { startService, stopOnSignals } from '../platform/service.js';
 
 const config = loadConfig();
@@ -25,6 +27,25 @@ const adminToken = await mintToken(
     maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
   },
 );
+// One-time console links (15 minutes). With AUTH_JWKS_URL the platform signs its people in (README, Console).
+const consoleLink = config.auth.jwksUrl
+  ? 'through your platform (AUTH_JWKS_URL: see the README, "Signing in")'
+  : await mintSignInLink(
+      config.publicUrl,
+      await loadJwtSecret(config.auth),
+      { sub: 'admin', workspace: 'default', role: 'admin' },
+      {
+        issuer: config.auth.issuer,
+        audience: config.auth.audience,
+        maxLifetimeSeconds: config.auth.maxLifetimeSeconds,
+      },
+    );
+const operatorLink = await mintOperatorSignInLink(
+  config.publicUrl,
+  await loadOperatorSecret(config.operator),
+  'operator',
+  { maxLifetimeSeconds: config.auth.maxLifetimeSeconds },
+);
 const lines = [
   '',
   'Connections service is running.',
@@ -37,10 +58,16 @@ const lines = [
   `Admin token for workspace "default" (${lifetime}; \`npm run token -- --help\` mints others, operators' too):`,
   `  ${adminToken}`,
   '',
+  'Console: one-time sign-in link for the admin of workspace "default" (15 minutes; `npm run token -- --console` mints another):',
+  `  ${consoleLink}`,
+  'Operator sign-in link (15 minutes; `npm run token -- --operator --console` mints another):',
+  `  ${operatorLink}`,
+  '',
   'Press Ctrl-C to stop.',
   '',
 ];
-// The banner is for the person at the terminal; the token in it is the embedded default's own admin login.
+// The banner is for the person at the terminal; the token and links in it are the embedded default's own
+// admin and operator logins.
 process.stdout.write(lines.join('\n'));
 
 stopOnSignals(service, logger);

@@ -1,12 +1,13 @@
 // `npm start` as a newcomer runs it: everything embedded in a data folder, on free ports. The API becomes
 // ready, the Temporal UI answers, Ctrl-C (SIGINT) stops every process it started, and a workflow started
-// before a restart is still listed after it.
+// before a restart is still listed after it; the printed console and operator links sign in.
 import { Client, Connection } from '@temporalio/client';
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, projectRoot } from '../platform/process.js';
+import { CookieJar, signInWith } from './support/console.js';
 
 interface Started {
   child: ChildProcess;
@@ -84,6 +85,21 @@ describe('npm start', () => {
     expect(first.output()).toContain(`Temporal UI:  http://127.0.0.1:${uiPort}`);
     expect(first.output()).toMatch(/Admin token for workspace "default".*\n {2}eyJ/);
     expect(first.output()).toMatch(/created a local master key: for development only/);
+
+    // The printed console link signs the admin of workspace "default" in, once; the operator's, an operator.
+    const consoleLink = /Console: .*\n {2}(\S+)/.exec(first.output())?.[1];
+    expect(consoleLink).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${apiPort}/console/sign-in\\?token=eyJ`));
+    const jar = new CookieJar();
+    expect((await signInWith(jar, consoleLink!)).headers.get('location')).toBe('/console/integrations');
+    const landing = await fetch(`http://127.0.0.1:${apiPort}/console`, {
+      redirect: 'manual',
+      headers: jar.header(),
+    });
+    expect(landing.status).toBe(303);
+    expect((await fetch(consoleLink!)).status).toBe(410);
+    const operatorLink = /Operator sign-in link.*\n {2}(\S+)/.exec(first.output())?.[1];
+    const operator = new CookieJar();
+    expect((await signInWith(operator, operatorLink!)).headers.get('location')).toBe('/console/operator');
 
     const ready = await fetch(`http://127.0.0.1:${apiPort}/readyz`);
     expect(ready.status).toBe(200);

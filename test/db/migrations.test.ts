@@ -16,6 +16,8 @@ const expectedTables = [
   'credential_grants',
   'connection_create_requests',
   'connect_sessions',
+  'console_sessions',
+  'console_sign_ins',
 ];
 
 async function tables(db: Knex): Promise<string[]> {

@@ -10,7 +10,16 @@ import type { HealthDependencies } from '../../api/health.js';
 import { composeApi, type ApiParts } from '../../platform/composition.js';
 import type { ReadyWaitLimits } from '../../agent-access/ready.js';
 import { RateLimits, type RateLimitSettings } from '../../api/rate-limits.js';
-import { createTokenVerifier, loadJwtSecret, mintToken, type Claims } from '../../api/auth.js';
+import {
+  cachedTokenVerifier,
+  createTokenChecker,
+  loadJwtSecret,
+  loadSecret,
+  mintToken,
+  type Claims,
+} from '../../api/auth.js';
+import { createOperatorVerifier } from '../../api/operator-auth.js';
+import { createSignInVerifier } from '../../console/sign-in-links.js';
 import type { Logger } from '../../logging/logger.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { ConnectionChangeListener } from '../../connections/connection-changes.js';
@@ -30,6 +39,8 @@ export interface ApiHarness extends LifecycleHarness {
   appWith(overrides: Partial<ApiParts>): Express;
   /** Writes every grant the API has gathered now (the service: once GRANT_FLUSH_SECONDS old). */
   flushGrants(): Promise<void>;
+  /** The secrets of this harness's workspace tokens and operator tokens (console sign-in links). */
+  secrets: { jwt: Uint8Array; operator: Uint8Array };
   /** A bearer token for the caller (workspace defaults to the harness's own; expiry to 12 hours). */
   token(claims: Partial<Claims> & Pick<Claims, 'role'>, options?: { expiresIn?: string }): Promise<string>;
   /** fetch against the API with an optional bearer token and JSON body. */
@@ -65,8 +76,11 @@ export async function startApiHarness(
     throw error;
   });
   const outbound = options.outbound ?? createOutboundGuard({ checkAddresses: false });
-  const auth = { jwtSecretFile: path.join(await mkdtemp(path.join(tmpdir(), 'api-auth-')), 'jwt-secret') };
+  const authDir = await mkdtemp(path.join(tmpdir(), 'api-auth-'));
+  const auth = { jwtSecretFile: path.join(authDir, 'jwt-secret') };
   const secret = await loadJwtSecret(auth);
+  const operatorSecret = await loadSecret(undefined, path.join(authDir, 'operator-secret'));
+  const checkToken = await createTokenChecker(auth);
   const changes = new ConnectionChangeListener(lifecycle.databaseUrl);
   await changes.start();
   const grants = new GrantRecorder(lifecycle.db, {
@@ -82,7 +96,7 @@ export async function startApiHarness(
     checkResponses: true,
     vault: lifecycle.vault,
     commands: lifecycle.commands,
-    verifyToken: await createTokenVerifier(auth),
+    verifyToken: cachedTokenVerifier(checkToken),
     publicUrl: own?.url ?? 'http://127.0.0.1:9',
     allowInsecureProviderUrls: true,
     catalogue: options.catalogue,
@@ -92,6 +106,9 @@ export async function startApiHarness(
     refreshMarginMs: options.refreshMarginMs,
     grants,
     changes,
+    console: {
+      signIn: createSignInVerifier({ checkToken, verifyOperator: createOperatorVerifier(operatorSecret) }),
+    },
   };
   const app = composeApi(parts);
   own?.serve(app);
@@ -102,6 +119,7 @@ export async function startApiHarness(
     app,
     changes,
     grants,
+    secrets: { jwt: secret, operator: operatorSecret },
     appWith: (overrides) => composeApi({ ...parts, ...overrides }),
     async flushGrants() {
       if (!(await grants.flush())) throw new Error('the grants could not be written (see the log)');
