@@ -5,10 +5,12 @@
 // value may be is the body schema's to say.
 import { z } from 'zod';
 import { ApiError, apiErrorOf } from '../api/errors.js';
+import { text } from '../api/validation.js';
 import type { IntegrationView } from '../integrations/integration-settings.js';
 
-// Longer than any value a body schema accepts, so that the body schema is the one to refuse it.
-const field = z.string().max(8192).optional();
+// Longer than any value a body schema accepts, so that the body schema is the one to refuse it (a control
+// character, which no body field admits either, makes the form itself not valid).
+const field = text(8192, { min: 0 }).optional();
 
 export const settingsFields = z.strictObject({
   clientId: field,
