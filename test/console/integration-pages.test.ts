@@ -410,6 +410,20 @@ describe('a member', () => {
   });
 });
 
+describe('another workspace', () => {
+  it("sees none of this workspace's configuration, and its custom providers are not found", async () => {
+    const other = recorded(
+      await signedInConsole(api, { sub: 'other-admin', role: 'admin', workspace: 'ws-console-other' }),
+    );
+    const list = await other.get('/console/integrations?configured=yes');
+    expect(listedKeys(list.html)).toEqual([]);
+    expect((await other.get(settings('acme-script'))).status).toBe(404);
+    const google = await other.get(settings('google'));
+    expect(google.html).toContain('No client secret is stored.');
+    expect(google.html).not.toContain('console-google-client');
+  });
+});
+
 describe('every form', () => {
   it('is refused without its CSRF token or with another one (403 "Form expired"), changing nothing', async () => {
     for (const csrf of [null, 'not-the-token', member.csrf]) {
