@@ -16,7 +16,7 @@ import {
   listIntegrations,
   registerCustomProvider,
   setAgentScope,
-  type AgentScopeSetting,
+  type AgentScopeState,
   type IntegrationView,
 } from '../integrations/integration-settings.js';
 import type { AgentScope } from '../integrations/integration-store.js';
@@ -120,8 +120,6 @@ function problemsAlert(problems: FieldProblems, labels: Record<string, string>):
   </div>`;
 }
 
-// The list ---------------------------------------------------------------------------------------------
-
 const listQuery = z.strictObject({
   q: text(100, { min: 0 }).optional(),
   configured: z.literal('yes').optional(),
@@ -209,8 +207,6 @@ function listBody(
     </table>`;
 }
 
-// A provider's settings ----------------------------------------------------------------------------------
-
 const settingsLabels: Record<string, string> = {
   clientId: 'Client ID',
   clientSecret: 'Client secret',
@@ -221,15 +217,13 @@ const settingsLabels: Record<string, string> = {
 
 interface SettingsForm {
   integration: IntegrationView;
-  agentScope: AgentScopeSetting;
+  agentScope: AgentScopeState;
   /** What the form shows: the stored values, or those of the refused form. */
   values: { clientId?: string; scopes: string; enabled: boolean; agentScope: SettingsFields['agentScope'] };
   problems: FieldProblems;
 }
 
 function agentScopeSelect(form: SettingsForm): SafeHtml {
-  const { effectiveScope, scope } = form.agentScope;
-  const defaultScope = scope === null ? effectiveScope : undefined;
   const option = (value: SettingsFields['agentScope'], words: string) =>
     html`<option value="${value}" ${form.values.agentScope === value ? html`selected` : ''}>
       ${words}
@@ -247,10 +241,7 @@ function agentScopeSelect(form: SettingsForm): SafeHtml {
       aria-describedby="agentScope-hint${problems ? ' agentScope-error' : ''}"
       ${problems ? html`aria-invalid="true"` : ''}
     >
-      ${option(
-        'default',
-        `The default (${(defaultScope ? agentScopeWords[defaultScope] : agentScopeWords[effectiveScope]).toLowerCase()})`,
-      )}
+      ${option('default', `The default (${agentScopeWords[form.agentScope.defaultScope].toLowerCase()})`)}
       ${option('workspace', agentScopeWords.workspace)} ${option('user', agentScopeWords.user)}
     </select>`;
 }
@@ -359,8 +350,6 @@ function sendSettings(
     body: settingsBody(deps, session, form),
   });
 }
-
-// A custom provider's registration -----------------------------------------------------------------------
 
 const customLabels: Record<string, string> = {
   key: 'Key',
@@ -500,8 +489,6 @@ function sendRegistration(
     body: registrationBody(session, forms),
   });
 }
-
-// The routes ---------------------------------------------------------------------------------------------
 
 export function integrationPages(pages: ConsolePages, deps: ConsoleDependencies): void {
   const keyParams = z.strictObject({ key: integrationKeySchema });

@@ -307,15 +307,22 @@ export async function setAgentScope(
   return { integration: key, scope, effectiveScope: await agentScopeOf(db, workspaceId, key) };
 }
 
+/** The agent scope as it stands, with the default that applies without an own setting (the console shows it). */
+export interface AgentScopeState extends AgentScopeSetting {
+  defaultScope: AgentScope;
+}
+
 /** The agent scope as it stands: an integration not configured yet has its default, and no own setting. */
 export async function agentScopeSettingOf(
   db: Db,
   workspaceId: string,
   key: string,
-): Promise<AgentScopeSetting> {
-  const own = await integrationStore.agentScope(db, workspaceId, key);
-  const effectiveScope = own ?? (await defaultAgentScopeOf(db, workspaceId, key));
-  return { integration: key, scope: own ?? null, effectiveScope };
+): Promise<AgentScopeState> {
+  const [own, defaultScope] = await Promise.all([
+    integrationStore.agentScope(db, workspaceId, key),
+    defaultAgentScopeOf(db, workspaceId, key),
+  ]);
+  return { integration: key, scope: own ?? null, effectiveScope: own ?? defaultScope, defaultScope };
 }
 
 /** What a settings form shows: the integration, its client id (not a secret) and its agent scope. */
@@ -323,7 +330,7 @@ export async function integrationSettingsOf(
   db: Db,
   workspaceId: string,
   key: string,
-): Promise<{ integration: IntegrationView; clientId: string | undefined; agentScope: AgentScopeSetting }> {
+): Promise<{ integration: IntegrationView; clientId: string | undefined; agentScope: AgentScopeState }> {
   const integration = await integrationOf(db, workspaceId, key);
   const [stored, agentScope] = await Promise.all([
     integrationStore.get(db, workspaceId, key),

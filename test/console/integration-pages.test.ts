@@ -125,6 +125,10 @@ describe('a catalogue OAuth provider', () => {
     expect(after.html).toContain('value="console-google-client"');
     expect(after.html).toContain('value="openid email"');
     expect(after.html).toMatch(/<option value="workspace"\s+selected>/);
+    // Google is a personal tool: without a setting of its own, agents use each user's own connection.
+    expect(after.html).toMatch(
+      /<option value="default"\s*>\s*The default \(each user&#39;s own connection\)/,
+    );
 
     const stored = await integrationStore.get(api.db, api.workspaceId, 'google');
     expect(stored).toMatchObject({
