@@ -219,7 +219,14 @@ interface SettingsForm {
   integration: IntegrationView;
   agentScope: AgentScopeState;
   /** What the form shows: the stored values, or those of the refused form. */
-  values: { clientId?: string; scopes: string; enabled: boolean; agentScope: SettingsFields['agentScope'] };
+  values: {
+    clientId?: string;
+    scopes: string;
+    enabled: boolean;
+    agentScope: SettingsFields['agentScope'];
+    /** A refused form had a client secret typed (not shown: it has to be typed again). */
+    secretTyped?: boolean;
+  };
   problems: FieldProblems;
 }
 
@@ -251,9 +258,12 @@ function settingsBody(deps: ConsoleDependencies, session: ConsoleSession, form: 
   const action = settingsPath(integration.key);
   const oauth = integration.authType === 'oauth2';
   const custom = integration.source === 'custom';
-  const secretHint = integration.clientSecretPresent
-    ? 'A client secret is stored. It is never shown; leave this empty to keep it, or type a new one to replace it.'
-    : 'No client secret is stored.';
+  const secretHint = [
+    integration.clientSecretPresent
+      ? 'A client secret is stored. It is never shown; leave this empty to keep it, or type a new one to replace it.'
+      : 'No client secret is stored.',
+    values.secretTyped ? ' The one you typed was not saved: type it again.' : '',
+  ].join('');
   const clientFields = html`${inputField({
     name: 'clientId',
     label: 'Client ID',
@@ -428,7 +438,9 @@ function registrationBody(session: ConsoleSession, forms: RegistrationForms): Sa
         ${oauthField('clientSecret', {
           type: 'password',
           autocomplete: 'new-password',
-          hint: 'Write-only: stored sealed and never shown again.',
+          hint: oauth?.fields.clientSecret
+            ? 'Write-only: the one you typed was not saved and is never shown: type it again.'
+            : 'Write-only: stored sealed and never shown again.',
         })}
         <label for="oauth-tokenEndpointAuthMethod">Client authentication</label>
         ${
@@ -601,6 +613,7 @@ export function integrationPages(pages: ConsolePages, deps: ConsoleDependencies)
             scopes: fields.scopes ?? '',
             enabled: fields.enabled === 'yes',
             agentScope: fields.agentScope,
+            secretTyped: Boolean(fields.clientSecret),
           },
           problems: refused.problems,
         });

@@ -199,6 +199,7 @@ describe('a catalogue OAuth provider', () => {
     expect(refused.html).toContain('value="console-slack-client"');
     expect(refused.html).toMatch(/<option value="user"\s+selected>/);
     expect(refused.html).not.toContain(SLACK_SECRET);
+    expect(refused.html).toContain('The one you typed was not saved: type it again.');
     expect(await integrationStore.get(api.db, api.workspaceId, 'slack')).toBeUndefined();
 
     const noClient = await admin.post(settings('slack'), {
