@@ -14,7 +14,7 @@ import { html, type SafeHtml } from '../pages/html.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 import { connectionStatuses } from '../workflows/messages.js';
 import { connectionActions } from './connection-actions.js';
-import { csrfInput, sendConsolePage, statusBadge } from './console-layout.js';
+import { csrfInput, dataTable, sendConsolePage, statusBadge } from './console-layout.js';
 import type { ConsoleCaller, ConsolePageContext, ConsolePages, ConsoleSession } from './console-page.js';
 import {
   connectionPath,
@@ -138,27 +138,12 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
             </select>
             <button type="submit">Filter</button>
           </form>
-          ${
-            connections.length
-              ? html`<table>
-                  <caption>
-                    Your Connections
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Connection</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Scope</th>
-                      <th scope="col">Owner</th>
-                      <th scope="col">Created</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${rows}
-                  </tbody>
-                </table>`
-              : html`<p>No connection of ${displayName} matches.</p>`
-          }
+          ${dataTable({
+            caption: 'Your Connections',
+            columns: ['Connection', 'Status', 'Scope', 'Owner', 'Created'],
+            rows: rows,
+            empty: `No connection of ${displayName} matches.`,
+          })}
           <h2>Connect</h2>
           ${connectSection(session, params.key, displayName, integration?.enabled)}`,
       });
@@ -304,120 +289,72 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
         </dl>
         ${apiKey ? advice : ''} ${manages ? actionsSection(connection, session) : ''}
         <h2>Events</h2>
-        ${
-          events.length
-            ? html`<table>
-                <caption>
-                  Events
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">From</th>
-                    <th scope="col">To</th>
-                    <th scope="col">Reason</th>
-                    <th scope="col">Actor</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${events.map(
-                    (event) =>
-                      html`<tr>
-                        <td>${utcTime(event.occurredAt)}</td>
-                        <td>${event.from ?? 'Created'}</td>
-                        <td>${event.to}</td>
-                        <td>${event.reason ?? ''}</td>
-                        <td>${event.actor}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>`
-            : html`<p>No event is recorded yet.</p>`
-        }
+        ${dataTable({
+          caption: 'Events',
+          columns: ['When', 'From', 'To', 'Reason', 'Actor'],
+          rows: events.map(
+            (event) =>
+              html`<tr>
+                <td>${utcTime(event.occurredAt)}</td>
+                <td>${event.from ?? 'Created'}</td>
+                <td>${event.to}</td>
+                <td>${event.reason ?? ''}</td>
+                <td>${event.actor}</td>
+              </tr>`,
+          ),
+          empty: 'No event is recorded yet.',
+        })}
         ${
           grants
             ? html`<h2>Who used it</h2>
-                ${
-                  grants.length
-                    ? html`<table>
-                        <caption>
-                          Grants
-                        </caption>
-                        <thead>
-                          <tr>
-                            <th scope="col">Kind</th>
-                            <th scope="col">Caller</th>
-                            <th scope="col">Role</th>
-                            <th scope="col">On behalf of</th>
-                            <th scope="col">Task</th>
-                            <th scope="col">Count</th>
-                            <th scope="col">First</th>
-                            <th scope="col">Last</th>
-                          </tr>
-                        </thead>
-                        <tbody>
-                          ${grants.map(
-                            (grant) =>
-                              html`<tr>
-                                <td>${grant.kind === 'token' ? 'Token' : 'Proxied call'}</td>
-                                <td>${grant.caller}</td>
-                                <td>${grant.role}</td>
-                                <td>${grant.onBehalfOf ?? ''}</td>
-                                <td>${grant.taskId ?? ''}</td>
-                                <td>${grant.count}</td>
-                                <td>${utcTime(grant.firstGrantedAt)}</td>
-                                <td>${utcTime(grant.lastGrantedAt)}</td>
-                              </tr>`,
-                          )}
-                        </tbody>
-                      </table>`
-                    : html`<p>Nothing has used this connection yet.</p>`
-                }`
+                ${dataTable({
+                  caption: 'Grants',
+                  columns: ['Kind', 'Caller', 'Role', 'On behalf of', 'Task', 'Count', 'First', 'Last'],
+                  rows: grants.map(
+                    (grant) =>
+                      html`<tr>
+                        <td>${grant.kind === 'token' ? 'Token' : 'Proxied call'}</td>
+                        <td>${grant.caller}</td>
+                        <td>${grant.role}</td>
+                        <td>${grant.onBehalfOf ?? ''}</td>
+                        <td>${grant.taskId ?? ''}</td>
+                        <td>${grant.count}</td>
+                        <td>${utcTime(grant.firstGrantedAt)}</td>
+                        <td>${utcTime(grant.lastGrantedAt)}</td>
+                      </tr>`,
+                  ),
+                  empty: 'Nothing has used this connection yet.',
+                })}`
             : ''
         }
         <h2>Dependents</h2>
-        ${
-          dependents.length
-            ? html`<table>
-                <caption>
-                  Dependents
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Kind</th>
-                    <th scope="col">ID</th>
-                    <th scope="col">Name</th>
-                    <th scope="col">Callback</th>
-                    ${isManager(caller) ? html`<th scope="col">Remove</th>` : ''}
-                  </tr>
-                </thead>
-                <tbody>
-                  ${dependents.map(
-                    (dependent) =>
-                      html`<tr>
-                        <td>${dependentKindNames[dependent.kind]}</td>
-                        <td>${dependent.id}</td>
-                        <td>${dependent.name ?? ''}</td>
-                        <td>${dependent.callbackUrl ?? ''}</td>
-                        ${
-                          isManager(caller)
-                            ? html`<td>
-                                <form
-                                  method="post"
-                                  action="${path}/dependents/${dependent.kind}/${encodeURIComponent(dependent.id)}/remove"
-                                >
-                                  ${csrfInput(session)}
-                                  <button type="submit">Remove ${dependent.kind} ${dependent.id}</button>
-                                </form>
-                              </td>`
-                            : ''
-                        }
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>`
-            : html`<p>Nothing is registered as depending on this connection.</p>`
-        }
+        ${dataTable({
+          caption: 'Dependents',
+          columns: ['Kind', 'ID', 'Name', 'Callback', isManager(caller) && 'Remove'],
+          rows: dependents.map(
+            (dependent) =>
+              html`<tr>
+                <td>${dependentKindNames[dependent.kind]}</td>
+                <td>${dependent.id}</td>
+                <td>${dependent.name ?? ''}</td>
+                <td>${dependent.callbackUrl ?? ''}</td>
+                ${
+                  isManager(caller)
+                    ? html`<td>
+                        <form
+                          method="post"
+                          action="${path}/dependents/${dependent.kind}/${encodeURIComponent(dependent.id)}/remove"
+                        >
+                          ${csrfInput(session)}
+                          <button type="submit">Remove ${dependent.kind} ${dependent.id}</button>
+                        </form>
+                      </td>`
+                    : ''
+                }
+              </tr>`,
+          ),
+          empty: 'Nothing is registered as depending on this connection.',
+        })}
         ${
           isManager(caller) && connection.status !== 'disconnected'
             ? registerDependentForm(session, path, outcome.form)

@@ -12,7 +12,7 @@ import type { ConnectionMetadata } from '../connections/connection-store.js';
 import { dependentStore, type DependentKind } from '../dependents/dependent-store.js';
 import { html } from '../pages/html.js';
 import { connectionPath, connectionTitle, integrationOf } from './connection-view.js';
-import { csrfInput, sendConsolePage } from './console-layout.js';
+import { csrfInput, dataTable, sendConsolePage } from './console-layout.js';
 import type { ConsolePages, ConsoleSession } from './console-page.js';
 import type { ConsoleDependencies } from './routes.js';
 
@@ -87,34 +87,20 @@ export function deleteReview(pages: ConsolePages, deps: ConsoleDependencies): vo
           a new connection would have to be made.
         </p>
         <h2>What depends on it</h2>
-        ${
-          count
-            ? html`<table>
-                <caption>
-                  Dependents
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Kind</th>
-                    <th scope="col">ID</th>
-                    <th scope="col">Name</th>
-                    <th scope="col">What stops working</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${dependents.map(
-                    (dependent) =>
-                      html`<tr>
-                        <td>${dependentKindNames[dependent.kind]}</td>
-                        <td>${dependent.id}</td>
-                        <td>${dependent.name ?? ''}</td>
-                        <td>${whatStopsWorking(dependent.kind, displayName)}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>`
-            : html`<p>Nothing is registered as depending on this connection.</p>`
-        }
+        ${dataTable({
+          caption: 'Dependents',
+          columns: ['Kind', 'ID', 'Name', 'What stops working'],
+          rows: dependents.map(
+            (dependent) =>
+              html`<tr>
+                <td>${dependentKindNames[dependent.kind]}</td>
+                <td>${dependent.id}</td>
+                <td>${dependent.name ?? ''}</td>
+                <td>${whatStopsWorking(dependent.kind, displayName)}</td>
+              </tr>`,
+          ),
+          empty: 'Nothing is registered as depending on this connection.',
+        })}
         ${form}
         <p><a href="${path}">Back to the connection</a></p>`,
     });

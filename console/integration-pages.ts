@@ -22,7 +22,7 @@ import {
 import type { AgentScope } from '../integrations/integration-store.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 import { html, type HtmlValue, type SafeHtml } from '../pages/html.js';
-import { csrfInput, sendConsolePage } from './console-layout.js';
+import { csrfInput, dataTable, sendConsolePage } from './console-layout.js';
 import type { ConsolePages, ConsoleSession } from './console-page.js';
 import {
   agentScopeOfField,
@@ -182,29 +182,12 @@ function listBody(
       <button type="submit">Filter</button>
     </form>
     <p>${shown.length} of ${all.length} integrations shown.</p>
-    <table>
-      <caption>
-        Integrations
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Integration</th>
-          <th scope="col">Authentication</th>
-          <th scope="col">Category</th>
-          <th scope="col">State</th>
-          ${manager ? html`<th scope="col">Settings</th>` : ''}
-        </tr>
-      </thead>
-      <tbody>
-        ${
-          rows.length
-            ? rows
-            : html`<tr>
-                <td colspan="${manager ? 5 : 4}">No integration matches these filters.</td>
-              </tr>`
-        }
-      </tbody>
-    </table>`;
+    ${dataTable({
+      caption: 'Integrations',
+      columns: ['Integration', 'Authentication', 'Category', 'State', manager && 'Settings'],
+      rows,
+      empty: 'No integration matches these filters.',
+    })}`;
 }
 
 const settingsLabels: Record<string, string> = {
