@@ -1,8 +1,9 @@
 // Workspace bearer JWTs: the claims the API trusts, minted for the embedded default and `npm run token`,
 // verified with a shared secret (HS256) or a JWKS URL (then with the issuer and audience required). Every
 // token must expire, and within AUTH_JWT_MAX_LIFETIME_SECONDS of being issued. Operator tokens are another
-// credential (api/operator-auth.ts): this verifier refuses their audience. The secret itself is never logged
-// or returned.
+// credential (api/operator-auth.ts): this verifier refuses their audience. The console's sign-in tokens are
+// workspace tokens too, verified by the same checker (console/sign-in-links.ts adds its own rules). The
+// secret itself is never logged or returned.
 import { randomBytes } from 'node:crypto';
 import {
   createRemoteJWKSet,

@@ -65,7 +65,8 @@ export function signInRoutes(
 ): Route[] {
   const registry = new RouteList();
   const { db, publicUrl, signIn } = deps;
-  const onInvalid = (res: Response, _req: Request, status: number) => sendLinkProblem(res, 'invalid', status);
+  const onInvalid = (res: Response, _req: Request, status: number) =>
+    status === 413 ? sendConsoleProblem(res, 413, 'invalid') : sendLinkProblem(res, 'invalid', status);
 
   /** The verified sign-in of a token not yet spent, or the problem. */
   async function usable(token: string): Promise<SignIn | 'invalid' | 'used'> {
@@ -128,7 +129,7 @@ export function signInRoutes(
     roles: 'public',
     body: signInForm,
     bodyType: 'form',
-    pages: [400, 401, 403, 410, 429],
+    pages: [400, 401, 403, 410, 413, 429],
     redirect: 303,
     rateLimit: 'callback',
     onInvalid,
@@ -190,7 +191,7 @@ export function signInRoutes(
     roles: 'public',
     body: signOutForm,
     bodyType: 'form',
-    pages: [200, 400, 401, 403],
+    pages: [200, 400, 401, 403, 413],
     onInvalid: (res, _req, status) => sendConsoleProblem(res, status === 413 ? 413 : 400, 'invalid'),
     async handler({ body, req, res }) {
       const session = await deps.auth.session(req);

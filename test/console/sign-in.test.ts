@@ -236,6 +236,33 @@ describe('console sign-in', () => {
     expect(await consoleSessionStore.purgeExpired(api.db, new Date())).toMatchObject({ sessions: 1 });
   });
 
+  it('gives the cookie and the session the configured lifetime', async () => {
+    const checkToken = await createTokenChecker({
+      jwtSecretFile: '/nonexistent',
+      jwtSecret: new TextDecoder().decode(api.secrets.jwt),
+    });
+    const verifyOperator = createOperatorVerifier(api.secrets.operator);
+    const signIn = createSignInVerifier({ checkToken, verifyOperator });
+    const short = await listen(api.appWith({ console: { signIn, sessionTtlMs: 300_000 } }));
+    try {
+      const jar = new CookieJar();
+      const url = (await consoleSignInUrl(api, { sub: 'admin-5', role: 'admin' })).replace(
+        api.url,
+        short.url,
+      );
+      const posted = await signInWith(jar, url);
+      expect(posted.headers.getSetCookie().find((c) => c.startsWith('connections_console='))).toMatch(
+        /; Max-Age=300;/,
+      );
+      secret(jar.cookies.get('connections_console')!);
+      const { created_at, expires_at } = await api.db('console_sessions').where({ sub: 'admin-5' }).first();
+      expect(expires_at.getTime() - created_at.getTime()).toBeGreaterThan(299_000);
+      expect(expires_at.getTime() - created_at.getTime()).toBeLessThan(301_000);
+    } finally {
+      await short.close();
+    }
+  });
+
   it("shows a workspace's session only its own workspace and person", async () => {
     const a = await signedInConsole(api, { sub: 'admin-a', role: 'admin' });
     const b = await signedInConsole(api, { sub: 'admin-b', role: 'admin', workspace: 'workspace-b' });
