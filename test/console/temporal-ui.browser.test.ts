@@ -2,7 +2,8 @@
 // `npm start` runs it (test/support/temporal-ui.ts), its codec fetches sending the browser's cookies to the
 // API's codec server. An operator signs in with an operator sign-in link, opens the UI from the console's
 // operator page, and reads a connection's workflow input decoded (its id and integration in clear JSON, no
-// codec banner, no encrypted payload); a workspace admin signed in to the console in another browser sees
+// codec banner, no encrypted payload), and gets there from a connection's console page too (its "Open in
+// Temporal UI" link, for operators); a workspace admin signed in to the console in another browser sees
 // the banner and the payload encrypted, and the codec server refuses the admin's cookie from the UI's own
 // page. What the UI decoded holds no secret: no credential, no session cookie, no sign-in token.
 import type { BrowserContext, Page } from 'playwright-core';
@@ -63,7 +64,8 @@ describe('Temporal UI for operators, in a real browser', () => {
 
   it("shows an operator the connection's workflow input decoded, with no codec banner", async () => {
     const operator = await browser.person();
-    const consolePage = await signIn(operator, await operatorSignInUrl(api));
+    const link = await operatorSignInUrl(api);
+    const consolePage = await signIn(operator, link);
     await consolePage.getByRole('heading', { level: 1, name: 'Operator', exact: true }).waitFor();
     await browser.pageState(consolePage, 'console-operator', { screenshot: false });
     await consolePage.getByRole('link', { name: 'Open Temporal UI' }).click();
@@ -101,9 +103,28 @@ describe('Temporal UI for operators, in a real browser', () => {
     const cookies = (await operator.cookies()).map((cookie) => cookie.value).filter((v) => v.length >= 16);
     expect(decodedByUi.length).toBeGreaterThan(0);
     const everything = decodedByUi.join('\n') + (await opened.locator('body').innerText());
-    const leaked = [...api.vault.secrets, ...cookies].filter((secret) => everything.includes(secret));
+    const signInToken = new URL(link).searchParams.get('token')!;
+    const leaked = [...api.vault.secrets, ...cookies, signInToken].filter((secret) =>
+      everything.includes(secret),
+    );
     expect(leaked).toEqual([]);
     await operator.close();
+  });
+
+  it("takes an admin who is also signed in as an operator from the connection's console page to its decoded workflow", async () => {
+    const person = await browser.person();
+    await signIn(person, await consoleSignInUrl(api, { sub: 'admin-2', role: 'admin' }));
+    const page = await signIn(person, await operatorSignInUrl(api, 'operator-2'));
+    await page.goto(`${api.url}/console/connections/${connectionId}`);
+    await page.setViewportSize({ width: 1280, height: 1100 });
+    await page.getByRole('link', { name: 'Open in Temporal UI' }).click();
+    await page.waitForURL(workflowUrl());
+    await input(page)
+      .filter({ hasText: `"id": "${connectionId}"` })
+      .waitFor();
+    await page.getByRole('button', { name: 'Codec Server succesfully converted content' }).waitFor();
+    expect(await page.getByText(codecBanner).count()).toBe(0);
+    await person.close();
   });
 
   it("shows a workspace admin's browser the payload encrypted and the codec banner; the codec refuses its cookie", async () => {
