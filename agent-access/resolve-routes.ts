@@ -14,13 +14,12 @@ import type { ConnectLinks } from '../connect/connect-sessions.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 import { callerKey } from '../api/rate-limits.js';
 import { awaitReadiness, type ReadyWaits } from './ready.js';
-import { agentScopeOf, resolveConnection } from './resolve.js';
-import { agentScopes, integrationStore } from '../integrations/integration-store.js';
+import { resolveConnection } from './resolve.js';
+import { agentScope, agentScopeBody, setAgentScope } from '../integrations/integration-settings.js';
 
 const everyone: Role[] = ['owner', 'admin', 'member', 'agent'];
 const tags = ['agents'];
 
-const agentScope = z.enum(agentScopes);
 export interface ResolveDependencies {
   db: Db;
   /** Transitions announced by the worker, which wake the ready long-polls. */
@@ -117,17 +116,9 @@ export function registerAgentRoutes(
     tags: ['integrations'],
     roles: ['owner', 'admin'],
     params: z.strictObject({ key: integrationKeySchema }),
-    body: z.strictObject({ scope: agentScope.nullable() }),
+    body: agentScopeBody,
     response: z.object({ integration: z.string(), scope: agentScope.nullable(), effectiveScope: agentScope }),
     errors: [404],
-    async handler({ params, body, caller }) {
-      if (!(await integrationStore.setAgentScope(db, caller.workspace, params.key, body.scope)))
-        throw new ApiError('not_found', `no integration ${params.key} is configured in this workspace`);
-      return {
-        integration: params.key,
-        scope: body.scope,
-        effectiveScope: await agentScopeOf(db, caller.workspace, params.key),
-      };
-    },
+    handler: ({ params, body, caller }) => setAgentScope(db, caller.workspace, params.key, body.scope),
   });
 }

@@ -31,7 +31,11 @@ export async function agentScopeOf(db: Db, workspaceId: string, key: string): Pr
   const own = await integrationStore.agentScope(db, workspaceId, key);
   if (own === undefined)
     throw new ApiError('not_found', `no integration ${key} is configured in this workspace`);
-  if (own) return own;
+  return own ?? defaultAgentScopeOf(db, workspaceId, key);
+}
+
+/** The agent scope of an integration without a setting of its own (configured or not: the console shows it). */
+export async function defaultAgentScopeOf(db: Db, workspaceId: string, key: string): Promise<AgentScope> {
   const entry = catalogueEntry(key);
   if (entry) return entry.personal ? 'user' : 'workspace';
   const integration = await integrationStore.get(db, workspaceId, key);

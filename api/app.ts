@@ -1,14 +1,12 @@
 // The Express application: each feature's routes (declared once, in its own folder, by the factory the
 // composition root calls: platform/composition.ts) mounted on one registry (api/routes.ts), the operations
 // routes, and errors mapped in one place. It builds no feature and looks nothing up: what it serves is handed in.
-import type { PayloadCodec } from '@temporalio/common';
 import express from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
 import type { Logger } from '../logging/logger.js';
 import type { TokenVerifier } from './auth.js';
-import type { OperatorVerifier } from './operator-auth.js';
-import { codecServerRoutes } from './codec-server.js';
+import { codecServerRoutes, type CodecServerDependencies } from './codec-server.js';
 import { errorHandler, notFound } from './errors.js';
 import { timeRequests } from '../observability/metrics.js';
 import { registerHealthRoutes, type HealthDependencies } from './health.js';
@@ -35,7 +33,7 @@ export interface ApiDependencies {
   routes: readonly Route[];
   streaming: readonly StreamingRoute[];
   /** The payload codec, served to operators (Temporal UI, `temporal --codec-endpoint`) at /codec. */
-  codec?: { codec: PayloadCodec; verifyOperator: OperatorVerifier; allowedOrigins: string[] };
+  codec?: CodecServerDependencies;
 }
 
 export function createApp(deps: ApiDependencies): express.Express {
@@ -127,7 +125,12 @@ const codecPaths: Record<string, Record<string, unknown>> = Object.fromEntries(
     `/codec/${direction}`,
     {
       post: {
-        summary: `Payload codec server (Temporal's protocol, proto3 JSON), operator token only: ${direction}`,
+        summary: `Payload codec server (Temporal's protocol, proto3 JSON), operators only: ${direction}`,
+        description:
+          'For operators only: a bearer operator token (`npm run token -- --operator`), or, from the ' +
+          "Temporal UI's origin only (CORS with credentials), the browser's operator console session " +
+          'cookie (`connections_operator`). A workspace token or console session is refused (401), before ' +
+          'the body is read.',
         tags: ['operations'],
         parameters: [{ name: 'X-Namespace', in: 'header', required: false, schema: { type: 'string' } }],
         requestBody: { required: true, content: { 'application/json': { schema: codecPayloads } } },

@@ -1,13 +1,16 @@
 // The codec server Temporal UI and `temporal --codec-endpoint <api>/codec` call to show encrypted payloads
 // to operators: POST /codec/encode and /codec/decode in Temporal's codec-server protocol (proto3 JSON, every
-// bytes field base64). Payloads of every workspace pass through it, so it takes only an operator token
-// (api/operator-auth.ts), never a workspace's, checked before the (up to 4 MB) body is read.
-// It must never log a payload, nor answer anyone without a verified operator token.
+// bytes field base64). Payloads of every workspace pass through it, so it takes only an operator's credential
+// (api/operator-auth.ts), never a workspace's, checked before the (up to 4 MB) body is read: an operator
+// token, or, since Temporal UI sends no token but the browser's cookies (`includeCredentials`), the
+// operator's console session, from the UI's origins only (a workspace session never), so that no other page
+// the browser shows can use an operator's session to decode.
+// It must never log a payload, nor answer anyone without a verified operator credential.
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors.js';
-import { operatorsOnly, type OperatorVerifier } from './operator-auth.js';
+import { operatorsOnly, type OperatorSessionCheck, type OperatorVerifier } from './operator-auth.js';
 
 const base64 = z.base64();
 const bodySchema = z.object({
@@ -39,9 +42,8 @@ const toJson = ({ metadata, data }: Payload): JsonPayload => ({
 
 const allowedHeaders = 'authorization, content-type, x-namespace';
 
-/** The UI runs in the browser on another origin and sends the bearer token, so CORS must allow credentials. */
-function cors(allowedOrigins: string[]): RequestHandler {
-  const allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
+/** The UI runs in the browser on another origin and sends cookies (or a token), so CORS allows credentials. */
+function cors(allowed: ReadonlySet<string>): RequestHandler {
   return (req, res, next) => {
     res.vary('Origin');
     const origin = req.headers.origin;
@@ -60,19 +62,30 @@ function cors(allowedOrigins: string[]): RequestHandler {
   };
 }
 
-export function codecServerRoutes(deps: {
+export interface CodecServerDependencies {
   codec: PayloadCodec;
   verifyOperator: OperatorVerifier;
+  /** The Temporal UI's origins: CORS is answered for them, and only their requests may use a session. */
   allowedOrigins: string[];
-}): Router {
+  /** Whether the request carries an operator's console session (console/console-auth.ts). */
+  operatorSession?: OperatorSessionCheck;
+}
+
+export function codecServerRoutes(deps: CodecServerDependencies): Router {
   const router = Router();
-  // CORS first, so the UI can read a refusal; then the operator check, before anything reads the body. A
-  // history's payloads can be far larger than the API's own bodies; if the app has already parsed the body
-  // (its parser is mounted first), this one steps aside.
+  const allowed = new Set(deps.allowedOrigins.map((origin) => new URL(origin).origin));
+  const { operatorSession } = deps;
+  const uiSession: OperatorSessionCheck | undefined =
+    operatorSession &&
+    (async (req) =>
+      req.headers.origin !== undefined && allowed.has(req.headers.origin) && operatorSession(req));
+  // CORS first, so the UI can read a refusal; then the operator check (token, or session from the UI's
+  // origin), before anything reads the body. A history's payloads can be far larger than the API's own
+  // bodies; if the app has already parsed the body (its parser is mounted first), this one steps aside.
   router.use(
     '/codec',
-    cors(deps.allowedOrigins),
-    operatorsOnly(deps.verifyOperator),
+    cors(allowed),
+    operatorsOnly(deps.verifyOperator, uiSession),
     express.json({ limit: '4mb' }),
   );
   for (const direction of ['encode', 'decode'] as const) {

@@ -3,8 +3,9 @@
 // `operator+jwt`, `aud` connections-operator, `role` operator, a `sub` naming the operator, and an `exp`
 // within AUTH_JWT_MAX_LIFETIME_SECONDS. It is never verified with the workspace secret or JWKS, and the
 // workspace verifier refuses its audience, so neither kind of token can pass for the other: a workspace's
-// owner or admin is never an operator by that role. Requests are refused before their body is read.
-import type { RequestHandler } from 'express';
+// owner or admin is never an operator by that role. Requests are refused before their body is read. Where a
+// browser cannot send a token (Temporal UI's codec fetches), the console's operator session may stand in.
+import type { Request, RequestHandler } from 'express';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { DEFAULT_JWT_MAX_LIFETIME_SECONDS, OPERATOR_AUDIENCE, type Config } from '../config/config.js';
@@ -65,17 +66,28 @@ export function createOperatorVerifier(
 }
 
 /**
- * Lets through only requests with a verified operator token. Mounted before any body parser: a refused
- * request's body is never read, and its connection is closed rather than drained.
+ * Says whether a request comes from a signed-in operator's browser (the console's operator session), for
+ * callers that may present one instead of a token; its caller decides which requests may (their origin).
  */
-export function operatorsOnly(verify: OperatorVerifier): RequestHandler {
+export type OperatorSessionCheck = (req: Request) => Promise<boolean>;
+
+/**
+ * Lets through only requests with a verified operator token, or, where `session` is given and admits the
+ * request, an operator's session. Mounted before any body parser: a refused request's body is never read,
+ * and its connection is closed rather than drained. A bearer token that is there decides alone: a bad one is
+ * refused even from a browser with a session.
+ */
+export function operatorsOnly(verify: OperatorVerifier, session?: OperatorSessionCheck): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req.headers.authorization);
     try {
-      if (!token) throw new ApiError('unauthorized', 'an operator token is required');
-      await verify(token).catch(() => {
-        throw new ApiError('unauthorized', 'the operator token is invalid or expired');
-      });
+      if (token) {
+        await verify(token).catch(() => {
+          throw new ApiError('unauthorized', 'the operator token is invalid or expired');
+        });
+      } else if (!(session && (await session(req)))) {
+        throw new ApiError('unauthorized', 'an operator token (or operator console session) is required');
+      }
     } catch (error) {
       if (!req.complete) res.setHeader('Connection', 'close');
       return next(error);

@@ -12,7 +12,8 @@ import { ApiError } from '../api/errors.js';
 import { RouteList, type Route } from '../api/routes.js';
 import { safeErrorCode } from '../providers/provider-error.js';
 import { credential, printable, text, visibleAscii } from '../api/validation.js';
-import { managedConnection, recordedConnection } from './access.js';
+import { recordedConnection } from './access.js';
+import { removeConnection } from './connection-removal.js';
 import {
   connectionSchema,
   apiKeySchema,
@@ -349,18 +350,15 @@ export function connectionRoutes(deps: ConnectionRouteDependencies): Route[] {
     errors: [404, 409],
     rateLimit: 'change',
     async handler({ params, query, caller }) {
-      const force = query.force === 'true';
-      const connection = await managedConnection(db, caller, params.id);
-      if (force && caller.role !== 'owner' && caller.role !== 'admin') {
-        throw new ApiError('forbidden', 'only owners and admins remove a connection that has dependents');
-      }
-      const { notified } = await commands.remove(connection.id, { actor: caller.sub, force });
+      const { connection, notified } = await removeConnection(deps, caller, params.id, {
+        force: query.force === 'true',
+      });
       deps.logger.info(
         { connectionId: connection.id, dependents: notified.length },
         'connection disconnected through the API',
       );
       return {
-        connection: await readBack(caller.workspace, connection.id),
+        connection,
         notified: notified.map(({ kind, dependentId, event }) => ({ kind, dependentId, event })),
       };
     },

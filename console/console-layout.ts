@@ -18,6 +18,33 @@ export function statusBadge(status: ConnectionStatus): SafeHtml {
   return html`<span class="badge badge-${status}">${status}</span>`;
 }
 
+/**
+ * A table of the console: its caption (what the browser test and screen readers find it by), its column
+ * headings (a false one left out), its rows; or `empty`, a sentence, when there is no row.
+ */
+export function dataTable(table: {
+  caption: string;
+  columns: ReadonlyArray<string | false>;
+  rows: readonly SafeHtml[];
+  empty: string;
+}): SafeHtml {
+  if (table.rows.length === 0) return html`<p>${table.empty}</p>`;
+  const columns = table.columns.filter((column): column is string => column !== false);
+  return html`<table>
+    <caption>
+      ${table.caption}
+    </caption>
+    <thead>
+      <tr>
+        ${columns.map((column) => html`<th scope="col">${column}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${table.rows}
+    </tbody>
+  </table>`;
+}
+
 function navigation(session: ConsoleSession | undefined): SafeHtml {
   if (!session) return html`<nav aria-label="Console"><a href="/console">Connections console</a></nav>`;
   const { caller } = session;

@@ -1,15 +1,19 @@
 // The dependents of a connection (what relies on it), for the connection's readers and the agents and
 // admins that register them: list, register or update, remove. A dependent is refused on a disconnected
-// connection; what a disconnect tells them is the connection's delete (connections/routes.ts).
+// connection; what a disconnect tells them is the connection's delete (connections/routes.ts). Registering
+// and removing are dependent-registration.ts's, which the console's connection page calls too.
 import { z } from 'zod';
 import type { Role } from '../api/auth.js';
-import { ApiError } from '../api/errors.js';
 import { idSchema, RouteList, type Route } from '../api/routes.js';
-import { platformId, text, url } from '../api/validation.js';
 import { visibleConnection } from '../connections/access.js';
-import { connectionStore } from '../connections/connection-store.js';
 import { everyone, idParams, tags } from '../connections/connection-schemas.js';
 import type { Db } from '../db/database.js';
+import {
+  dependentDetailsSchema,
+  dependentIdSchema,
+  registerDependent,
+  removeDependent,
+} from './dependent-registration.js';
 import { dependentKinds, dependentStore } from './dependent-store.js';
 
 const dependentWriters: Role[] = ['owner', 'admin', 'agent'];
@@ -25,7 +29,7 @@ const dependentSchema = z.object({
 const dependentParams = z.strictObject({
   id: idSchema,
   kind: z.enum(dependentKinds),
-  dependentId: platformId(),
+  dependentId: dependentIdSchema,
 });
 
 export function dependentRoutes({ db }: { db: Db }): Route[] {
@@ -58,27 +62,15 @@ export function dependentRoutes({ db }: { db: Db }): Route[] {
     tags,
     roles: dependentWriters,
     params: dependentParams,
-    body: z.strictObject({
-      name: text(200).optional(),
-      callbackUrl: url({ schemes: ['https', 'http'] }).optional(),
-    }),
+    body: dependentDetailsSchema,
     response: z.object({ dependent: dependentSchema }),
     status: [201, 200],
     errors: [404, 409],
     async handler({ params, body, caller, res }) {
-      const connection = await visibleConnection(db, caller, params.id);
-      // Under the connection's row lock, which a removal holds while it lists the dependents and records
-      // itself: a registration is either seen by that removal or sees the connection disconnected.
-      const { dependent, created } = await db.transaction(async (tx) => {
-        const current = await connectionStore.lockStatus(tx, connection.id, 'share');
-        if (current?.status === 'disconnected') {
-          throw new ApiError('conflict', 'the connection is disconnected');
-        }
-        return dependentStore.put(
-          tx,
-          { workspaceId: caller.workspace, connectionId: connection.id },
-          { kind: params.kind, id: params.dependentId, ...body, actor: caller.sub },
-        );
+      const { dependent, created } = await registerDependent(db, caller, params.id, {
+        kind: params.kind,
+        id: params.dependentId,
+        ...body,
       });
       res.status(created ? 201 : 200);
       res.json({ dependent });
@@ -94,14 +86,7 @@ export function dependentRoutes({ db }: { db: Db }): Route[] {
     params: dependentParams,
     errors: [404],
     async handler({ params, caller }) {
-      const connection = await visibleConnection(db, caller, params.id);
-      const removed = await dependentStore.remove(
-        db,
-        { workspaceId: caller.workspace, connectionId: connection.id },
-        params.kind,
-        params.dependentId,
-      );
-      if (!removed) throw new ApiError('not_found', `no dependent ${params.kind}/${params.dependentId}`);
+      await removeDependent(db, caller, params.id, { kind: params.kind, id: params.dependentId });
     },
   });
   return registry.routes;

@@ -1,172 +1,26 @@
 // Integration routes: the provider catalogue with this workspace's configuration state, per-workspace
-// configuration of catalogue providers, and custom providers. A client secret is write-only: it is sealed
-// through the vault on the way in and no answer ever carries it (only whether one is stored).
+// configuration of catalogue providers, and custom providers. What each does is integration-settings.ts's
+// (the console's pages call the same functions); a client secret is write-only and no answer carries it.
 import { z } from 'zod';
-import { catalogueEntry, catalogueProvider, providerCatalogue } from '../catalogue/providers.js';
-import {
-  apiKeyProviderShape,
-  catalogueCategories,
-  checkOAuthTemplates,
-  integrationKeySchema,
-  oauthProviderShape,
-  scopeSchema,
-  type ProviderConfig,
-} from '../providers/provider-config.js';
-import { integrationStore, type Integration } from './integration-store.js';
-import type { Db } from '../db/database.js';
-import type { OutboundGuard } from '../providers/outbound-guard.js';
-import type { CredentialVault } from '../vault/index.js';
-import { ApiError } from '../api/errors.js';
+import { integrationKeySchema } from '../providers/provider-config.js';
 import { RouteList, type Route } from '../api/routes.js';
-import { credential, text, url } from '../api/validation.js';
-import { behaviourOf, behaviourSchema } from './catalogue-behaviour.js';
-import { checkProviderUrls } from './provider-urls.js';
+import {
+  configureBody,
+  configureIntegration,
+  customBody,
+  integrationView,
+  listIntegrations,
+  registerCustomProvider,
+  type IntegrationSettingsDependencies,
+} from './integration-settings.js';
 
 const managers = ['owner', 'admin'] as const;
 const everyone = ['owner', 'admin', 'member', 'agent'] as const;
 
-const clientId = credential(500);
-const clientSecret = credential(4000);
-const scopes = z.array(scopeSchema).max(100);
-
-const integrationView = z.object({
-  key: z.string(),
-  displayName: z.string(),
-  source: z.enum(['catalogue', 'custom']),
-  authType: z.enum(['oauth2', 'api_key']),
-  personal: z.boolean(),
-  /** The kind of tool; null for a custom provider. */
-  category: z.enum(catalogueCategories).nullable(),
-  /** The provider documentation the catalogue entry was checked against; empty for a custom provider. */
-  docs: z.array(z.string()),
-  /** What the provider documentedly does (PKCE, refresh, revocation, identity, parameters to ask for). */
-  behaviour: behaviourSchema,
-  configured: z.boolean(),
-  enabled: z.boolean(),
-  clientIdPresent: z.boolean(),
-  clientSecretPresent: z.boolean(),
-  /** The scopes requested: the workspace's own, or the provider's defaults. */
-  scopes: z.array(z.string()),
-  defaultScopes: z.array(z.string()),
-  /** How the provider is spoken to: endpoints and methods, never a credential. */
-  provider: z.record(z.string(), z.unknown()),
-});
-type IntegrationView = z.infer<typeof integrationView>;
-
-const configureBody = z.strictObject({
-  clientId: clientId.optional(),
-  clientSecret: clientSecret.optional(),
-  scopes: scopes.optional(),
-  enabled: z.boolean().optional(),
-});
-
-const customFields = {
-  key: integrationKeySchema,
-  displayName: text(100),
-  enabled: z.boolean().optional(),
-};
-// A custom provider speaks the same format as the catalogue, but its URLs are plain (they are checked for public
-// addresses before it is stored, which a template cannot be) and it asks for no connection parameters.
-const plainUrl = url({ schemes: ['https', 'http'] });
-const { parameters: _parameters, providerData: _providerData, ...customOAuthShape } = oauthProviderShape;
-const { parameters: _keyParameters, ...customApiKeyShape } = apiKeyProviderShape;
-const customBody = z.discriminatedUnion('authType', [
-  z
-    .strictObject({
-      ...customOAuthShape,
-      ...customFields,
-      // Defaults to the authorization endpoint's origin; checked against `iss` when the provider sends one.
-      issuer: plainUrl.optional(),
-      authorizationEndpoint: plainUrl,
-      tokenEndpoint: plainUrl,
-      revocationEndpoint: plainUrl.optional(),
-      apiBaseUrl: plainUrl.optional(),
-      scopes: scopes.default([]),
-      clientId,
-      clientSecret: clientSecret.optional(),
-    })
-    .superRefine((value, context) =>
-      checkOAuthTemplates({ ...value, issuer: value.issuer ?? value.authorizationEndpoint }, context),
-    ),
-  z.strictObject({ ...customApiKeyShape, ...customFields, apiBaseUrl: plainUrl }),
-]);
-
-/** Where a provider comes from: a catalogue entry's category and docs, or none for a custom provider. */
-type Origin = Pick<IntegrationView, 'source' | 'category'> & { docs: readonly string[] };
-
-function view(
-  key: string,
-  origin: Origin,
-  provider: ProviderConfig,
-  integration: Integration | undefined,
-  hasSecret: boolean,
-): IntegrationView {
-  const { displayName, personal, ...rest } = provider;
-  const defaultScopes = provider.authType === 'oauth2' ? provider.scopes : [];
-  return {
-    key,
-    displayName: displayName ?? key,
-    source: origin.source,
-    authType: provider.authType,
-    personal: personal ?? false,
-    category: origin.category,
-    docs: [...origin.docs],
-    behaviour: behaviourOf(provider),
-    configured: integration !== undefined,
-    enabled: integration?.enabled ?? false,
-    clientIdPresent: Boolean(integration?.clientId),
-    clientSecretPresent: hasSecret,
-    scopes: integration?.scopes ?? defaultScopes,
-    defaultScopes,
-    provider: rest,
-  };
-}
-
-export interface IntegrationRouteDependencies {
-  db: Db;
-  /** Seals client secrets. */
-  vault: CredentialVault;
-  /** http:// and private-network provider URLs, for development and tests only. */
-  allowInsecureProviderUrls: boolean;
-  /** The address check of custom providers' URLs. */
-  outbound: OutboundGuard;
-}
+export type IntegrationRouteDependencies = IntegrationSettingsDependencies;
 
 export function integrationRoutes(deps: IntegrationRouteDependencies): Route[] {
   const registry = new RouteList();
-
-  async function listViews(workspaceId: string): Promise<IntegrationView[]> {
-    const [configured, withSecret] = await Promise.all([
-      integrationStore.list(deps.db, workspaceId),
-      integrationStore.keysWithClientSecret(deps.db, workspaceId),
-    ]);
-    const byKey = new Map(configured.map((integration) => [integration.key, integration]));
-    const catalogue = providerCatalogue.map((entry) => {
-      const integration = byKey.get(entry.key);
-      // The catalogue's own description wins: the stored copy only records what was configured.
-      const provider = catalogueProvider(entry) as ProviderConfig;
-      const origin = { source: 'catalogue', category: entry.category, docs: entry.docs } as const;
-      return view(entry.key, origin, provider, integration, withSecret.has(entry.key));
-    });
-    const custom = configured
-      .filter((integration) => !catalogueEntry(integration.key))
-      .map((integration) =>
-        view(
-          integration.key,
-          { source: 'custom', category: null, docs: [] },
-          integration.provider,
-          integration,
-          withSecret.has(integration.key),
-        ),
-      );
-    return [...catalogue, ...custom];
-  }
-
-  async function viewOf(workspaceId: string, key: string): Promise<IntegrationView> {
-    const found = (await listViews(workspaceId)).find((item) => item.key === key);
-    if (!found) throw new ApiError('not_found', `no integration ${key}`);
-    return found;
-  }
 
   registry.add({
     method: 'get',
@@ -175,7 +29,7 @@ export function integrationRoutes(deps: IntegrationRouteDependencies): Route[] {
     tags: ['integrations'],
     roles: everyone,
     response: z.object({ integrations: z.array(integrationView) }),
-    handler: async ({ caller }) => ({ integrations: await listViews(caller.workspace) }),
+    handler: async ({ caller }) => ({ integrations: await listIntegrations(deps.db, caller.workspace) }),
   });
 
   registry.add({
@@ -189,48 +43,7 @@ export function integrationRoutes(deps: IntegrationRouteDependencies): Route[] {
     body: configureBody,
     response: integrationView,
     errors: [404],
-    handler: async ({ caller, params, body }) => {
-      const entry = catalogueEntry(params.key);
-      if (!entry) throw new ApiError('not_found', `no catalogue provider ${params.key}`);
-      const existing = await integrationStore.get(deps.db, caller.workspace, params.key);
-      if (entry.authType === 'api_key') {
-        const misplaced = (['clientId', 'clientSecret', 'scopes'] as const).filter(
-          (f) => body[f] !== undefined,
-        );
-        if (misplaced.length) {
-          throw new ApiError(
-            'invalid_request',
-            `${entry.displayName} uses API keys: it takes no client id, secret or scopes`,
-            misplaced.map((field) => ({ path: `body.${field}`, message: 'not used by an API-key provider' })),
-          );
-        }
-      } else {
-        const resultingClientId = body.clientId ?? existing?.clientId;
-        if (!resultingClientId) {
-          throw new ApiError('invalid_request', 'a client id is required', [
-            { path: 'body.clientId', message: 'required when the provider is first configured' },
-          ]);
-        }
-        const hasSecret =
-          body.clientSecret !== undefined ||
-          (await integrationStore.keysWithClientSecret(deps.db, caller.workspace)).has(params.key);
-        if (entry.tokenEndpointAuthMethod !== 'none' && !hasSecret) {
-          throw new ApiError('invalid_request', 'a client secret is required', [
-            { path: 'body.clientSecret', message: `required by ${entry.displayName}'s token endpoint` },
-          ]);
-        }
-      }
-      await integrationStore.configure(deps.db, deps.vault, {
-        workspaceId: caller.workspace,
-        key: params.key,
-        provider: catalogueProvider(entry),
-        clientId: body.clientId ?? existing?.clientId,
-        clientSecret: body.clientSecret,
-        scopes: body.scopes ?? existing?.scopes,
-        enabled: body.enabled ?? existing?.enabled ?? true,
-      });
-      return viewOf(caller.workspace, params.key);
-    },
+    handler: ({ caller, params, body }) => configureIntegration(deps, caller.workspace, params.key, body),
   });
 
   registry.add({
@@ -244,69 +57,7 @@ export function integrationRoutes(deps: IntegrationRouteDependencies): Route[] {
     status: 201,
     errors: [409],
     rateLimit: 'change',
-    handler: async ({ caller, body }) => {
-      if (catalogueEntry(body.key)) {
-        throw new ApiError('invalid_request', `${body.key} is a catalogue provider: configure it with PUT`, [
-          { path: 'body.key', message: 'clashes with a catalogue provider' },
-        ]);
-      }
-      const urls =
-        body.authType === 'oauth2'
-          ? {
-              issuer: body.issuer,
-              authorizationEndpoint: body.authorizationEndpoint,
-              tokenEndpoint: body.tokenEndpoint,
-              revocationEndpoint: body.revocationEndpoint,
-              apiBaseUrl: body.apiBaseUrl,
-            }
-          : { apiBaseUrl: body.apiBaseUrl };
-      const problems = await checkProviderUrls(urls, {
-        allowInsecure: deps.allowInsecureProviderUrls,
-        outbound: deps.outbound,
-      });
-      if (problems.length) {
-        throw new ApiError(
-          'invalid_request',
-          `provider URLs refused: ${problems.map((problem) => problem.path).join(', ')}`,
-          problems.map((problem) => ({ path: `body.${problem.path}`, message: problem.message })),
-        );
-      }
-      if (
-        body.authType === 'oauth2' &&
-        body.tokenEndpointAuthMethod !== 'none' &&
-        body.clientSecret === undefined
-      ) {
-        throw new ApiError('invalid_request', 'a client secret is required', [
-          { path: 'body.clientSecret', message: `required by ${body.tokenEndpointAuthMethod}` },
-        ]);
-      }
-      if (await integrationStore.get(deps.db, caller.workspace, body.key)) {
-        throw new ApiError('conflict', `an integration ${body.key} already exists in this workspace`);
-      }
-      if (body.authType === 'oauth2') {
-        const { key, enabled, clientId: id, clientSecret: secret, ...provider } = body;
-        await integrationStore.configure(deps.db, deps.vault, {
-          workspaceId: caller.workspace,
-          key,
-          provider: {
-            ...provider,
-            issuer: provider.issuer ?? new URL(provider.authorizationEndpoint).origin,
-          },
-          clientId: id,
-          clientSecret: secret,
-          enabled: enabled ?? true,
-        });
-      } else {
-        const { key, enabled, ...provider } = body;
-        await integrationStore.configure(deps.db, deps.vault, {
-          workspaceId: caller.workspace,
-          key,
-          provider,
-          enabled: enabled ?? true,
-        });
-      }
-      return viewOf(caller.workspace, body.key);
-    },
+    handler: ({ caller, body }) => registerCustomProvider(deps, caller.workspace, body),
   });
   return registry.routes;
 }

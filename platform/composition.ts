@@ -68,7 +68,8 @@ export interface ApiParts {
   refreshMarginMs?: number;
   trustProxy?: ApiDependencies['trustProxy'];
   checkResponses?: boolean;
-  codec?: ApiDependencies['codec'];
+  /** The codec server; its operator-session check is the console's (added here). */
+  codec?: Omit<NonNullable<ApiDependencies['codec']>, 'operatorSession'>;
   /** The console (console/): sign-in (without a verifier no sign-in token is accepted), session lifetime. */
   console?: {
     /** Verifies sign-in tokens (console/sign-in-links.ts); a composition without it refuses every one. */
@@ -173,6 +174,11 @@ export function composeApi(parts: ApiParts): Express {
       }),
     ],
     streaming: [agentAccess.proxy],
-    codec: parts.codec,
+    // Temporal UI sends the operator's browser cookies, not a token: the operator session opens the codec
+    // too (for the UI's origins only: api/codec-server.ts).
+    codec: parts.codec && {
+      ...parts.codec,
+      operatorSession: async (req) => (await consoleAuth.operator(req)) !== undefined,
+    },
   });
 }

@@ -98,7 +98,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Path of a Go-built tool, built once on first use by scripts/go-tool.sh. */
-export async function goTool(name: 'temporal' | 'local-kms'): Promise<string> {
+export async function goTool(name: 'temporal' | 'local-kms' | 'temporal-ui'): Promise<string> {
   const { stdout } = await promisify(execFile)('bash', [path.join(projectRoot, 'scripts/go-tool.sh'), name], {
     maxBuffer: 10 * 1024 * 1024,
   });

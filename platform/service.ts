@@ -34,6 +34,7 @@ import { startEmbeddedPostgres } from './postgres.js';
 import { composeApi } from './composition.js';
 import { supervise, type SupervisedPart } from './supervisor.js';
 import { ensureSearchAttributes, startTemporalDevServer, type DevServerOptions } from './temporal.js';
+import { startTemporalUi, type TemporalUiOptions } from './temporal-ui.js';
 
 export interface RunningService {
   apiUrl?: string;
@@ -99,17 +100,26 @@ export async function startService(
       logger.info({ dbFile: dev.dbFile }, 'starting the Temporal dev server');
       const devServer: DevServerOptions = {
         port: dev.port,
-        uiPort: dev.uiPort,
         dbFile: dev.dbFile,
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'logs/temporal.log'),
-        uiCodecEndpoint: `${config.publicUrl}/codec`,
       };
       const server = await startSupervised('the Temporal dev server', () =>
         startTemporalDevServer(devServer),
       );
       temporalAddress = server.address;
-      temporalUiUrl = server.uiUrl;
+      // The UI apart from the dev server (which runs headless): Temporal's UI server, whose codec fetches
+      // carry the browser's cookies, so an operator's console session decodes payloads in it.
+      const ui: TemporalUiOptions = {
+        temporalAddress,
+        port: dev.uiPort,
+        namespace: config.temporal.namespace,
+        codecEndpoint: `${config.publicUrl}/codec`,
+        dir: path.join(config.dataDir, 'temporal-ui'),
+        logFile: path.join(config.dataDir, 'logs/temporal-ui.log'),
+      };
+      logger.info('starting the Temporal UI');
+      temporalUiUrl = (await startSupervised('the Temporal UI', () => startTemporalUi(ui))).url;
     } else {
       temporalAddress = config.temporal.address;
       temporalUiUrl = config.temporal.uiUrl;

@@ -1,4 +1,4 @@
-// Temporal for the embedded default and the tests: the CLI's dev server (SQLite, Web UI) as a child process,
+// Temporal for the embedded default and the tests: the CLI's dev server (SQLite, headless) as a child process,
 // and the connection and search-attribute registration used against any cluster.
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
@@ -8,19 +8,16 @@ import { goTool, startProcess, waitUntilReady, type ManagedProcess } from './pro
 
 export interface DevServerOptions {
   port: number;
-  uiPort?: number;
   /** SQLite file; without one the server keeps everything in memory. */
   dbFile?: string;
   namespace: string;
   logFile: string;
-  uiCodecEndpoint?: string;
   /** Dynamic configuration values, e.g. a lower continue-as-new suggestion for tests. */
   dynamicConfig?: Record<string, string | number>;
 }
 
 export interface DevServer {
   address: string;
-  uiUrl?: string;
   process: ManagedProcess;
   /** Settles when the server process ends, with its exit code or signal. */
   exited: Promise<string>;
@@ -41,9 +38,8 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   ];
   args.push('--namespace', options.namespace);
   if (options.dbFile) args.push('--db-filename', path.resolve(options.dbFile));
-  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
-  else args.push('--headless');
-  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  // Its built-in UI cannot send the codec server a credential: the UI is platform/temporal-ui.ts.
+  args.push('--headless');
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
@@ -65,7 +61,6 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   }
   return {
     address,
-    uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : undefined,
     process: child,
     exited: child.exit,
     stop: () => child.stop(),

@@ -1,6 +1,7 @@
 // `npm start` as a newcomer runs it: everything embedded in a data folder, on free ports. The API becomes
 // ready, the Temporal UI answers, Ctrl-C (SIGINT) stops every process it started, and a workflow started
-// before a restart is still listed after it; the printed console and operator links sign in.
+// before a restart is still listed after it; the printed console and operator links sign in, and the UI's
+// codec requests (the API's /codec, with cookies) decode for the operator's session, not the admin's.
 import { Client, Connection } from '@temporalio/client';
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -105,6 +106,27 @@ describe('npm start', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready' });
     expect((await fetch(`http://127.0.0.1:${uiPort}/`)).status).toBe(200);
+    // Its codec requests go to the API with the browser's cookies (an operator's console session).
+    const settings = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/settings`)).json()) as {
+      Codec: { Endpoint: string; IncludeCredentials: boolean };
+    };
+    expect(settings.Codec).toMatchObject({
+      Endpoint: `http://127.0.0.1:${apiPort}/codec`,
+      IncludeCredentials: true,
+    });
+    // And the codec server takes the operator's session from the UI's origin, never the admin's.
+    const decode = (cookies: CookieJar) =>
+      fetch(settings.Codec.Endpoint + '/decode', {
+        method: 'POST',
+        headers: {
+          ...cookies.header(),
+          origin: `http://127.0.0.1:${uiPort}`,
+          'content-type': 'application/json',
+        },
+        body: '{"payloads":[]}',
+      }).then((answer) => answer.status);
+    expect(await decode(operator)).toBe(200);
+    expect(await decode(jar)).toBe(401);
 
     // A workflow on a queue nobody serves stays open: it must still be there after the restart.
     const workflowId = `restart-probe-${Date.now()}`;

@@ -144,6 +144,27 @@ describe('docker-compose.yml', () => {
     expect(() => loadConfig(appEnv(shipped))).toThrow(/AUTH_JWT_SECRET, TEMPORAL_CODEC_KEY hold a published/);
   });
 
+  it("has the Temporal UI send the browser's cookies to the API's codec server, which allows the UI's origin", async () => {
+    const env = await composeEnv(path.join(await mkdtemp(path.join(tmpdir(), 'compose-env-')), '.env'));
+    const config = loadConfig(
+      Object.fromEntries(
+        Object.entries(compose['x-app-env']).map(([key, value]) => [key, interpolate(value, env)]),
+      ),
+    );
+    const ui = compose.services['temporal-ui']!;
+    const uiEnv = Object.fromEntries(
+      Object.entries(ui.environment ?? {}).map(([key, value]) => [key, interpolate(value, env)]),
+    );
+    // The names are those of the UI image's config template (ui-server's config/docker.yaml).
+    expect(uiEnv.TEMPORAL_CODEC_ENDPOINT).toBe(`${config.publicUrl}/codec`);
+    expect(uiEnv.TEMPORAL_CODEC_INCLUDE_CREDENTIALS).toBe('true');
+    // The UI is published where the API's TEMPORAL_UI_URL says (the origin its codec server allows).
+    const [, hostPort] = /^127\.0\.0\.1:(\d+):\d+$/.exec(ui.ports![0]!)!;
+    expect('uiUrl' in config.temporal && config.temporal.uiUrl).toBe(`http://localhost:${hostPort}`);
+    // Same site as the API (the operator's cookie is SameSite=Strict): the same host name.
+    expect(new URL(config.publicUrl).hostname).toBe('localhost');
+  });
+
   it('has npm run compose-env write fresh values once, and only the ones missing afterwards', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'compose-env-'));
     const [first, other] = await Promise.all([

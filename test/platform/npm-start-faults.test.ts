@@ -1,10 +1,10 @@
 // `npm start` under faults, run as test/start.test.ts runs it (its own data folder, free ports), with KMS
 // through a local-kms this test starts itself so that it can kill it too. One at a time, the Temporal dev
-// server, the embedded Postgres server and local-kms are killed (SIGKILL) under the running service; after
-// each the service becomes ready again on its own (npm start restarts its embedded parts on the same ports
-// with their data; the API and worker reconnect), and a connection made before the faults still works:
-// the token route answers its key, deactivate and activate complete, and a new connection can be made.
-// And a part that cannot be restarted makes npm start stop everything and exit non-zero, saying why.
+// server, the embedded Postgres server, the Temporal UI and local-kms are killed (SIGKILL) under the running
+// service; after each the service becomes ready again on its own (npm start restarts its embedded parts on
+// the same ports with their data; the API and worker reconnect), and a connection made before the faults
+// still works: the token route answers its key, deactivate and activate complete, and a new connection can
+// be made. And a part that cannot be restarted makes npm start stop everything and exit non-zero, saying why.
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -175,6 +175,18 @@ describe('npm start under faults', () => {
     });
     await stillWorks();
 
+    // The Temporal UI (Temporal's UI server) comes back on its port, with its codec configuration.
+    const uiUrl = /Temporal UI: +(\S+)/.exec(service.output())![1]!;
+    const ui = pidOf(service, /--env development start/);
+    await killed(ui);
+    const settings = await waitUntilReady('a new Temporal UI', async () => {
+      if (pidOf(service, /--env development start/) === ui) throw new Error('not restarted yet');
+      const answer = await fetch(`${uiUrl}/api/v1/settings`);
+      if (!answer.ok) throw new Error(`answered ${answer.status}`);
+      return (await answer.json()) as { Codec: { Endpoint: string; IncludeCredentials: boolean } };
+    });
+    expect(settings.Codec).toMatchObject({ Endpoint: `${apiUrl}/codec`, IncludeCredentials: true });
+
     await killed(kms.child.pid!);
     await kms.stop();
     // local-kms is not npm start's own part: it comes back as an external KMS would, on its port and data.
@@ -183,6 +195,7 @@ describe('npm start under faults', () => {
 
     expect(service.output()).toMatch(/the Temporal dev server ended \(SIGKILL\): restarting it/);
     expect(service.output()).toMatch(/the embedded Postgres ended \(SIGKILL\): restarting it/);
+    expect(service.output()).toMatch(/the Temporal UI ended \(SIGKILL\): restarting it/);
     expect(await service.stop('SIGINT')).toBe(0);
     expect(processGroup(service.child.pid!)).toEqual([]);
   }, 300_000);

@@ -20,6 +20,7 @@ import {
 } from '../../api/auth.js';
 import { createOperatorVerifier } from '../../api/operator-auth.js';
 import { createSignInVerifier } from '../../console/sign-in-links.js';
+import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import type { Logger } from '../../logging/logger.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { ConnectionChangeListener } from '../../connections/connection-changes.js';
@@ -65,6 +66,12 @@ export async function startApiHarness(
      * listens on and tests hand the callback's parameters to the API themselves.
      */
     ownPublicUrl?: boolean;
+    /**
+     * A Temporal UI's origin (test/support/temporal-ui.ts): the harness then serves the codec server with
+     * CORS for it (operator tokens of its secret, operator console sessions from that origin), and the
+     * console links it for operators.
+     */
+    temporalUiOrigin?: string;
   } = {},
 ): Promise<ApiHarness> {
   const own = options.ownPublicUrl ? await listenFirst() : undefined;
@@ -81,6 +88,7 @@ export async function startApiHarness(
   const secret = await loadJwtSecret(auth);
   const operatorSecret = await loadSecret(undefined, path.join(authDir, 'operator-secret'));
   const checkToken = await createTokenChecker(auth);
+  const verifyOperator = createOperatorVerifier(operatorSecret);
   const changes = new ConnectionChangeListener(lifecycle.databaseUrl);
   await changes.start();
   const grants = new GrantRecorder(lifecycle.db, {
@@ -107,8 +115,18 @@ export async function startApiHarness(
     grants,
     changes,
     console: {
-      signIn: createSignInVerifier({ checkToken, verifyOperator: createOperatorVerifier(operatorSecret) }),
+      signIn: createSignInVerifier({ checkToken, verifyOperator }),
+      ...(options.temporalUiOrigin && {
+        temporalUi: { url: options.temporalUiOrigin, namespace: 'default' },
+      }),
     },
+    ...(options.temporalUiOrigin && {
+      codec: {
+        codec: new AesGcmPayloadCodec({ id: 'test', key: lifecycle.codecKey }),
+        verifyOperator,
+        allowedOrigins: [options.temporalUiOrigin],
+      },
+    }),
   };
   const app = composeApi(parts);
   own?.serve(app);
