@@ -105,7 +105,7 @@ export function connectionActions(
   async function keyConnection(caller: ConsoleSession['caller'], id: string): Promise<ConnectionMetadata> {
     const connection = await managedConnection(db, caller, id);
     if (connection.authType !== 'api_key') {
-      throw new ApiError('invalid_request', 'an OAuth connection is renewed with a reconnect link');
+      throw new ApiError('conflict', 'an OAuth connection is renewed with a reconnect link, not a new key');
     }
     return connection;
   }

@@ -100,13 +100,17 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
     query: z.object({
       status: anyOf(connectionStatuses),
       scope: anyOf(['workspace', 'user'] as const),
+      // Set, with `status`, by the connect flow's Continue (its returnTo): the outcome, not a filter.
+      connection: idSchema.optional(),
     }),
     async handler({ params, query, caller, session, res }) {
       const { integration, displayName, known } = await integrationOf(deps, caller.workspace, params.key);
       if (!known) throw new ApiError('not_found', `no integration ${params.key}`);
+      const returned = query.connection !== undefined;
+      const status = returned ? undefined : query.status || undefined;
       const connections = await connectionStore.list(db, caller.workspace, visibilityOf(caller), {
         integration: params.key,
-        status: query.status || undefined,
+        status,
         scope: query.scope || undefined,
       });
       const rows = connections.map(
@@ -119,14 +123,16 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
             <td>${utcTime(connection.createdAt)}</td>
           </tr>`,
       );
+      const outcome = connections.find((connection) => connection.id === query.connection);
       sendConsolePage(res, 200, session, {
         title: displayName,
+        notice: outcome && `Back from connecting: ${outcome.name ?? outcome.id} is ${outcome.status}.`,
         formOrigins: connectOrigins,
         body: html`<h2>Your Connections</h2>
           <form method="get" action="/console/integrations/${params.key}">
             <label for="status">Status</label>
             <select id="status" name="status">
-              ${selectOptions(['', ...connectionStatuses], query.status, { '': 'Any' })}
+              ${selectOptions(['', ...connectionStatuses], status, { '': 'Any' })}
             </select>
             <label for="scope">Scope</label>
             <select id="scope" name="scope">

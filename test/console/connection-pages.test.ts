@@ -173,6 +173,17 @@ describe('console: connection pages', () => {
       `/console/integrations/${api.integration}?status=active&scope=workspace`,
     );
     expect(filtered.html).toMatch(/<option value="active"\s+selected>/);
+    // Back from the connect flow's Continue (`?connection=<id>&status=<outcome>`): the outcome is said, and
+    // the list is not filtered by it.
+    const back = await page(
+      admin,
+      `/console/integrations/${api.integration}?connection=${pending}&status=active`,
+    );
+    expect(noticeOf(back.html)).toBe('Back from connecting: Waiting one is pending.');
+    expect(tableRows(back.html, 'Your Connections').map((row) => row[0])).toEqual(
+      expect.arrayContaining([active, 'Waiting one', own]),
+    );
+    expect(back.html).not.toMatch(/<option value="active"\s+selected>/);
     expect((await page(admin, `/console/integrations/${api.integration}?status=sleeping`)).status).toBe(400);
     expect((await page(admin, '/console/integrations/no-such-integration')).status).toBe(404);
   });
@@ -450,6 +461,11 @@ describe('console: connection pages', () => {
     );
     const form = await page(admin, `/console/connections/${id}/api-key`);
     expect(h1(form.html)).toBe('Rotate the API key');
+    // An OAuth connection has no key to rotate: 409, as its state does not allow it (Schemathesis found a 400).
+    const oauth = await pendingConnection(tokens.admin, 'workspace');
+    const noKey = await page(admin, `/console/connections/${oauth}/api-key`);
+    expect(noKey.status).toBe(409);
+    expect(textOf(noKey.html)).toContain('renewed with a reconnect link');
     expect(form.html).toContain('type="password"');
 
     const rejected = await submit(admin, `/console/connections/${id}/api-key`, { apiKey: badKey });
