@@ -81,6 +81,29 @@ export FUZZ_ADMIN_TOKEN=$token
 # The codec server takes an operator's token, never a workspace's (scripts/schemathesis.toml sends it there).
 FUZZ_OPERATOR_TOKEN=$(node --import tsx scripts/token.ts --operator --sub fuzz-operator --expires 1h)
 export FUZZ_OPERATOR_TOKEN
+# The console's pages are fuzzed signed in (scripts/schemathesis.toml sends the session cookie there): the
+# sign-in link is opened and its form sent as a browser would, and the session cookie kept.
+FUZZ_CONSOLE_SESSION=$(node -e '
+  const link = new URL(process.argv[1]);
+  const cookieOf = (response) =>
+    (response.headers.getSetCookie?.() ?? []).map((line) => line.split(";")[0]).join("; ");
+  (async () => {
+    const page = await fetch(link);
+    const browser = cookieOf(page);
+    const html = await page.text();
+    const field = (name) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? "";
+    const form = new URLSearchParams({ token: field("token"), csrf: field("csrf") });
+    const signedIn = await fetch(new URL("/console/sign-in", link), {
+      method: "POST",
+      body: form,
+      headers: { cookie: browser, "content-type": "application/x-www-form-urlencoded" },
+      redirect: "manual",
+    });
+    const session = /connections_console=([^;]+)/.exec(cookieOf(signedIn))?.[1];
+    if (!session) { console.error(`console sign-in: ${signedIn.status}`); process.exit(1); }
+    console.log(session);
+  })().catch(() => process.exit(1));' "$(node --import tsx scripts/token.ts --console --role admin --sub fuzz-admin)")
+export FUZZ_CONSOLE_SESSION
 http PUT /v1/integrations/github '{"clientId":"fuzz-client","clientSecret":"fuzz-secret"}' >/dev/null
 connection=$(http POST /v1/connections '{"integration":"github","scope":"workspace","name":"fuzzed"}' |
   node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).connection.id))')
