@@ -4,8 +4,10 @@
 // token is the hidden field of its sign-in page, a reconnect link is the text of its own page), so each
 // secret can name the one page it may appear on.
 import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { AesGcmPayloadCodec } from '../../temporal/payload-codec.js';
 import type { ApiHarness } from './api.js';
 import { showsPage, type TestBrowser } from './browser.js';
+import { secretsInHistories } from './secret-scan.js';
 
 export class ConsoleSecrets {
   private readonly values = new Map<string, { what: string; shownOn?: (page: URL) => boolean }>();
@@ -47,6 +49,22 @@ export class ConsoleSecrets {
     return [...this.values]
       .filter(([value]) => lines.some((line) => line.includes(value)))
       .map(([, { what }]) => what);
+  }
+
+  /**
+   * Every vault credential added, then where any secret is found: pages (but its own), log lines, and the
+   * histories of the harness's workflows (decoded with its codec key), with how many histories were read.
+   */
+  async leaks(served: TestBrowser['servedPages']) {
+    for (const value of this.api.vault.secrets) this.add('a credential the vault sealed', value);
+    const codec = new AesGcmPayloadCodec({ id: 'test', key: this.api.codecKey });
+    const histories = await secretsInHistories(
+      this.api.client,
+      codec,
+      `TaskQueue="${this.api.taskQueue}"`,
+      this.all(),
+    );
+    return { pages: this.inPages(served), logs: this.inLogs(this.api.logLines), histories };
   }
 }
 
