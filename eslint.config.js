@@ -17,6 +17,8 @@ const features = [
   '../notifications/*',
   '../connect/*',
   '../console/*',
+  '../agent-policies/*',
+  '../mcp/*',
 ];
 // api/routes.js is the route registry every feature declares its routes with.
 const routesOfOtherFeatures = ['../*/routes.js', '../*/*-routes.js', '!../api/routes.js'];
@@ -74,6 +76,8 @@ export default tseslint.config(
       'notifications/**/*.ts',
       'connect/**/*.ts',
       'console/**/*.ts',
+      'agent-policies/**/*.ts',
+      'mcp/**/*.ts',
     ],
     rules: restrict(outsideTheFeatures, noForeignRoutes),
   },

@@ -1,8 +1,8 @@
 // Credential grants gathered in the API process and written in batches, so that the credential read path
-// does not write Postgres on every read. record() only counts the grant into its aggregate (one per
-// workspace, connection, kind, caller, role, on-behalf-of and task). An aggregate is written, as one row,
-// once it is GRANT_FLUSH_SECONDS old (a timer looks four times an interval); the next grants of the same key
-// start a new one. So a key gets at most one row per interval, plus one when the process stops: over any
+// does not write Postgres on every read. record() only counts the grant into its aggregate (one per distinct
+// grant: workspace, connection, kind, caller, role, on-behalf-of, task, outcome and rule, method, path and
+// channel). An aggregate is written, as one row, once it is GRANT_FLUSH_SECONDS old (a timer looks four
+// times an interval); the next grants of the same key start a new one. So a key gets at most one row per interval, plus one when the process stops: over any
 // window, no more than (window ÷ interval) + 1 rows. Everything pending is written at once when too many
 // aggregates are pending, on stop and on flush(). A write that fails is logged (counts only) and its
 // aggregates kept for the next one, up to a bound. The price: grants not written yet are lost if the
@@ -34,6 +34,11 @@ const keyOf = (grant: CredentialGrant) =>
     grant.role,
     grant.onBehalfOf ?? null,
     grant.taskId ?? null,
+    grant.outcome,
+    grant.refusedRule ?? null,
+    grant.method ?? null,
+    grant.path ?? null,
+    grant.via,
   ]);
 
 export class GrantRecorder {
@@ -74,13 +79,7 @@ export class GrantRecorder {
       this.dropped++;
     } else {
       this.pending.set(key, {
-        workspaceId: grant.workspaceId,
-        connectionId: grant.connectionId,
-        kind: grant.kind,
-        caller: grant.caller,
-        role: grant.role,
-        onBehalfOf: grant.onBehalfOf,
-        taskId: grant.taskId,
+        ...grant,
         count: 1,
         firstAt: at,
         lastAt: at,

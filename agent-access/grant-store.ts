@@ -1,7 +1,8 @@
-// The audit of credential grants (a token handed out, a call proxied): who, for which task, when. Grants
-// reach Postgres as aggregates (agent-access/grant-recorder.ts gathers them in the API process): one row per
-// workspace, connection, kind, caller, role, on-behalf-of and task per flush, with how many grants there
-// were and the first (granted_at) and last time. Rows are appended, never updated; a connection's last use
+// The audit of credential grants (a token handed out, a call proxied, or either refused by the agent's
+// access policy): who, for which task, when, through the API or MCP, and for a proxied call its method and
+// path. Grants reach Postgres as aggregates (agent-access/grant-recorder.ts gathers them in the API
+// process): one row per distinct grant (every field below) per flush, with how many grants there were and
+// the first (granted_at) and last time. Rows are appended, never updated; a connection's last use
 // is read from them (connection-store.ts), so the read path never writes the connection's row.
 import type { Db } from '../db/database.js';
 
@@ -14,6 +15,14 @@ export interface CredentialGrant {
   role: string;
   onBehalfOf?: string;
   taskId?: string;
+  /** Allowed, or refused by the agent's access policy (then `refusedRule` names the rule). */
+  outcome: 'allowed' | 'refused';
+  refusedRule?: string;
+  /** A proxied call's method and path (below the API base URL, without the query). */
+  method?: string;
+  path?: string;
+  /** Through the HTTP API or the MCP server. */
+  via: 'api' | 'mcp';
 }
 
 /** Grants of one caller, task and connection between two flushes. Times are epoch milliseconds. */
@@ -23,9 +32,14 @@ export interface GrantAggregate extends CredentialGrant {
   lastAt: number;
 }
 
-export interface RecordedGrant extends Required<Omit<CredentialGrant, 'onBehalfOf' | 'taskId'>> {
+export interface RecordedGrant extends Required<
+  Omit<CredentialGrant, 'onBehalfOf' | 'taskId' | 'refusedRule' | 'method' | 'path'>
+> {
   onBehalfOf: string | null;
   taskId: string | null;
+  refusedRule: string | null;
+  method: string | null;
+  path: string | null;
   /** How many grants this row stands for. */
   count: number;
   firstGrantedAt: string;
@@ -47,6 +61,11 @@ export const grantStore = {
       role: a.role,
       on_behalf_of: a.onBehalfOf ?? null,
       task_id: a.taskId ?? null,
+      outcome: a.outcome,
+      refused_rule: a.refusedRule ?? null,
+      method: a.method ?? null,
+      path: a.path ?? null,
+      via: a.via,
       grant_count: a.count,
       granted_at: new Date(a.firstAt).toISOString(),
       last_granted_at: new Date(a.lastAt).toISOString(),
@@ -54,12 +73,14 @@ export const grantStore = {
     const result = await db.raw(
       `insert into credential_grants
          (workspace_id, connection_id, kind, caller, role, on_behalf_of, task_id,
-          grant_count, granted_at, last_granted_at)
+          outcome, refused_rule, method, path, via, grant_count, granted_at, last_granted_at)
        select g.workspace_id, g.connection_id, g.kind, g.caller, g.role, g.on_behalf_of, g.task_id,
+              g.outcome, g.refused_rule, g.method, g.path, g.via,
               g.grant_count, g.granted_at, g.last_granted_at
          from rows from (jsonb_to_recordset(?::jsonb) as (
                 workspace_id text, connection_id uuid, kind text, caller text, role text,
-                on_behalf_of text, task_id text, grant_count integer,
+                on_behalf_of text, task_id text, outcome text, refused_rule text, method text,
+                path text, via text, grant_count integer,
                 granted_at timestamptz, last_granted_at timestamptz)) with ordinality as g
          join connections c on c.id = g.connection_id
         order by g.ordinality`,
@@ -81,6 +102,11 @@ export const grantStore = {
       role: row.role as string,
       onBehalfOf: (row.on_behalf_of as string | null) ?? null,
       taskId: (row.task_id as string | null) ?? null,
+      outcome: row.outcome as RecordedGrant['outcome'],
+      refusedRule: (row.refused_rule as string | null) ?? null,
+      method: (row.method as string | null) ?? null,
+      path: (row.path as string | null) ?? null,
+      via: row.via as RecordedGrant['via'],
       count: row.grant_count as number,
       firstGrantedAt: (row.granted_at as Date).toISOString(),
       lastGrantedAt: (row.last_granted_at as Date).toISOString(),

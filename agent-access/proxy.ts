@@ -22,6 +22,7 @@ import { authenticate, idSchema } from '../api/routes.js';
 import {
   agentAccessRoles,
   type AgentAccess,
+  type ConnectionUse,
   taskIdSchema,
   providerForUse,
   recordGrant,
@@ -86,7 +87,8 @@ export function agentProxy({ access, verifyToken, outbound }: ProxyDependencies)
       checkPath(rawPath);
       // Before the credential is opened or a grant recorded: a refused body costs neither.
       const body = await requestBody(req);
-      let { connection, credential } = await usableCredential(access, caller, id.data);
+      const use: ConnectionUse = { kind: 'proxy', method: req.method, path: rawPath, taskId, via: 'api' };
+      let { connection, credential } = await usableCredential(access, caller, id.data, use);
       const provider = await providerForUse(access, caller.workspace, connection);
       const apiBaseUrl = provider.apiBaseUrl;
       if (!apiBaseUrl) {
@@ -96,7 +98,7 @@ export function agentProxy({ access, verifyToken, outbound }: ProxyDependencies)
         );
       }
       const target = targetUrl(apiBaseUrl, rawPath, rawQuery);
-      recordGrant(access, caller, connection.id, 'proxy', taskId);
+      recordGrant(access, caller, connection.id, use);
 
       const declared = provider.proxy;
       const send = (credential: UsableCredential) => {
@@ -116,7 +118,7 @@ export function agentProxy({ access, verifyToken, outbound }: ProxyDependencies)
       let upstream = await send(credential);
       if (upstream.statusCode === 401 && credential.authType === 'oauth2' && body.kind !== 'streamed') {
         upstream.resume();
-        ({ connection, credential } = await usableCredential(access, caller, connection.id, {
+        ({ connection, credential } = await usableCredential(access, caller, connection.id, use, {
           refresh: true,
         }));
         upstream = await send(credential);

@@ -28,6 +28,12 @@ import { connectionProvider, type Catalogue } from '../integrations/connection-p
 import type { ProviderConfig } from '../providers/provider-config.js';
 import type { ConnectLinks } from '../connect/connect-sessions.js';
 import { TemplateError } from '../providers/templates.js';
+import {
+  decide,
+  type AccessUse,
+  type PolicyLookup,
+  type PolicyRule,
+} from '../agent-policies/access-policy.js';
 
 export const agentAccessRoles: Role[] = ['agent', 'owner', 'admin'];
 
@@ -56,6 +62,35 @@ export interface AgentAccess {
   limits: RateLimits;
   /** Reconnect links for an expired connection, when the caller may mint one. */
   connectLinks?: ConnectLinks;
+  /** Agents' access policies (agent-policies/); absent: none anywhere, every use allowed as before. */
+  policies?: PolicyLookup;
+}
+
+/** A use of a connection as its grant records it: what the policy judges, the task, and the channel. */
+export type ConnectionUse = AccessUse & { taskId?: string; via: 'api' | 'mcp' };
+
+/** The longest proxied path a grant keeps (the rest is cut). */
+const GRANT_PATH_MAX = 1024;
+
+/**
+ * 403 `policy_denied` naming the rule when the agent's access policy refuses the use, recorded with the
+ * grants; before the credential is opened, refreshed or a reconnect link minted.
+ */
+async function checkPolicy(
+  access: AgentAccess,
+  caller: Claims,
+  connection: Pick<UsableConnection, 'id' | 'integration'>,
+  use: ConnectionUse,
+): Promise<void> {
+  if (caller.role !== 'agent' || !access.policies) return;
+  const decision = decide(await access.policies.effectiveFor(caller), connection.integration, use);
+  if (decision.allowed) return;
+  recordGrant(access, caller, connection.id, use, decision.rule);
+  throw new ApiError('policy_denied', decision.message, {
+    rule: decision.rule,
+    integration: connection.integration,
+    ...(use.kind === 'proxy' ? { method: use.method, path: use.path.slice(0, GRANT_PATH_MAX) } : {}),
+  });
 }
 
 const notActive = (status: string, details: Record<string, string> = {}) =>
@@ -144,17 +179,20 @@ async function refreshThroughWorkflow(
 
 /**
  * The credential of a connection the caller may use: visible to it (404 otherwise, as for an unknown id),
- * active (409 `connection_not_active` otherwise), refreshed first when it expires within the margin or when
- * `refresh` is asked for (the provider refused it).
+ * allowed by the agent's access policy for this use (403 `policy_denied` otherwise), active (409
+ * `connection_not_active` otherwise), refreshed first when it expires within the margin or when `refresh`
+ * is asked for (the provider refused it).
  */
 export async function usableCredential(
   access: AgentAccess,
   caller: Claims,
   connectionId: string,
+  use: ConnectionUse,
   options: { refresh?: boolean } = {},
 ): Promise<{ connection: UsableConnection; credential: UsableCredential }> {
   const read = await readForUse(access, caller, connectionId);
   let connection = read.connection;
+  await checkPolicy(access, caller, connection, use);
   await requireActive(access, caller, connection);
   let credential = await openCredential(access, connection, caller.workspace, read.sealed);
   // Due by the workflow's own rule, so that a token whose whole lifetime is shorter than the margin is not
@@ -217,22 +255,29 @@ export async function providerForUse(
   return found.provider;
 }
 
-/** Counts the grant in memory (no database write here): it reaches credential_grants with the next flush. */
+/**
+ * Counts the grant (or, with the rule, the refusal) in memory (no database write here): it reaches
+ * credential_grants with the next flush.
+ */
 export function recordGrant(
   access: AgentAccess,
   caller: Claims,
   connectionId: string,
-  kind: 'token' | 'proxy',
-  taskId?: string,
+  use: ConnectionUse,
+  refusedRule?: PolicyRule,
 ): void {
   access.grants.record({
     workspaceId: caller.workspace,
     connectionId,
-    kind,
+    kind: use.kind,
     caller: caller.sub,
     role: caller.role,
     onBehalfOf: caller.on_behalf_of,
-    taskId,
+    taskId: use.taskId,
+    outcome: refusedRule ? 'refused' : 'allowed',
+    refusedRule,
+    ...(use.kind === 'proxy' ? { method: use.method, path: use.path.slice(0, GRANT_PATH_MAX) } : {}),
+    via: use.via,
   });
 }
 
@@ -263,9 +308,10 @@ export function registerTokenRoute(registry: RouteList, access: AgentAccess): vo
     params: z.strictObject({ id: idSchema }),
     body: z.strictObject({ taskId: taskIdSchema.optional() }).optional(),
     response: tokenAnswer,
-    errors: [404, 409, 429],
+    errors: [403, 404, 409, 429],
     async handler({ params, body, caller, res }) {
-      const { connection, credential } = await usableCredential(access, caller, params.id);
+      const use: ConnectionUse = { kind: 'token', taskId: body?.taskId, via: 'api' };
+      const { connection, credential } = await usableCredential(access, caller, params.id, use);
       // Where to call, when it can be told; the credential is handed out without it otherwise.
       const apiBaseUrl = await providerForUse(access, caller.workspace, connection).then(
         (provider) => provider.apiBaseUrl,
@@ -274,7 +320,7 @@ export function registerTokenRoute(registry: RouteList, access: AgentAccess): vo
           throw error;
         },
       );
-      recordGrant(access, caller, params.id, 'token', body?.taskId);
+      recordGrant(access, caller, params.id, use);
       res.setHeader('cache-control', 'no-store');
       const where = apiBaseUrl === undefined ? {} : { apiBaseUrl };
       if (credential.authType === 'api_key') return { apiKey: credential.apiKey, ...where };

@@ -9,6 +9,7 @@ export const statusByCode = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  policy_denied: 403,
   not_found: 404,
   method_not_allowed: 405,
   has_dependents: 409,

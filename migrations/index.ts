@@ -13,6 +13,7 @@ import * as connectionParams from './20261202000002_connection_params.js';
 import * as connectionAccounts from './20261203000001_connection_accounts.js';
 import * as connectSessions from './20261204000001_connect_sessions.js';
 import * as consoleSessions from './20261205000001_console_sessions.js';
+import * as agentPolicies from './20261206000001_agent_policies.js';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -32,6 +33,7 @@ export const migrations: Array<[name: string, migration: Migration]> = [
   ['20261203000001_connection_accounts', connectionAccounts],
   ['20261204000001_connect_sessions', connectSessions],
   ['20261205000001_console_sessions', consoleSessions],
+  ['20261206000001_agent_policies', agentPolicies],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Migration]> = {

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Express } from 'express';
 import { agentAccessRoutes } from '../agent-access/routes.js';
+import { AgentPolicies } from '../agent-policies/agent-policies.js';
 import type { GrantRecorder } from '../agent-access/grant-recorder.js';
 import { defaultReadyWaitLimits, ReadyWaits, type ReadyWaitLimits } from '../agent-access/ready.js';
 import {
@@ -95,8 +96,10 @@ export function composeApi(parts: ApiParts): Express {
     maxTtlMs: CONNECT_SESSION_TTL_BOUNDS_SECONDS.max * 1000,
     catalogue,
   });
+  const policies = new AgentPolicies(db);
   const access = {
     db,
+    policies,
     catalogue,
     allowInsecureProviderUrls: parts.allowInsecureProviderUrls,
     commands,

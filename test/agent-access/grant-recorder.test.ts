@@ -37,6 +37,8 @@ const grant = (connectionId: string, more: Partial<CredentialGrant> = {}): Crede
   caller: 'agent-1',
   role: 'agent',
   onBehalfOf: 'member-1',
+  outcome: 'allowed',
+  via: 'api',
   ...more,
 });
 

@@ -18,6 +18,7 @@ const expectedTables = [
   'connect_sessions',
   'console_sessions',
   'console_sign_ins',
+  'agent_policies',
 ];
 
 async function tables(db: Knex): Promise<string[]> {
