@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import type { Express } from 'express';
 import { agentAccessRoutes } from '../agent-access/routes.js';
 import { AgentPolicies } from '../agent-policies/agent-policies.js';
+import { agentPolicyRoutes } from '../agent-policies/routes.js';
 import type { GrantRecorder } from '../agent-access/grant-recorder.js';
 import { defaultReadyWaitLimits, ReadyWaits, type ReadyWaitLimits } from '../agent-access/ready.js';
 import {
@@ -97,6 +98,7 @@ export function composeApi(parts: ApiParts): Express {
     catalogue,
   });
   const policies = new AgentPolicies(db);
+  policies.follow(changes);
   const access = {
     db,
     policies,
@@ -156,6 +158,7 @@ export function composeApi(parts: ApiParts): Express {
         logger,
       }),
       ...agentAccess.routes,
+      ...agentPolicyRoutes({ policies, db }),
       ...consoleRoutes({
         db,
         logger,
