@@ -4,7 +4,7 @@
 // where a JSON body would be, and each problem is named by the field it was typed into. The form's own schema
 // only says which fields it has: what a value may be is policyInput's to say.
 import { z } from 'zod';
-import { text } from '../api/validation.js';
+import { lines, text } from '../api/validation.js';
 import {
   readOnlyMethods,
   type EffectivePolicy,
@@ -13,8 +13,6 @@ import {
 } from '../agent-policies/access-policy.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 
-// Longer than any value policyInput accepts (50 prefixes of 512), so that policyInput is the one to refuse.
-const field = text(32768, { min: 0 }).optional();
 const methodField = text(16, { min: 0 });
 
 export const ruleFields = z.strictObject({
@@ -23,7 +21,8 @@ export const ruleFields = z.strictObject({
   methods: z.enum(['any', 'read_only', 'chosen']),
   /** The chosen methods' checkboxes: absent, one, or a list. */
   method: z.union([methodField, z.array(methodField).max(20)]).optional(),
-  paths: field,
+  // Longer than policyInput accepts (50 prefixes of 512), so that policyInput is the one to refuse.
+  paths: lines(32768, { min: 0 }).optional(),
   token: z.literal('yes').optional(),
 });
 export type RuleFields = z.infer<typeof ruleFields>;
