@@ -148,6 +148,8 @@ interface AgentView {
   agentId: string;
   policy: AccessPolicy | undefined;
   governed: boolean;
+  /** Whether agents other than this one have policies (then removing its own leaves it the default). */
+  othersGoverned: boolean;
   integrations: IntegrationChoice[];
   /** The refused form: its integration, what was typed and the problems. */
   refused?: { integration: string; form: RuleForm; problems: FieldProblems };
@@ -182,9 +184,11 @@ function ruleFormBody(
     ([a], [b]) => Object.keys(ruleLabels).indexOf(a) - Object.keys(ruleLabels).indexOf(b),
   );
   const methodProblems = [...(problems.methods ?? []), ...(problems.method ?? [])];
-  const name = integration.configured
-    ? `${integration.displayName} (${integration.key})`
-    : `${integration.key} (not configured)`;
+  const name = !integration.configured
+    ? `${integration.key} (not configured)`
+    : integration.displayName === integration.key
+      ? integration.key
+      : `${integration.displayName} (${integration.key})`;
   return html`<form method="post" action="${agentPath(view.agentId)}" novalidate>
     ${csrfInput(session)}
     <input type="hidden" name="integration" value="${integration.key}" />
@@ -308,8 +312,11 @@ function agentBody(session: ConsoleSession, view: AgentView): SafeHtml {
       view.policy
         ? html`<h2>Remove the policy</h2>
             <p>
-              The agent then gets what agents without a policy get
-              ${view.governed ? '(the default, while other agents have policies)' : ''}.
+              ${
+                view.othersGoverned
+                  ? 'The agent then gets the default (other agents have policies): every integration, any method and path, through the proxy only.'
+                  : 'No agent of the workspace has a policy then: every agent may use every connection as before.'
+              }
             </p>
             <form method="post" action="${agentPath(view.agentId)}/remove">
               ${csrfInput(session)}
@@ -336,7 +343,13 @@ export function agentPages(pages: ConsolePages, deps: ConsoleDependencies): void
     const stale = Object.keys(policy?.integrations ?? {})
       .filter((key) => !configured.some((integration) => integration.key === key))
       .map((key) => ({ key, displayName: key, configured: false }));
-    return { agentId, policy, governed: all.length > 0, integrations: [...configured, ...stale] };
+    return {
+      agentId,
+      policy,
+      governed: all.length > 0,
+      othersGoverned: all.some((other) => other.agentId !== agentId),
+      integrations: [...configured, ...stale],
+    };
   }
 
   function sendAgent(

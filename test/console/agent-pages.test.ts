@@ -246,6 +246,8 @@ describe("an agent's policy", () => {
     );
     expect(page.html).toContain('/repos/acme\n/users</textarea>');
     expect(page.html).toContain('Remove policy');
+    // Removing it would leave the workspace without any policy.
+    expect(page.html).toContain('No agent of the workspace has a policy then');
 
     const list = await owner.get('/console/agents');
     expect(list.html).toContain('has policies: agents without one get the default.');
