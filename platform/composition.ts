@@ -170,6 +170,7 @@ export function composeApi(parts: ApiParts): Express {
         allowInsecureProviderUrls: parts.allowInsecureProviderUrls,
         publicUrl: parts.publicUrl,
         limits,
+        policies,
         auth: consoleAuth,
         signIn: {
           verify: parts.console?.signIn ?? noSignIn,
