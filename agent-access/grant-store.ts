@@ -89,6 +89,16 @@ export const grantStore = {
     return (result as { rowCount: number | null }).rowCount ?? 0;
   },
 
+  /** The agents (callers' subs) that used, or were refused, a connection of the workspace: at most `limit`. */
+  async agentCallers(db: Db, workspaceId: string, limit = 1000): Promise<string[]> {
+    const rows: Array<{ caller: string }> = await db('credential_grants')
+      .where({ workspace_id: workspaceId, role: 'agent' })
+      .distinct('caller')
+      .orderBy('caller')
+      .limit(limit);
+    return rows.map((row) => row.caller);
+  },
+
   /** The recorded grants of a connection, oldest first; with `latest`, only that many of the newest. */
   async list(
     db: Db,

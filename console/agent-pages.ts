@@ -15,6 +15,7 @@ import {
   type EffectivePolicy,
 } from '../agent-policies/access-policy.js';
 import { dependentStore } from '../dependents/dependent-store.js';
+import { grantStore } from '../agent-access/grant-store.js';
 import { listIntegrations } from '../integrations/integration-settings.js';
 import { html, type HtmlValue, type SafeHtml } from '../pages/html.js';
 import {
@@ -51,19 +52,12 @@ interface KnownAgent {
   seen: boolean;
 }
 
-/**
- * The workspace's agents. The agents seen in the grants are read from the grants' table directly: a
- * distinct list the grant store does not answer (it reads one connection's grants).
- */
+/** The workspace's agents: with a policy, registered as dependents, or seen in the grants. */
 async function knownAgents(deps: ConsoleDependencies, workspaceId: string): Promise<KnownAgent[]> {
   const [policies, dependents, seen] = await Promise.all([
     deps.policies.list(workspaceId),
     dependentStore.idsOfKind(deps.db, workspaceId, 'agent'),
-    deps
-      .db('credential_grants')
-      .where({ workspace_id: workspaceId, role: 'agent' })
-      .distinct('caller')
-      .then((rows: Array<{ caller: string }>) => new Set(rows.map((row) => row.caller))),
+    grantStore.agentCallers(deps.db, workspaceId),
   ]);
   const agents = new Map<string, KnownAgent>();
   const agent = (id: string) => {

@@ -226,7 +226,6 @@ describe("an agent's policy", () => {
     await expect(effective('crm-agent')).resolves.toEqual({
       source: 'agent',
       policy: expect.objectContaining({
-        updatedBy: 'console-admin',
         integrations: {
           [api.integration]: { methods: ['GET', 'HEAD'], paths: ['/repos/acme', '/users'], token: false },
           // The other integration, as the default let the agent use it until now.
@@ -234,6 +233,8 @@ describe("an agent's policy", () => {
         },
       }),
     });
+    const stored = await new AgentPolicies(api.db).get(api.workspaceId, 'crm-agent');
+    expect(stored?.updatedBy).toBe('console-admin');
     await expect(effective('seen-agent')).resolves.toEqual({ source: 'default' });
 
     const page = await admin.get(`${agentPage('crm-agent')}?notice=saved`);
