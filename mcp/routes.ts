@@ -26,7 +26,10 @@ export interface McpDependencies extends McpToolDependencies {
 
 export const MCP_PATH = '/mcp';
 const MCP_METHODS = ['POST', 'GET', 'DELETE'] as const;
-const METADATA_PATHS = ['/.well-known/oauth-protected-resource', `/.well-known/oauth-protected-resource${MCP_PATH}`];
+const METADATA_PATHS = [
+  '/.well-known/oauth-protected-resource',
+  `/.well-known/oauth-protected-resource${MCP_PATH}`,
+];
 
 const metadataSchema = z.object({
   resource: z.url(),
@@ -116,7 +119,9 @@ const common = {
 const streamOrJson = {
   content: {
     'application/json': { schema: jsonRpc },
-    'text/event-stream': { schema: { type: 'string', description: 'JSON-RPC messages as server-sent events' } },
+    'text/event-stream': {
+      schema: { type: 'string', description: 'JSON-RPC messages as server-sent events' },
+    },
   },
 };
 

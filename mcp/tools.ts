@@ -15,7 +15,12 @@ import { ApiError, apiErrorOf } from '../api/errors.js';
 import { callerKey } from '../api/rate-limits.js';
 import { idSchema } from '../api/routes.js';
 import { decide, type EffectivePolicy } from '../agent-policies/access-policy.js';
-import { callProvider, PROXY_METHODS, PROXY_RATE_LIMIT, REPLAYABLE_BODY_LIMIT } from '../agent-access/proxy.js';
+import {
+  callProvider,
+  PROXY_METHODS,
+  PROXY_RATE_LIMIT,
+  REPLAYABLE_BODY_LIMIT,
+} from '../agent-access/proxy.js';
 import { awaitReadiness, type ReadyWaits } from '../agent-access/ready.js';
 import { resolveConnection, type Resolution } from '../agent-access/resolve.js';
 import { taskIdSchema, type AgentAccess } from '../agent-access/token.js';
@@ -100,7 +105,11 @@ function result<T extends Record<string, unknown>>(structured: T): CallToolResul
 }
 
 function refusal(error: ApiError): CallToolResult {
-  const body = { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
+  const body = {
+    code: error.code,
+    message: error.message,
+    ...(error.details ? { details: error.details } : {}),
+  };
   return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error: body }) }] };
 }
 
@@ -210,7 +219,7 @@ export function createMcpServer(deps: McpToolDependencies): McpServer {
     {
       title: 'List connections',
       description:
-        'The connections you may use for your user (the workspace-wide ones and your user\'s own), each with ' +
+        "The connections you may use for your user (the workspace-wide ones and your user's own), each with " +
         'its status and the reason for it; and the configured integrations you may use that have no usable ' +
         'connection yet (call connection_status or call_integration with `integration` for a connect link).',
       inputSchema: { integration: integrationKeySchema.optional().describe('only this integration') },
@@ -265,7 +274,12 @@ export function createMcpServer(deps: McpToolDependencies): McpServer {
         'offered to them directly when your client supports URL elicitation.',
       inputSchema: target,
       outputSchema: statusAnswer,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
     },
     guarded(async (input: { connection?: string; integration?: string }, caller, extra) => {
       const found = await targetOf(caller, input);
@@ -313,11 +327,7 @@ export function createMcpServer(deps: McpToolDependencies): McpServer {
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     guarded(
-      async (
-        input: { connection?: string; integration?: string; timeoutSeconds: number },
-        caller,
-        extra,
-      ) => {
+      async (input: { connection?: string; integration?: string; timeoutSeconds: number }, caller, extra) => {
         const found = await targetOf(caller, input);
         if (found.kind === 'required') {
           await requireIntegration(caller, found.need.integration);
@@ -354,7 +364,7 @@ export function createMcpServer(deps: McpToolDependencies): McpServer {
       description:
         "Calls the integration's API with the connection's credential injected (you never see it): `method` " +
         'and `path` below its API base URL, optional `query`, `headers` (content negotiation and the like; ' +
-        'never credentials) and `body` (JSON, or a string sent as it is). Answers the provider\'s status, ' +
+        "never credentials) and `body` (JSON, or a string sent as it is). Answers the provider's status, " +
         'selected headers and body (JSON parsed, else text, else base64 with bodyEncoding; at most 1 MiB, ' +
         'truncated beyond). A 401 from the provider refreshes the token once and retries. When your user ' +
         'has not connected the integration yet, the error carries a connect link.',
