@@ -49,6 +49,7 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   /** Requests (other than GET streams) being answered: a busy session is never idle. */
   busy: number;
+  /** When it was last used, in this process's count of uses (which orders them exactly). */
   lastUsed: number;
   idle?: NodeJS.Timeout;
 }
@@ -62,6 +63,7 @@ export class McpSessions {
   private readonly sessions = new Map<string, Session>();
   /** Sessions being opened (an initialize request under way), counted against the process bound. */
   private opening = 0;
+  private uses = 0;
 
   constructor(
     private readonly createServer: () => McpServer,
@@ -111,7 +113,7 @@ export class McpSessions {
       sessionIdGenerator: randomUUID,
       maxRequestBodySize: REQUEST_BODY_LIMIT,
       onsessioninitialized: (id) => {
-        session = { owner, server, transport, busy: 1, lastUsed: Date.now() };
+        session = { owner, server, transport, busy: 1, lastUsed: ++this.uses };
         this.sessions.set(id, session);
       },
       onsessionclosed: (id) => this.forget(id),
@@ -136,7 +138,7 @@ export class McpSessions {
     res: ServerResponse,
   ): Promise<void> {
     clearTimeout(session.idle);
-    session.lastUsed = Date.now();
+    session.lastUsed = ++this.uses;
     if (req.method === 'GET') {
       const end = setTimeout(() => session.transport.closeStandaloneSSEStream(), GET_STREAM_MAX_MS);
       res.once('close', () => clearTimeout(end));
@@ -156,7 +158,7 @@ export class McpSessions {
   private release(session: Session, res: ServerResponse): void {
     const done = () => {
       session.busy--;
-      session.lastUsed = Date.now();
+      session.lastUsed = ++this.uses;
       this.armIdle(session);
     };
     if (res.writableEnded || res.destroyed) done();
