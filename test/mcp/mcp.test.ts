@@ -193,6 +193,8 @@ describe('/mcp', () => {
     // The stand-in echoes the Authorization header it received: the provider's token, redacted here.
     expect(called.answer.body.headers.authorization).toBe('Bearer [redacted]');
     expect(called.text).not.toContain(accessToken);
+    expect(called.text).not.toContain(agent);
+    expect(api.logLines.filter((line) => line.includes(accessToken) || line.includes(agent))).toEqual([]);
     expect(provider.received.map((request) => request.headers.authorization)).toEqual([
       `Bearer ${accessToken}`,
     ]);
@@ -246,6 +248,16 @@ describe('/mcp', () => {
         method: 'POST',
         path: '/echo/things',
         caller: 'agent-1',
+      });
+
+      // A policy that does not name the integration: the agent is not offered it, nor told its status.
+      await policies.put(api.workspaceId, 'agent-1', { integrations: { 'stand-in': {} } }, 'admin-1');
+      const listed = await call(client, 'list_connections', {});
+      expect(listed.answer).toEqual({ connections: [], notConnected: [] });
+      const status = await call(client, 'connection_status', { connection: connectionId });
+      expect(status.error).toMatchObject({
+        code: 'policy_denied',
+        details: { rule: 'integration', integration: api.integration },
       });
     } finally {
       await policies.remove(api.workspaceId, 'agent-1');
