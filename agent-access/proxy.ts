@@ -7,7 +7,9 @@
 // streamed with their declared Content-Length or chunked. Headers go each way through allow-lists
 // (providers/proxy-headers.ts); connections go only to checked addresses (providers/outbound-guard.ts). A
 // target outside the base URL (dot segments, encoded or not, an absolute URL, another host) is refused with
-// 400. Mounted before the JSON body parser: it needs the raw request stream.
+// 400. Mounted before the JSON body parser: it needs the raw request stream. The way to the provider itself
+// (path, policy, credential, target, grant, injection, refresh) is callProvider, which MCP's
+// call_integration (mcp/tools.ts) shares.
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
