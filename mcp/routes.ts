@@ -5,7 +5,6 @@
 // transport reads its own body. Errors of the service's own are the API's one JSON shape; the transport's
 // (a malformed JSON-RPC message) are JSON-RPC errors. Documented here for /openapi.json.
 import type { NextFunction, Request, Response } from 'express';
-import { getOAuthProtectedResourceMetadataUrl } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import { z } from 'zod';
 import type { TokenVerifier } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
@@ -39,8 +38,10 @@ const metadataSchema = z.object({
 });
 
 export function mcpRoutes(deps: McpDependencies): { routes: Route[]; streaming: StreamingRoute } {
-  const resource = `${deps.publicUrl.replace(/\/$/, '')}${MCP_PATH}`;
-  const metadataUrl = getOAuthProtectedResourceMetadataUrl(new URL(resource));
+  const publicUrl = deps.publicUrl.replace(/\/$/, '');
+  const resource = `${publicUrl}${MCP_PATH}`;
+  // RFC 9728 3.1 (the well-known prefix before the resource's path), where this app serves it.
+  const metadataUrl = `${publicUrl}${METADATA_PATHS[1]}`;
   const sessions = new McpSessions(() => createMcpServer(deps), deps.sessions);
   const challenge = (error?: string) =>
     `Bearer resource_metadata="${metadataUrl}"${error ? `, error="${error}"` : ''}`;

@@ -200,10 +200,26 @@ describe('/mcp', () => {
     ]);
     expect(JSON.stringify(provider.received)).not.toContain(agent);
 
+    // A 401 from the provider: one refresh through the workflow, one retry; neither token in the answer.
+    const refreshes = api.oidc.tokenRequests('refresh_token');
+    provider.injectFault(401, 1);
+    const retried = await call(client, 'call_integration', {
+      connection: connectionId,
+      method: 'POST',
+      path: '/echo/retried',
+      body: { again: true },
+    });
+    expect(retried.answer).toMatchObject({ status: 200, body: { method: 'POST', body: '{"again":true}' } });
+    expect(api.oidc.tokenRequests('refresh_token')).toBe(refreshes + 1);
+    const refreshed = await providerToken();
+    expect(refreshed).not.toBe(accessToken);
+    expect(retried.answer.body.headers.authorization).toBe('Bearer [redacted]');
+    expect(retried.text).not.toContain(refreshed);
+
     await api.flushGrants();
     const grant = await api
       .db('credential_grants')
-      .where({ connection_id: connectionId, kind: 'proxy', via: 'mcp', outcome: 'allowed' })
+      .where({ connection_id: connectionId, via: 'mcp', outcome: 'allowed', path: '/echo/items' })
       .first();
     expect(grant).toMatchObject({ caller: 'agent-1', method: 'GET', path: '/echo/items' });
   });
