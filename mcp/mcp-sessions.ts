@@ -70,10 +70,6 @@ export class McpSessions {
     readonly limits: McpSessionLimits = defaultMcpSessionLimits,
   ) {}
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   /** Serves one request of a verified caller: to its session, or (without a session id) a new one. */
   async handle(req: IncomingMessage, res: ServerResponse, caller: Claims): Promise<void> {
     const auth: AuthInfo = { token: '', clientId: caller.sub, scopes: [], extra: { claims: caller } };
@@ -202,15 +198,5 @@ export class McpSessions {
   private forget(id: string): void {
     const session = this.sessions.get(id);
     if (session) this.remove(session);
-  }
-
-  /** Closes every session (their clients start anew). */
-  async closeAll(): Promise<void> {
-    const all = [...new Set(this.sessions.values())];
-    this.sessions.clear();
-    for (const session of all) {
-      clearTimeout(session.idle);
-      await session.server.close();
-    }
   }
 }

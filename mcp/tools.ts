@@ -400,13 +400,14 @@ export function createMcpServer(deps: McpToolDependencies): McpServer {
         caller,
         extra,
       ) => {
+        // Spent first, as the proxy spends it: a refused call costs its limit too.
+        await access.limits.enforce(PROXY_RATE_LIMIT, callerKey(caller));
         const found = await targetOf(caller, input);
         if (found.kind === 'required') {
           await requireIntegration(caller, found.need.integration);
           const answer = await connectAnswer(caller, found.need, extra);
           throw new ApiError('connection_required', answer.message, answer);
         }
-        await access.limits.enforce(PROXY_RATE_LIMIT, callerKey(caller));
         const headers: Record<string, string> = {};
         for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
         const body = requestBody(input.method, input.body, headers);

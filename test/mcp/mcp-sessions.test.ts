@@ -1,6 +1,7 @@
 // The MCP server's sessions over the real stack: bounded per caller (the caller's least recently used one
 // gives way) and per process (503), closed when idle or deleted (then 404, and the client initializes
-// anew); and a wait_until_ready the client cancels ends at once, giving its long-poll place back.
+// anew); a wait_until_ready the client cancels ends at once, giving its long-poll place back; and each
+// call_integration spends the caller's `proxy` rate limit, as a proxied call does.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ApiParts } from '../../platform/composition.js';
@@ -11,7 +12,7 @@ import { eventually } from '../support/lifecycle.js';
 const mcpHeaders = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
 const protocolVersion = '2025-06-18';
 
-describe('/mcp sessions', () => {
+describe('/mcp sessions and limits', () => {
   let api: ApiHarness;
   const servers: Array<{ close(): Promise<void> }> = [];
   const clients: Client[] = [];
@@ -157,5 +158,30 @@ describe('/mcp sessions', () => {
         (status) => status === 200,
       ),
     ).toBe(200);
+  });
+
+  it("spends the caller's proxy rate limit on every call_integration", async () => {
+    const url = await serve({ rateLimits: { proxy: 1 } });
+    const agent = await api.token({ role: 'agent', sub: 'agent-5', on_behalf_of: 'member-5' });
+    const client = new Client({ name: 'test-agent', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${agent}` } },
+      }),
+    );
+    clients.push(client);
+    const codes = [];
+    for (let i = 0; i < 2; i++) {
+      const result = await client.callTool({
+        name: 'call_integration',
+        arguments: { connection: '00000000-0000-4000-8000-000000000000', method: 'GET', path: '/x' },
+      });
+      const [part] = result.content as Array<{ type: string; text: string }>;
+      codes.push([result.isError, JSON.parse(part!.text).error.code]);
+    }
+    expect(codes).toEqual([
+      [true, 'not_found'],
+      [true, 'rate_limited'],
+    ]);
   });
 });
