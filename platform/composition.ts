@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import type { Express } from 'express';
 import { agentAccessRoutes } from '../agent-access/routes.js';
 import { AgentPolicies } from '../agent-policies/agent-policies.js';
+import { agentPolicyRoutes } from '../agent-policies/routes.js';
 import type { GrantRecorder } from '../agent-access/grant-recorder.js';
 import { defaultReadyWaitLimits, ReadyWaits, type ReadyWaitLimits } from '../agent-access/ready.js';
 import {
@@ -103,6 +104,7 @@ export function composeApi(parts: ApiParts): Express {
     catalogue,
   });
   const policies = new AgentPolicies(db);
+  policies.follow(changes);
   const access = {
     db,
     policies,
@@ -176,6 +178,7 @@ export function composeApi(parts: ApiParts): Express {
       }),
       ...agentAccess.routes,
       ...mcp.routes,
+      ...agentPolicyRoutes({ policies, db }),
       ...consoleRoutes({
         db,
         logger,
@@ -187,6 +190,7 @@ export function composeApi(parts: ApiParts): Express {
         allowInsecureProviderUrls: parts.allowInsecureProviderUrls,
         publicUrl: parts.publicUrl,
         limits,
+        policies,
         auth: consoleAuth,
         signIn: {
           verify: parts.console?.signIn ?? noSignIn,

@@ -2,12 +2,12 @@
 // its connections, is handed a connect link (and, by a client that supports it, a URL-mode elicitation) for
 // the personal connection its user has not made, and once the member has connected calls the stand-in API
 // through call_integration, which receives the provider's token, never the agent's, while the tool result
-// has the token redacted. A read-only policy refuses a POST (recorded with the grants, via mcp); callers
-// without a token, with another role, from another workspace or for another user see nothing of it.
+// has the token redacted. A read-only policy (set through the policy route) refuses a POST (recorded with
+// the grants, via mcp); callers without a token, with another role, from another workspace or for another
+// user see nothing of it.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { AgentPolicies } from '../../agent-policies/agent-policies.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import type { OAuthProviderConfig } from '../../providers/provider-config.js';
 import { connectThroughApi, startApiHarness, type ApiHarness } from '../support/api.js';
@@ -225,13 +225,10 @@ describe('/mcp', () => {
   });
 
   it('refuses a POST under a read-only policy with policy_denied naming the method, recorded with the grants', async () => {
-    const policies = new AgentPolicies(api.db);
-    await policies.put(
-      api.workspaceId,
-      'agent-1',
-      { integrations: { [api.integration]: { methods: 'read_only' } } },
-      'admin-1',
-    );
+    // Through the API's own route, so that its policy cache drops what it held for the agent.
+    const put = (integrations: Record<string, unknown>) =>
+      api.call('PUT', '/v1/agents/agent-1/policy', { token: admin, body: { integrations } });
+    expect((await put({ [api.integration]: { methods: 'read_only' } })).status).toBe(201);
     try {
       const { client } = await connect(agent);
       provider.received.length = 0;
@@ -267,7 +264,7 @@ describe('/mcp', () => {
       });
 
       // A policy that does not name the integration: the agent is not offered it, nor told its status.
-      await policies.put(api.workspaceId, 'agent-1', { integrations: { 'stand-in': {} } }, 'admin-1');
+      expect((await put({})).status).toBe(200);
       const listed = await call(client, 'list_connections', {});
       expect(listed.answer).toEqual({ connections: [], notConnected: [] });
       const status = await call(client, 'connection_status', { connection: connectionId });
@@ -276,7 +273,7 @@ describe('/mcp', () => {
         details: { rule: 'integration', integration: api.integration },
       });
     } finally {
-      await policies.remove(api.workspaceId, 'agent-1');
+      expect((await api.call('DELETE', '/v1/agents/agent-1/policy', { token: admin })).status).toBe(204);
     }
   });
 
