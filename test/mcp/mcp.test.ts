@@ -200,6 +200,17 @@ describe('/mcp', () => {
     ]);
     expect(JSON.stringify(provider.received)).not.toContain(agent);
 
+    // A body past 1 MiB is cut there, and says so.
+    const long = await call(client, 'call_integration', {
+      connection: connectionId,
+      method: 'GET',
+      path: '/stream',
+      query: { count: '120000' },
+    });
+    expect(long.answer).toMatchObject({ status: 200, truncated: true });
+    expect(long.answer.body).toMatch(/^chunk 0\nchunk 1\n/);
+    expect(Buffer.byteLength(long.answer.body as string)).toBe(1024 * 1024);
+
     // A 401 from the provider: one refresh through the workflow, one retry; neither token in the answer.
     const refreshes = api.oidc.tokenRequests('refresh_token');
     provider.injectFault(401, 1);
