@@ -29,6 +29,8 @@ import { connectionRoutes } from '../connections/routes.js';
 import { dependentRoutes } from '../dependents/routes.js';
 import { defaultCatalogue, type Catalogue } from '../integrations/connection-provider.js';
 import { integrationRoutes } from '../integrations/routes.js';
+import { defaultMcpSessionLimits, type McpSessionLimits } from '../mcp/mcp-sessions.js';
+import { mcpRoutes } from '../mcp/routes.js';
 import type { Logger } from '../logging/logger.js';
 import { trackConnectionsByStatus } from '../observability/metrics.js';
 import type { OutboundGuard } from '../providers/outbound-guard.js';
@@ -62,6 +64,10 @@ export interface ApiParts {
   rateLimits?: Partial<RateLimitSettings>;
   /** READY_WAITS_PER_CALLER, READY_WAITS_PER_PROCESS: long-polls waiting at once. */
   readyWaits?: Partial<ReadyWaitLimits>;
+  /** MCP_SESSIONS_MAX, MCP_SESSION_IDLE_SECONDS: the MCP server's sessions in this process. */
+  mcpSessions?: Partial<McpSessionLimits>;
+  /** AUTH_JWT_ISSUER: the authorization server the MCP server's resource metadata names. */
+  authIssuer?: string;
   /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
   returnToOrigins?: string[];
   /** CONNECT_SESSION_TTL_SECONDS: how long a connect link works when its creator gives no `ttl`. */
@@ -121,6 +127,19 @@ export function composeApi(parts: ApiParts): Express {
     waits,
     connectLinks: connectSessions,
   });
+  const mcp = mcpRoutes({
+    access,
+    outbound,
+    db,
+    changes,
+    waits,
+    connectLinks: connectSessions,
+    logger,
+    verifyToken,
+    publicUrl: parts.publicUrl,
+    issuer: parts.authIssuer,
+    sessions: { ...defaultMcpSessionLimits, ...parts.mcpSessions },
+  });
   // The console's sessions: the codec server's operator check reads them too.
   const consoleAuth = createConsoleAuth({ db, publicUrl: parts.publicUrl });
   void trackConnectionsByStatus(db, changes, logger);
@@ -158,6 +177,7 @@ export function composeApi(parts: ApiParts): Express {
         logger,
       }),
       ...agentAccess.routes,
+      ...mcp.routes,
       ...agentPolicyRoutes({ policies, db }),
       ...consoleRoutes({
         db,
@@ -180,7 +200,7 @@ export function composeApi(parts: ApiParts): Express {
         temporalUi: parts.console?.temporalUi,
       }),
     ],
-    streaming: [agentAccess.proxy],
+    streaming: [agentAccess.proxy, mcp.streaming],
     // Temporal UI sends the operator's browser cookies, not a token: the operator session opens the codec
     // too (for the UI's origins only: api/codec-server.ts).
     codec: parts.codec && {
