@@ -6,7 +6,7 @@
 import { AgentPolicies } from '../../agent-policies/agent-policies.js';
 import { integrationStore } from '../../integrations/integration-store.js';
 import { connectThroughApi, startApiHarness, type ApiHarness } from '../support/api.js';
-import { signedInConsole, type ConsoleClient } from '../support/console.js';
+import { signedInConsole, type ConsoleClient, recordedClient } from '../support/console.js';
 
 let api: ApiHarness;
 let admin: ConsoleClient;
@@ -18,21 +18,7 @@ const pagesSeen: string[] = [];
 const agentTokens: string[] = [];
 
 /** A console client whose every page is kept for the secret scan at the end. */
-function recorded(client: ConsoleClient): ConsoleClient {
-  return {
-    ...client,
-    async get(path) {
-      const page = await client.get(path);
-      pagesSeen.push(page.html);
-      return page;
-    },
-    async post(path, fields, options) {
-      const page = await client.post(path, fields, options);
-      pagesSeen.push(page.html);
-      return page;
-    },
-  };
-}
+const recorded = (client: ConsoleClient) => recordedClient(client, pagesSeen);
 
 /** The policy that applies to an agent now, as the proxy, the token route and MCP ask for it. */
 function effective(agentId: string) {

@@ -5,7 +5,7 @@
 import { integrationStore } from '../../integrations/integration-store.js';
 import { createOutboundGuard } from '../../providers/outbound-guard.js';
 import { startApiHarness, type ApiHarness } from '../support/api.js';
-import { signedInConsole, type ConsoleClient } from '../support/console.js';
+import { signedInConsole, type ConsoleClient, recordedClient } from '../support/console.js';
 import { listen } from '../support/http.js';
 
 const GOOGLE_SECRET = 'console-google-secret-Qw71';
@@ -20,21 +20,7 @@ let member: ConsoleClient;
 const pagesSeen: string[] = [];
 
 /** A console client whose every page is kept for the secret scan at the end. */
-function recorded(client: ConsoleClient): ConsoleClient {
-  return {
-    ...client,
-    async get(path) {
-      const page = await client.get(path);
-      pagesSeen.push(page.html);
-      return page;
-    },
-    async post(path, fields, options) {
-      const page = await client.post(path, fields, options);
-      pagesSeen.push(page.html);
-      return page;
-    },
-  };
-}
+const recorded = (client: ConsoleClient) => recordedClient(client, pagesSeen);
 
 /** The keys of the integrations the list's table shows, in order (its first column's links). */
 function listedKeys(page: string): string[] {

@@ -126,3 +126,20 @@ export async function signedInConsole(api: ApiHarness, claims: ConsoleClaims): P
     },
   };
 }
+
+/** The client, with every page it gets or posts to kept in `pages` (for a secret scan at the end). */
+export function recordedClient(client: ConsoleClient, pages: string[]): ConsoleClient {
+  return {
+    ...client,
+    async get(path) {
+      const page = await client.get(path);
+      pages.push(page.html);
+      return page;
+    },
+    async post(path, fields, options) {
+      const page = await client.post(path, fields, options);
+      pages.push(page.html);
+      return page;
+    },
+  };
+}
