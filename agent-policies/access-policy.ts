@@ -123,20 +123,18 @@ function decodedPath(path: string): string {
     .join('/');
 }
 
-/** A path prefix as an owner writes it: absolute, no query, no dot segments, no empty segment but a last. */
+/** A segment's characters in a prefix: RFC 3986's pchar, unencoded (a prefix is matched decoded). */
+const prefixSegment = String.raw`[A-Za-z0-9._~!$&'()*+,;=:@-]+`;
+/**
+ * A path prefix as an owner writes it: `/` then segments, none empty (but a last, for a trailing slash) or a
+ * dot segment; no query or fragment. One pattern, so that /openapi.json says exactly what is accepted.
+ */
 const pathPrefix = z
   .string()
-  .min(1)
   .max(512)
-  .regex(/^\/[^?#\s\\]*$/, 'a path prefix starts with / and has no query, fragment, space or backslash')
-  .refine(
-    (prefix) =>
-      prefix
-        .split('/')
-        .slice(1, -1)
-        .every((segment) => segment !== '' && segment !== '.' && segment !== '..') &&
-      !['.', '..'].includes(prefix.split('/').at(-1)!),
-    'a path prefix has no empty or dot segments',
+  .regex(
+    new RegExp(String.raw`^/(?:(?!\.\.?(?:/|$))${prefixSegment}/)*(?:(?!\.\.?$)${prefixSegment})?$`),
+    "a path prefix is / and segments of letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (none empty, . or ..)",
   );
 
 const ruleInput = z
@@ -154,13 +152,19 @@ const ruleInput = z
     message:
       'a raw token reaches every method and path of the API: a rule that allows it cannot limit methods or paths',
     path: ['token'],
+  })
+  // The same rule in /openapi.json (a refinement is not part of the JSON Schema zod writes).
+  .meta({
+    if: { properties: { token: { const: true } }, required: ['token'] },
+    then: { properties: { methods: { const: 'any' } }, not: { required: ['paths'] } },
   });
 
 /** The body of `PUT /v1/agents/{agentId}/policy`, as owners and admins send it. */
 export const policyInput = z.strictObject({
   integrations: z
     .record(integrationKeySchema, ruleInput)
-    .refine((integrations) => Object.keys(integrations).length <= 200, 'at most 200 integrations'),
+    .refine((integrations) => Object.keys(integrations).length <= 200, 'at most 200 integrations')
+    .meta({ maxProperties: 200 }),
 });
 export type PolicyInput = z.infer<typeof policyInput>;
 

@@ -73,14 +73,16 @@ export function agentPolicyRoutes({ policies, db }: AgentPolicyDependencies): Ro
     body: policyInput,
     response: z.strictObject({ policy: accessPolicySchema }),
     status: [201, 200],
+    errors: [404],
     async handler({ params, body, caller, res }) {
       const configured = new Set(
         (await integrationStore.list(db, caller.workspace)).map((integration) => integration.key),
       );
       const unknown = Object.keys(body.integrations).filter((key) => !configured.has(key));
       if (unknown.length > 0) {
+        // 404, as for any route naming an integration the workspace lacks (the body's form is valid).
         throw new ApiError(
-          'invalid_request',
+          'not_found',
           'the policy names integrations that are not configured in this workspace',
           unknown.map((key) => ({
             path: `body.integrations.${key}`,

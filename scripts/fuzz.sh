@@ -81,6 +81,9 @@ export FUZZ_ADMIN_TOKEN=$token
 # The codec server takes an operator's token, never a workspace's (scripts/schemathesis.toml sends it there).
 FUZZ_OPERATOR_TOKEN=$(node --import tsx scripts/token.ts --operator --sub fuzz-operator --expires 1h)
 export FUZZ_OPERATOR_TOKEN
+# The MCP server serves agents only (scripts/schemathesis.toml sends this token to /mcp).
+FUZZ_AGENT_TOKEN=$(node --import tsx scripts/token.ts --role agent --sub fuzz-agent --on-behalf-of fuzz-member --expires 1h)
+export FUZZ_AGENT_TOKEN
 # The console's pages are fuzzed signed in (scripts/schemathesis.toml sends the session cookie there): the
 # sign-in link is opened and its form sent as a browser would, and the session cookie kept.
 FUZZ_CONSOLE_SESSION=$(node -e '

@@ -120,7 +120,7 @@ describe('/v1/agents/:agentId/policy and /v1/agent-policies', () => {
     });
     expect((await api.call('DELETE', '/v1/agents/agent-c/policy', { token: stranger })).status).toBe(404);
     // Nor can it set one here: its workspace has no such integration.
-    expect((await put('agent-c', { integrations: { 'stand-in': {} } }, stranger)).status).toBe(400);
+    expect((await put('agent-c', { integrations: { 'stand-in': {} } }, stranger)).status).toBe(404);
     expect((await policyOf('agent-c')).body.policy.integrations).toEqual({
       'stand-in': { methods: null, paths: null, token: false },
     });
@@ -140,8 +140,6 @@ describe('/v1/agents/:agentId/policy and /v1/agent-policies', () => {
       [{ integrations: { 'stand-in': { methods: ['TRACE'] } } }, 'body.integrations.stand-in.methods'],
       [{ integrations: { 'stand-in': { methods: [] } } }, 'body.integrations.stand-in.methods'],
       [{ integrations: { 'stand-in': { read: true } } }, 'body.integrations.stand-in'],
-      // A misspelt integration would refuse every call to the real one: named instead.
-      [{ integrations: { 'stand-inn': {} } }, 'body.integrations.stand-inn'],
       [{ integrations: { 'Not A Key': {} } }, 'body.integrations.Not A Key'],
       [{ integrations: {}, extra: 1 }, 'body'],
       [{}, 'body.integrations'],
@@ -154,6 +152,19 @@ describe('/v1/agents/:agentId/policy and /v1/agent-policies', () => {
         expect.arrayContaining([expect.stringContaining(path)]),
       ]);
     }
+    // A misspelt integration would refuse every call to the real one: named instead (404, as for any route
+    // naming an integration the workspace lacks).
+    const misspelt = await put('agent-c', { integrations: { 'stand-inn': {} } });
+    expect([misspelt.status, misspelt.body.error.code, misspelt.body.error.details]).toEqual([
+      404,
+      'not_found',
+      [
+        {
+          path: 'body.integrations.stand-inn',
+          message: 'no integration stand-inn is configured in this workspace',
+        },
+      ],
+    ]);
     for (const agentId of ['agent c', '-agent', 'a'.repeat(201)]) {
       const answer = await put(encodeURIComponent(agentId), { integrations: {} });
       expect([agentId, answer.status]).toEqual([agentId, 400]);

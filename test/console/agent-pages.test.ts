@@ -182,7 +182,9 @@ describe("an agent's policy", () => {
       ruleForm('stand-in', { methods: 'chosen', method: 'PATCH', paths: '/items\n/repos/../admin' }),
     );
     expect(badPath.status).toBe(400);
-    expect(alertOf(badPath.html)).toContain('Path prefixes: a path prefix has no empty or dot segments');
+    expect(alertOf(badPath.html)).toContain(
+      'Path prefixes: a path prefix is / and segments of letters, digits and',
+    );
     expect(badPath.html).toMatch(/id="stand-in-paths"[^>]*aria-invalid="true"/);
     // What was typed is kept: the paths, the method chosen.
     expect(badPath.html).toContain('/items\n/repos/../admin</textarea>');

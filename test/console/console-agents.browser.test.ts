@@ -148,7 +148,7 @@ describe("the console's agents pages, in a real browser", () => {
     await standIn().getByLabel('Path prefixes').fill('/echo\n/echo/../admin');
     await standIn().getByRole('button', { name: 'Save stand-in' }).click();
     await expect(standIn().getByRole('alert').textContent()).resolves.toMatch(
-      /Path prefixes: .*dot segments/,
+      /Path prefixes: a path prefix is \/ and segments .*none empty, \. or \.\./,
     );
     await expect(standIn().getByLabel('Path prefixes').inputValue()).resolves.toBe('/echo\n/echo/../admin');
     await expect(standIn().getByLabel('Path prefixes').getAttribute('aria-invalid')).resolves.toBe('true');
