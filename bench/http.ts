@@ -46,6 +46,8 @@ export interface LoadOptions {
   /** The path of the i-th request. */
   path: (i: number) => string;
   headers: Record<string, string>;
+  /** The headers of the k-th client's requests, in place of `headers` (one caller per client). */
+  clientHeaders?: (client: number) => Record<string, string>;
   body?: string;
   concurrency: number;
   seconds: number;
@@ -97,19 +99,22 @@ export async function closedLoopOver(
 /** `concurrency` clients, each sending its next request as soon as the last answered, for `seconds`. */
 export async function closedLoop(options: LoadOptions): Promise<LatencyFigures> {
   const pool = new Pool(options.base, { connections: options.concurrency, pipelining: 1 });
-  const send = async (i: number) => {
-    const answer = await pool.request({
-      method: options.method,
-      path: options.path(i),
-      headers: options.headers,
-      body: options.body,
-    });
-    await answer.body.dump();
-    return answer.statusCode === 200;
+  const sender = (client: number) => {
+    const headers = options.clientHeaders?.(client) ?? options.headers;
+    return async (i: number) => {
+      const answer = await pool.request({
+        method: options.method,
+        path: options.path(i),
+        headers,
+        body: options.body,
+      });
+      await answer.body.dump();
+      return answer.statusCode === 200;
+    };
   };
   try {
     return await closedLoopOver(
-      Array.from({ length: options.concurrency }, () => send),
+      Array.from({ length: options.concurrency }, (_, k) => sender(k)),
       options,
     );
   } finally {

@@ -1,9 +1,9 @@
 // MCP call: the MCP server's `call_integration` tool, called by the SDK's own client (Client over
-// StreamableHTTPClientTransport, one session per client) from several clients at once in a closed loop,
-// against the direct proxy (`/v1/connections/{id}/proxy/…`, undici, the same number of connections) with the
-// same agent token and the same target (a GET of the stand-in API), alternating. Both go through the same
-// proxy core; the difference is what MCP adds: JSON-RPC framing, the session, the tool's input schema and
-// its structured result. Also counted: the API's CPU per call (from /proc), and the bench process's
+// StreamableHTTPClientTransport) from several clients at once in a closed loop, each client one agent with
+// one session, against the direct proxy (`/v1/connections/{id}/proxy/…`, undici, as many connections) with
+// the same agents' tokens and the same target (a GET of the stand-in API), alternating. Both go through the
+// same proxy core; the difference is what MCP adds: JSON-RPC framing, the session, the tool's input schema
+// and its structured result. Also counted: the API's CPU per call (from /proc), and the bench process's
 // (the load generator and the stand-in API), since the SDK's client costs more than a bare HTTP request.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -53,11 +53,18 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
     const created = await connectApiKey(api.url!, admin, 'bench-mcp', providerKey);
     if (created.status !== 201) throw new Error(`the connection could not be made (${created.status})`);
     const id = created.id!;
-    const agentToken = await stack.token({ role: 'agent', sub: 'agent-mcp', on_behalf_of: 'user-mcp' });
+    // One agent per client, on both sides: the MCP server bounds the sessions one caller holds at once, and
+    // an agent runtime holds one session per agent.
+    const agentTokens = await Promise.all(
+      Array.from({ length: Math.max(...concurrencies) }, (_, k) =>
+        stack.token({ role: 'agent', sub: `agent-mcp-${k}`, on_behalf_of: `user-mcp-${k}` }),
+      ),
+    );
+    const agentToken = agentTokens[0]!;
     const mcpUrl = new URL('/mcp', api.url);
     const target = (i: number) => `/v1/records/${i % RECORDS}`;
 
-    const openClient = async () => {
+    const openClient = async (agentToken: string) => {
       const client = new Client({ name: 'bench', version: '1.0.0' });
       const transport = new StreamableHTTPClientTransport(mcpUrl, {
         requestInit: { headers: { authorization: `Bearer ${agentToken}` } },
@@ -83,7 +90,7 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
     // One call each way before any load: both answer the stand-in's record, and the tool's result carries
     // no credential (neither the provider's key nor the agent's token).
     const checks: Check[] = [];
-    const probe = await openClient();
+    const probe = await openClient(agentToken);
     let probeResult: CallToolResult;
     try {
       const tools = await probe.client.listTools();
@@ -135,7 +142,8 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
           base: api.url!,
           method: 'GET',
           path: (i) => `/v1/connections/${id}/proxy${target(i)}`,
-          headers: { authorization: `Bearer ${agentToken}` },
+          headers: {},
+          clientHeaders: (k) => ({ authorization: `Bearer ${agentTokens[k]}` }),
           concurrency,
           ...timing,
         }),
@@ -143,7 +151,7 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
     // Sessions are opened before and closed after the timed stretch: what is measured is calls, the way
     // an agent runtime holds one session and calls tools on it.
     const mcpRun = async (concurrency: number) => {
-      const clients = await Promise.all(Array.from({ length: concurrency }, openClient));
+      const clients = await Promise.all(agentTokens.slice(0, concurrency).map(openClient));
       try {
         return await measuredRun(() =>
           closedLoopOver(
@@ -225,8 +233,8 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
     details.calls = sent;
     return {
       scenario: 'mcp call',
-      what: `call_integration (GET of a loopback API) over MCP, SDK client, one session per client`,
-      baseline: 'the direct proxy, same agent token and target',
+      what: 'call_integration (a GET of a loopback API) by the SDK client, one agent and session per client',
+      baseline: 'the direct proxy, same agents (one per client) and target',
       figures,
       checks,
       details,
