@@ -185,6 +185,10 @@ export interface KeyApiStandIn {
   apiCalls: number;
   /** API calls that came without a `bench-key-` key (answered 401). */
   unauthorised: number;
+  /** API calls with a header holding one of the strings given to watchFor (the callers' own tokens). */
+  leaks: number;
+  /** Strings that must never reach the provider; API calls carrying one in any header count as leaks. */
+  watchFor(secrets: string[]): void;
   stop(): Promise<void>;
 }
 
@@ -196,7 +200,8 @@ export const standInRecord = (id: string) => ({ id, name: `record ${id}`, tags: 
  * GET /v1/records/{id} answers the record to such a key.
  */
 export async function startKeyApiStandIn(): Promise<KeyApiStandIn> {
-  const stand = { verifications: 0, apiCalls: 0, unauthorised: 0 };
+  const stand = { verifications: 0, apiCalls: 0, unauthorised: 0, leaks: 0 };
+  let watched: string[] = [];
   const keyed = (req: express.Request) => /^Bearer bench-key-/.test(req.headers.authorization ?? '');
   const app = express();
   app.get('/v1/me', (req, res) => {
@@ -206,6 +211,8 @@ export async function startKeyApiStandIn(): Promise<KeyApiStandIn> {
   });
   app.get('/v1/records/:id', (req, res) => {
     stand.apiCalls++;
+    const values = Object.values(req.headers).flat().join('\n');
+    if (watched.some((secret) => values.includes(secret))) stand.leaks++;
     if (!keyed(req)) {
       stand.unauthorised++;
       res.status(401).json({});
@@ -222,6 +229,12 @@ export async function startKeyApiStandIn(): Promise<KeyApiStandIn> {
     },
     get unauthorised() {
       return stand.unauthorised;
+    },
+    get leaks() {
+      return stand.leaks;
+    },
+    watchFor: (secrets) => {
+      watched = [...secrets];
     },
     stop: served.stop,
   };

@@ -61,6 +61,7 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
       ),
     );
     const agentToken = agentTokens[0]!;
+    keys.watchFor(agentTokens);
     const mcpUrl = new URL('/mcp', api.url);
     const target = (i: number) => `/v1/records/${i % RECORDS}`;
 
@@ -152,16 +153,25 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
     // an agent runtime holds one session and calls tools on it.
     const mcpRun = async (concurrency: number) => {
       const clients = await Promise.all(agentTokens.slice(0, concurrency).map(openClient));
+      // The first failed call's answer or error, logged: the loop itself only counts failures.
+      let failure: string | undefined;
       try {
-        return await measuredRun(() =>
+        const run = await measuredRun(() =>
           closedLoopOver(
             clients.map((client) => async (i: number) => {
-              const result = await client.callIntegration(i);
-              return !result.isError && result.structuredContent?.status === 200;
+              const result = await client.callIntegration(i).catch((error: Error) => {
+                failure ??= error.message;
+                throw error;
+              });
+              const ok = !result.isError && result.structuredContent?.status === 200;
+              if (!ok) failure ??= JSON.stringify(result).slice(0, 500);
+              return ok;
             }),
             timing,
           ),
         );
+        if (failure) log(`c=${concurrency}: a call_integration failed: ${failure}`);
+        return run;
       } finally {
         await Promise.all(clients.map((client) => client.close()));
       }
@@ -170,6 +180,7 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
     const figures: Figure[] = [];
     const details: Record<string, unknown> = { ...timing, concurrencies, records: RECORDS };
     const callsBefore = keys.apiCalls;
+    const unauthorisedBefore = keys.unauthorised;
     let sent = 0;
     for (const concurrency of concurrencies) {
       const runs = await alternate(
@@ -223,12 +234,13 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
       );
     }
     // Every call sent reached the stand-in once (no refresh happens: an API key does not expire), with the
-    // provider's key and never the agent's token.
+    // provider's key and never an agent's token (in any header).
     const reached = keys.apiCalls - callsBefore;
+    const unauthorised = keys.unauthorised - unauthorisedBefore;
     checks.push({
-      target: 'the provider received its key on every call, never the agent’s token',
-      value: `${keys.unauthorised} of ${keys.apiCalls} without the key; ${reached} reached for ${sent} sent`,
-      met: keys.unauthorised === 0 && reached === sent,
+      target: 'the provider received its key on every call, never an agent’s token',
+      value: `${reached} calls for ${sent} sent: ${unauthorised} without the key, ${keys.leaks} with a token`,
+      met: reached === sent && unauthorised === 0 && keys.leaks === 0,
     });
     details.calls = sent;
     return {
