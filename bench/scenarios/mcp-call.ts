@@ -65,10 +65,10 @@ export const mcpCall: Scenario = async ({ stack, options, log }) => {
     const mcpUrl = new URL('/mcp', api.url);
     const target = (i: number) => `/v1/records/${i % RECORDS}`;
 
-    const openClient = async (agentToken: string) => {
+    const openClient = async (token: string) => {
       const client = new Client({ name: 'bench', version: '1.0.0' });
       const transport = new StreamableHTTPClientTransport(mcpUrl, {
-        requestInit: { headers: { authorization: `Bearer ${agentToken}` } },
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
       });
       await client.connect(transport);
       return {
