@@ -89,11 +89,28 @@ export const grantStore = {
     return (result as { rowCount: number | null }).rowCount ?? 0;
   },
 
-  /** The recorded grants of a connection, oldest first. */
-  async list(db: Db, workspaceId: string, connectionId: string): Promise<RecordedGrant[]> {
-    const rows = await db('credential_grants')
-      .where({ workspace_id: workspaceId, connection_id: connectionId })
-      .orderBy('id');
+  /** The agents (callers' subs) that used, or were refused, a connection of the workspace: at most `limit`. */
+  async agentCallers(db: Db, workspaceId: string, limit = 1000): Promise<string[]> {
+    const rows: Array<{ caller: string }> = await db('credential_grants')
+      .where({ workspace_id: workspaceId, role: 'agent' })
+      .distinct('caller')
+      .orderBy('caller')
+      .limit(limit);
+    return rows.map((row) => row.caller);
+  },
+
+  /** The recorded grants of a connection, oldest first; with `latest`, only that many of the newest. */
+  async list(
+    db: Db,
+    workspaceId: string,
+    connectionId: string,
+    options: { latest?: number } = {},
+  ): Promise<RecordedGrant[]> {
+    const query = db('credential_grants').where({ workspace_id: workspaceId, connection_id: connectionId });
+    const rows =
+      options.latest === undefined
+        ? await query.orderBy('id')
+        : (await query.orderBy('id', 'desc').limit(options.latest)).reverse();
     return rows.map((row: Record<string, unknown>) => ({
       workspaceId: row.workspace_id as string,
       connectionId: row.connection_id as string,

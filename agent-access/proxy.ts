@@ -7,14 +7,18 @@
 // streamed with their declared Content-Length or chunked. Headers go each way through allow-lists
 // (providers/proxy-headers.ts); connections go only to checked addresses (providers/outbound-guard.ts). A
 // target outside the base URL (dot segments, encoded or not, an absolute URL, another host) is refused with
-// 400. Mounted before the JSON body parser: it needs the raw request stream.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+// 400. Mounted before the JSON body parser: it needs the raw request stream. The way to the provider itself
+// (path, policy, credential, target, grant, injection, refresh) is callProvider, which MCP's
+// call_integration (mcp/tools.ts) shares.
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { applyApiKey, applyToken } from '../providers/api-key-client.js';
 import { addressRefusal, type OutboundGuard } from '../providers/outbound-guard.js';
 import { forwardedRequestHeaders, forwardedResponseHeaders } from '../providers/proxy-headers.js';
+import type { ProviderConfig } from '../providers/provider-config.js';
 import type { Claims, TokenVerifier } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
 import { callerKey, type RateLimitName } from '../api/rate-limits.js';
@@ -84,45 +88,16 @@ export function agentProxy({ access, verifyToken, outbound }: ProxyDependencies)
       }
       const taskId = taskIdOf(req);
       const { rawPath, rawQuery } = splitTarget(req.url);
-      checkPath(rawPath);
-      // Before the credential is opened or a grant recorded: a refused body costs neither.
-      const body = await requestBody(req);
-      const use: ConnectionUse = { kind: 'proxy', method: req.method, path: rawPath, taskId, via: 'api' };
-      let { connection, credential } = await usableCredential(access, caller, id.data, use);
-      const provider = await providerForUse(access, caller.workspace, connection);
-      const apiBaseUrl = provider.apiBaseUrl;
-      if (!apiBaseUrl) {
-        throw new ApiError(
-          'invalid_request',
-          `integration ${connection.integration} has no API base URL for this connection`,
-        );
-      }
-      const target = targetUrl(apiBaseUrl, rawPath, rawQuery);
-      recordGrant(access, caller, connection.id, use);
-
-      const declared = provider.proxy;
-      const send = (credential: UsableCredential) => {
-        const url = new URL(target);
-        const headers = forwardedRequestHeaders(req.headers, declared);
-        if (credential.authType === 'oauth2' && provider.authType === 'oauth2' && provider.tokenInjection) {
-          // Where the provider takes its token elsewhere (Shopify's X-Shopify-Access-Token).
-          applyToken(provider.tokenInjection, credential.accessToken, headers);
-        } else if (credential.authType === 'oauth2') {
-          headers.set('authorization', `${credential.tokenType} ${credential.accessToken}`);
-        } else if (provider.authType === 'api_key') {
-          applyApiKey(provider, credential.apiKey, url, headers);
-        }
-        return forward(outbound, req, url, headers, body);
-      };
-
-      let upstream = await send(credential);
-      if (upstream.statusCode === 401 && credential.authType === 'oauth2' && body.kind !== 'streamed') {
-        upstream.resume();
-        ({ connection, credential } = await usableCredential(access, caller, connection.id, use, {
-          refresh: true,
-        }));
-        upstream = await send(credential);
-      }
+      const { upstream, declared } = await callProvider({ access, outbound }, caller, {
+        connectionId: id.data,
+        method: req.method,
+        rawPath,
+        rawQuery,
+        headers: req.headers,
+        readBody: () => requestBody(req),
+        taskId,
+        via: 'api',
+      });
       res.status(upstream.statusCode ?? 502);
       for (const [name, value] of Object.entries(forwardedResponseHeaders(upstream.headers, declared))) {
         res.setHeader(name, value);
@@ -139,17 +114,101 @@ export function agentProxy({ access, verifyToken, outbound }: ProxyDependencies)
       // A body left unread is not drained: the connection closes after this answer.
       if (!req.complete) res.setHeader('connection', 'close');
       const refusal = addressRefusal(error);
-      if (refusal) {
-        next(new ApiError('provider_unavailable', refusal.message));
-        return;
-      }
-      if (error instanceof UpstreamError) {
-        next(new ApiError('provider_unavailable', error.message));
-        return;
-      }
-      next(error);
+      next(refusal ? new ApiError('provider_unavailable', refusal.message) : error);
     }
   };
+}
+
+/** One call to a connection's provider, as the proxy and MCP's call_integration make it. */
+export interface ProviderCall {
+  connectionId: string;
+  /** One of PROXY_METHODS. */
+  method: string;
+  /** The path below the API base URL and the query, percent-encoded as they are to be sent. */
+  rawPath: string;
+  rawQuery: string;
+  /** The caller's headers: only the allow-listed and declared ones go on. */
+  headers: IncomingHttpHeaders;
+  /** Reads the body once the path is known to be good, before the credential is opened. */
+  readBody: () => Promise<RequestBody>;
+  taskId?: string;
+  via: ConnectionUse['via'];
+}
+
+/** The provider's answer (its body still to be read) and what the caller needs to pass it on. */
+export interface ProviderAnswer {
+  upstream: IncomingMessage;
+  /** The provider's declared extra headers (providers/proxy-headers.ts). */
+  declared: ProviderConfig['proxy'];
+  /** Every credential the call was sent with (two after a refresh): what a reader of the body redacts. */
+  credentials: UsableCredential[];
+}
+
+/**
+ * The one way a call reaches a provider: the path checked, the credential of a connection the caller may
+ * use under its access policy, the target within the integration's API base URL, the grant recorded, the
+ * credential injected as the provider configuration says, sent through the outbound guard; on a 401 the
+ * token is refreshed once through the workflow and the call sent again (replayable bodies only). A provider
+ * that cannot be reached is 502 `provider_unavailable`.
+ */
+export async function callProvider(
+  { access, outbound }: { access: AgentAccess; outbound: OutboundGuard },
+  caller: Claims,
+  call: ProviderCall,
+): Promise<ProviderAnswer> {
+  checkPath(call.rawPath);
+  // Before the credential is opened or a grant recorded: a refused body costs neither.
+  const body = await call.readBody();
+  const use: ConnectionUse = {
+    kind: 'proxy',
+    method: call.method,
+    path: call.rawPath,
+    taskId: call.taskId,
+    via: call.via,
+  };
+  let { connection, credential } = await usableCredential(access, caller, call.connectionId, use);
+  const provider = await providerForUse(access, caller.workspace, connection);
+  const apiBaseUrl = provider.apiBaseUrl;
+  if (!apiBaseUrl) {
+    throw new ApiError(
+      'invalid_request',
+      `integration ${connection.integration} has no API base URL for this connection`,
+    );
+  }
+  const target = targetUrl(apiBaseUrl, call.rawPath, call.rawQuery);
+  recordGrant(access, caller, connection.id, use);
+
+  const declared = provider.proxy;
+  const send = (credential: UsableCredential) => {
+    const url = new URL(target);
+    const headers = forwardedRequestHeaders(call.headers, declared);
+    if (credential.authType === 'oauth2' && provider.authType === 'oauth2' && provider.tokenInjection) {
+      // Where the provider takes its token elsewhere (Shopify's X-Shopify-Access-Token).
+      applyToken(provider.tokenInjection, credential.accessToken, headers);
+    } else if (credential.authType === 'oauth2') {
+      headers.set('authorization', `${credential.tokenType} ${credential.accessToken}`);
+    } else if (provider.authType === 'api_key') {
+      applyApiKey(provider, credential.apiKey, url, headers);
+    }
+    return forward(outbound, call.method, url, headers, body).catch((error: unknown) => {
+      const refusal = addressRefusal(error);
+      if (refusal) throw new ApiError('provider_unavailable', refusal.message);
+      if (error instanceof UpstreamError) throw new ApiError('provider_unavailable', error.message);
+      throw error;
+    });
+  };
+
+  const credentials = [credential];
+  let upstream = await send(credential);
+  if (upstream.statusCode === 401 && credential.authType === 'oauth2' && body.kind !== 'streamed') {
+    upstream.resume();
+    ({ connection, credential } = await usableCredential(access, caller, connection.id, use, {
+      refresh: true,
+    }));
+    credentials.push(credential);
+    upstream = await send(credential);
+  }
+  return { upstream, declared, credentials };
 }
 
 /** X-Task-Id, validated as the token route's `taskId` is (and as the document says), or absent. */
@@ -231,8 +290,10 @@ export function targetUrl(apiBaseUrl: string, rawPath: string, rawQuery: string)
  * How a request body goes on: none, buffered (sent with its Content-Length, and again after a refresh), or
  * streamed with the framing it arrived with (its declared Content-Length, or chunked).
  */
-type RequestBody =
-  { kind: 'none' } | { kind: 'buffered'; buffer: Buffer } | { kind: 'streamed'; contentLength?: number };
+export type RequestBody =
+  | { kind: 'none' }
+  | { kind: 'buffered'; buffer: Buffer }
+  | { kind: 'streamed'; source: Readable; contentLength?: number };
 
 /** Decides, and reads when it buffers, how the caller's body is framed toward the provider. */
 async function requestBody(req: Request): Promise<RequestBody> {
@@ -250,9 +311,9 @@ async function requestBody(req: Request): Promise<RequestBody> {
   const buffered = methodsWithBufferedBody.has(req.method);
   if (declared !== undefined && declared > REPLAYABLE_BODY_LIMIT) {
     if (buffered) throw tooLarge(req.method);
-    return { kind: 'streamed', contentLength: declared };
+    return { kind: 'streamed', source: req, contentLength: declared };
   }
-  if (transferEncoding !== undefined && !buffered) return { kind: 'streamed' };
+  if (transferEncoding !== undefined && !buffered) return { kind: 'streamed', source: req };
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -273,7 +334,7 @@ function tooLarge(method: string): ApiError {
 /** One request to the provider; resolves with its response as soon as the headers arrive. */
 function forward(
   outbound: OutboundGuard,
-  req: Request,
+  method: string,
   url: URL,
   headers: Headers,
   body: RequestBody,
@@ -286,7 +347,7 @@ function forward(
   else if (body.kind === 'streamed') {
     if (body.contentLength === undefined) outgoing['transfer-encoding'] = 'chunked';
     else outgoing['content-length'] = String(body.contentLength);
-  } else if (methodsExpectingBody.has(req.method)) outgoing['content-length'] = '0';
+  } else if (methodsExpectingBody.has(method)) outgoing['content-length'] = '0';
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const fail = (error: unknown) => {
@@ -303,7 +364,7 @@ function forward(
       fail(error);
       return;
     }
-    const upstream = request(url, { method: req.method, headers: outgoing, agent }, resolve);
+    const upstream = request(url, { method, headers: outgoing, agent }, resolve);
     upstream.setTimeout(UPSTREAM_IDLE_TIMEOUT_MS, () =>
       upstream.destroy(new UpstreamError('the provider did not answer in time')),
     );
@@ -311,7 +372,7 @@ function forward(
     if (body.kind === 'streamed') {
       // node's parser hands over exactly the declared length, or fails when the caller stops short; then
       // the upstream connection is destroyed, so an incomplete body never ends as if it were whole.
-      pipeline(req, upstream).catch((error: unknown) => upstream.destroy(error as Error));
+      pipeline(body.source, upstream).catch((error: unknown) => upstream.destroy(error as Error));
     } else {
       upstream.end(body.kind === 'buffered' ? body.buffer : undefined);
     }

@@ -3,7 +3,6 @@
 // a transition, which carries the new status (committed with it), so a thousand waiters on one connection
 // answer without a thousand reads; only a resync (the listener reconnected) re-reads the row. It never
 // polls the database in a loop.
-import type { Response } from 'express';
 import type { Db } from '../db/database.js';
 import { DEFAULT_READY_WAITS } from '../config/config.js';
 import type { ConnectionMetadata } from '../connections/connection-store.js';
@@ -89,19 +88,20 @@ function settled(connection: ConnectionMetadata): Readiness | undefined {
 }
 
 /**
- * Waits up to `timeoutMs` for the connection the caller may see (404 otherwise). Resolves undefined when the
- * client went away first; every listener and timer is removed before it returns.
+ * Waits up to `timeoutMs` for the connection the caller may see (404 otherwise). Resolves undefined when
+ * `signal` aborted first (the client went away, or cancelled); every listener and timer is removed before it
+ * returns.
  */
 export async function awaitReadiness(
   deps: { db: Db; changes: ConnectionChangeListener },
   caller: Claims,
   id: string,
   timeoutMs: number,
-  res: Response,
+  signal: AbortSignal,
 ): Promise<Readiness | undefined> {
   const deadline = Date.now() + timeoutMs;
   let woken = false;
-  let closed = false;
+  let closed = signal.aborted;
   /** The newest status notice since the last look; undefined after a resync, which needs a read. */
   let noticed: ConnectionChange | undefined;
   let wake: (() => void) | undefined;
@@ -118,7 +118,7 @@ export async function awaitReadiness(
   // Subscribed before the first read, so a transition between the read and the wait is not missed.
   deps.changes.on(`change:${id}`, onChange);
   deps.changes.on('resync', onChange);
-  res.on('close', onClose);
+  signal.addEventListener('abort', onClose, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
     let connection = await visibleConnection(deps.db, caller, id);
@@ -163,6 +163,6 @@ export async function awaitReadiness(
     clearTimeout(timer);
     deps.changes.off(`change:${id}`, onChange);
     deps.changes.off('resync', onChange);
-    res.off('close', onClose);
+    signal.removeEventListener('abort', onClose);
   }
 }

@@ -100,9 +100,13 @@ export function registerAgentRoutes(
     errors: [404, 429, 503],
     async handler({ params, query, caller, res }) {
       const release = waits.admit(callerKey(caller));
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      res.once('close', onClose);
       try {
-        return await awaitReadiness({ db, changes }, caller, params.id, query.timeout * 1000, res);
+        return await awaitReadiness({ db, changes }, caller, params.id, query.timeout * 1000, gone.signal);
       } finally {
+        res.off('close', onClose);
         release();
       }
     },

@@ -1,13 +1,15 @@
 // What agent tasks use of a connection without holding it, as one feature: a short-lived token, the
-// provider proxy, which connection applies (resolve) and whether it is ready. The proxy is handed to the app
-// as a streaming route (mounted before the JSON parser, since it streams raw bodies) and documented here for
-// /openapi.json; the rest are registry routes. Built from its dependencies alone (platform/composition.ts).
+// provider proxy, which connection applies (resolve) and whether it is ready, and the audit of those uses
+// (the grants). The proxy is handed to the app as a streaming route (mounted before the JSON parser, since
+// it streams raw bodies) and documented here for /openapi.json; the rest are registry routes. Built from its
+// dependencies alone (platform/composition.ts).
 import { z } from 'zod';
 import type { StreamingRoute } from '../api/route-definition.js';
 import type { TokenVerifier } from '../api/auth.js';
 import { errorResponse } from '../api/openapi.js';
 import { idSchema, RouteList, type Route } from '../api/routes.js';
 import type { OutboundGuard } from '../providers/outbound-guard.js';
+import { registerGrantRoutes } from './grant-routes.js';
 import { agentProxy, PROXY_METHODS, PROXY_RATE_LIMIT, REPLAYABLE_BODY_LIMIT } from './proxy.js';
 import { registerAgentRoutes, type ResolveDependencies } from './resolve-routes.js';
 import { registerTokenRoute, taskIdSchema, type AgentAccess } from './token.js';
@@ -26,6 +28,7 @@ export function agentAccessRoutes(deps: AgentAccessDependencies): {
   const list = new RouteList();
   registerTokenRoute(list, deps.access);
   registerAgentRoutes(list, deps);
+  registerGrantRoutes(list, deps);
   return {
     routes: list.routes,
     proxy: {

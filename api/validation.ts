@@ -23,6 +23,17 @@ export function text(max: number, options: { min?: number } = {}): z.ZodString {
   return bounded(`^${unsafe}`, min, max, `${min} to ${max} characters, no control characters`);
 }
 
+/** Lines of text typed in a textarea (one path a line): any character but controls, line breaks (CR, LF) kept. */
+export function lines(max: number, options: { min?: number } = {}): z.ZodString {
+  const min = options.min ?? 1;
+  return bounded(
+    String.raw`^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f`,
+    min,
+    max,
+    `${min} to ${max} characters, no control characters but line breaks`,
+  );
+}
+
 /**
  * An identifier of a fixed shape: the pattern is anchored and its quantifiers bound it to `maxLength`
  * characters, which the document states as well.

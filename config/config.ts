@@ -41,6 +41,11 @@ export const DEFAULT_CONNECT_SESSION_TTL_SECONDS = 1_800;
 /** The bounds of a connect link's lifetime, the configured default's and each request's `ttl`. */
 export const CONNECT_SESSION_TTL_BOUNDS_SECONDS = { min: 60, max: 86_400 } as const;
 
+/** MCP_SESSIONS_MAX and MCP_SESSION_IDLE_SECONDS' defaults and bounds; the sessions one caller may hold at once. */
+export const DEFAULT_MCP_SESSIONS = { max: 1_000, perCaller: 10, idleSeconds: 900 } as const;
+export const MCP_SESSIONS_MAX_BOUNDS = { min: 1, max: 100_000 } as const;
+export const MCP_SESSION_IDLE_BOUNDS_SECONDS = { min: 30, max: 86_400 } as const;
+
 /** CONSOLE_SESSION_TTL_SECONDS' default and bounds: a console session lasts an hour. */
 export const DEFAULT_CONSOLE_SESSION_TTL_SECONDS = 3_600;
 export const CONSOLE_SESSION_TTL_BOUNDS_SECONDS = { min: 300, max: 86_400 } as const;
@@ -103,6 +108,18 @@ const schema = z.object({
     .min(CONSOLE_SESSION_TTL_BOUNDS_SECONDS.min)
     .max(CONSOLE_SESSION_TTL_BOUNDS_SECONDS.max)
     .default(DEFAULT_CONSOLE_SESSION_TTL_SECONDS),
+  MCP_SESSIONS_MAX: z.coerce
+    .number()
+    .int()
+    .min(MCP_SESSIONS_MAX_BOUNDS.min)
+    .max(MCP_SESSIONS_MAX_BOUNDS.max)
+    .default(DEFAULT_MCP_SESSIONS.max),
+  MCP_SESSION_IDLE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(MCP_SESSION_IDLE_BOUNDS_SECONDS.min)
+    .max(MCP_SESSION_IDLE_BOUNDS_SECONDS.max)
+    .default(DEFAULT_MCP_SESSIONS.idleSeconds),
   ALLOW_INSECURE_PROVIDER_URLS: z.stringbool().default(false),
   GRANT_FLUSH_SECONDS: z.coerce.number().int().positive().default(DEFAULT_GRANT_FLUSH_SECONDS),
 
@@ -211,6 +228,8 @@ export interface Config {
   rateLimits: { connect: number; callback: number; refresh: number; change: number; proxy: number };
   /** Ready long-polls waiting at once, per caller and in one API process. */
   readyWaits: { perCaller: number; perProcess: number };
+  /** MCP sessions (mcp/): at most `max` in one API process, each closed after `idleMs` without a request. */
+  mcpSessions: { max: number; idleMs: number };
   /** TRUST_PROXY for Express's `trust proxy`: false, a hop count, or addresses and CIDRs. */
   trustProxy: boolean | number | string[];
   /** Workspace bearer tokens: verified with the secret or the JWKS. */
@@ -334,6 +353,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       proxy: e.RATE_LIMIT_PROXY_PER_MINUTE,
     },
     readyWaits: { perCaller: e.READY_WAITS_PER_CALLER, perProcess: e.READY_WAITS_PER_PROCESS },
+    mcpSessions: { max: e.MCP_SESSIONS_MAX, idleMs: e.MCP_SESSION_IDLE_SECONDS * 1000 },
     trustProxy: e.TRUST_PROXY,
     auth: {
       jwtSecretFile: path.join(dataDir, 'jwt-secret'),

@@ -1,7 +1,9 @@
 // Change notices between the worker and the API, through Postgres LISTEN/NOTIFY: the worker announces a
 // transition or a credential change in the same transaction that makes it; every API process listens, so a
-// long-poll wakes at the transition and a credential cache drops what changed. Notices carry ids, status
-// and reason words only. The listener reconnects when its connection drops, within a bound.
+// long-poll wakes at the transition and a credential cache drops what changed. A second channel carries the
+// changes of agents' access policies, announced by the API process that makes one, so that every other
+// drops the policies it cached (agent-policies/agent-policies.ts). Notices carry ids, status and reason
+// words only. The listener reconnects when its connection drops, within a bound.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Db } from '../db/database.js';
@@ -26,6 +28,19 @@ export async function publishConnectionChange(db: Db, change: ConnectionChange):
   await db.raw('select pg_notify(?, ?)', [CHANNEL, JSON.stringify(change)]);
 }
 
+export const POLICY_CHANNEL = 'agent_policy_changes';
+
+/** An agent's access policy was set or removed in a workspace. */
+export interface PolicyChange {
+  workspaceId: string;
+  agentId: string;
+}
+
+/** Announces a policy change; inside a transaction, delivered only when the transaction commits. */
+export async function publishPolicyChange(db: Db, change: PolicyChange): Promise<void> {
+  await db.raw('select pg_notify(?, ?)', [POLICY_CHANNEL, JSON.stringify(change)]);
+}
+
 /** Reconnects after 0.5 s, 1 s, 2 s … up to 30 s; a 21st attempt within ten minutes gives up. */
 export const listenerRestartPolicy: RestartPolicy = {
   maxAttempts: 20,
@@ -35,9 +50,10 @@ export const listenerRestartPolicy: RestartPolicy = {
 };
 
 /**
- * One LISTEN connection per process, re-established with backoff when it drops; emits `change` events by
- * connection id, `resync` after a reconnection (anything may have changed while deaf), and `failed` once
- * when it could not reconnect within its budget (the service then stops: see platform/service.ts).
+ * One LISTEN connection per process (both channels), re-established with backoff when it drops; emits
+ * `change` events by connection id, `policy` events for policy changes, `resync` after a reconnection
+ * (anything may have changed while deaf), and `failed` once when it could not reconnect within its budget
+ * (the service then stops: see platform/service.ts).
  */
 export class ConnectionChangeListener extends EventEmitter {
   private client?: pg.Client;
@@ -67,20 +83,24 @@ export class ConnectionChangeListener extends EventEmitter {
       keepAliveInitialDelayMillis: 10_000,
     });
     client.on('notification', (message) => {
-      if (message.channel !== CHANNEL || !message.payload) return;
+      if (!message.payload) return;
       try {
-        const change = JSON.parse(message.payload) as ConnectionChange;
-        this.emit(`change:${change.connectionId}`, change);
-        this.emit('change', change);
+        if (message.channel === CHANNEL) {
+          const change = JSON.parse(message.payload) as ConnectionChange;
+          this.emit(`change:${change.connectionId}`, change);
+          this.emit('change', change);
+        } else if (message.channel === POLICY_CHANNEL) {
+          this.emit('policy', JSON.parse(message.payload) as PolicyChange);
+        }
       } catch {
-        this.logger?.warn('ignored a malformed connection change notice');
+        this.logger?.warn({ channel: message.channel }, 'ignored a malformed change notice');
       }
     });
     client.on('error', (error) => this.lost(client, error.message));
     client.on('end', () => this.lost(client, 'the connection ended'));
     try {
       await client.connect();
-      await client.query(`listen ${CHANNEL}`);
+      await client.query(`listen ${CHANNEL}; listen ${POLICY_CHANNEL}`);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;

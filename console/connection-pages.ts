@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ApiError, apiErrorOf } from '../api/errors.js';
 import { idSchema } from '../api/routes.js';
-import { grantStore } from '../agent-access/grant-store.js';
+import { grantStore, type RecordedGrant } from '../agent-access/grant-store.js';
 import { managedConnection, visibilityOf, visibleConnection } from '../connections/access.js';
 import { connectionStore, type ConnectionMetadata } from '../connections/connection-store.js';
 import { dependentStore } from '../dependents/dependent-store.js';
@@ -315,11 +315,28 @@ export function connectionPages(pages: ConsolePages, deps: ConsoleDependencies):
             ? html`<h2>Who used it</h2>
                 ${dataTable({
                   caption: 'Grants',
-                  columns: ['Kind', 'Caller', 'Role', 'On behalf of', 'Task', 'Count', 'First', 'Last'],
+                  columns: [
+                    'Kind',
+                    'Outcome',
+                    'Method',
+                    'Path',
+                    'Via',
+                    'Caller',
+                    'Role',
+                    'On behalf of',
+                    'Task',
+                    'Count',
+                    'First',
+                    'Last',
+                  ],
                   rows: grants.map(
                     (grant) =>
                       html`<tr>
                         <td>${grant.kind === 'token' ? 'Token' : 'Proxied call'}</td>
+                        <td>${outcomeOf(grant)}</td>
+                        <td>${grant.method ?? ''}</td>
+                        <td>${grant.path ?? ''}</td>
+                        <td>${grant.via === 'mcp' ? 'MCP' : 'API'}</td>
                         <td>${grant.caller}</td>
                         <td>${grant.role}</td>
                         <td>${grant.onBehalfOf ?? ''}</td>
@@ -433,6 +450,11 @@ function registerDependentForm(session: ConsoleSession, path: string, form: Depe
       <button type="submit">Register dependent</button>
     </fieldset>
   </form>`;
+}
+
+/** A grant's outcome in words: allowed, or refused by the agent's access policy naming its rule. */
+function outcomeOf(grant: RecordedGrant): string {
+  return grant.outcome === 'allowed' ? 'Allowed' : `Refused (${grant.refusedRule ?? 'policy'} rule)`;
 }
 
 /** An API key's age in whole days since it was stored, with the date. */

@@ -50,6 +50,7 @@ function navigation(session: ConsoleSession | undefined): SafeHtml {
   const { caller } = session;
   return html`<nav aria-label="Console">
     <a href="/console/integrations">Integrations</a>
+    ${caller.role === 'owner' || caller.role === 'admin' ? html`<a href="/console/agents">Agents</a>` : ''}
     <span>Signed in as ${caller.sub} (${caller.role}), workspace ${caller.workspace}</span>
     <form method="post" action="/console/sign-out">
       ${csrfInput(session)}

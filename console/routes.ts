@@ -1,6 +1,7 @@
 // The console's one factory: the sign-in routes (sign-in.ts), and every page behind a session (ConsolePages:
-// integrations, an integration's connections, a connection), mounted by the composition root like any
-// feature's routes.
+// integrations, an integration's connections, a connection, the agents and their policies), mounted by the
+// composition root like any feature's routes.
+import type { AgentPolicies } from '../agent-policies/agent-policies.js';
 import type { Route } from '../api/routes.js';
 import type { RateLimits } from '../api/rate-limits.js';
 import type { ConnectSessions } from '../connect/connect-sessions.js';
@@ -10,6 +11,7 @@ import type { Catalogue } from '../integrations/connection-provider.js';
 import type { Logger } from '../logging/logger.js';
 import type { OutboundGuard } from '../providers/outbound-guard.js';
 import type { CredentialVault } from '../vault/index.js';
+import { agentPages } from './agent-pages.js';
 import { connectionPages } from './connection-pages.js';
 import { ConsolePages, type ConsoleAuth } from './console-page.js';
 import { integrationPages } from './integration-pages.js';
@@ -32,6 +34,8 @@ export interface ConsoleDependencies {
   limits: RateLimits;
   auth: ConsoleAuth;
   signIn: SignInDependencies;
+  /** Agents' access policies: read and written only through it, so that its cache is dropped on changes. */
+  policies: AgentPolicies;
   /** Where operators read a connection's workflow (the console links it for operators only). */
   temporalUi?: { url: string; namespace: string };
 }
@@ -40,5 +44,6 @@ export function consoleRoutes(deps: ConsoleDependencies): Route[] {
   const pages = new ConsolePages({ auth: deps.auth, limits: deps.limits });
   integrationPages(pages, deps);
   connectionPages(pages, deps);
+  agentPages(pages, deps);
   return [...signInRoutes(deps), ...pages.routes];
 }

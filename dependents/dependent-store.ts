@@ -51,6 +51,23 @@ export const dependentStore = {
     return rows.map(toDependent);
   },
 
+  /** The workspace's dependents of one kind, by id, with how many connections each is registered on. */
+  async idsOfKind(
+    db: Db,
+    workspaceId: string,
+    kind: DependentKind,
+  ): Promise<Array<{ id: string; connections: number }>> {
+    const rows = await db('connection_dependents')
+      .where({ workspace_id: workspaceId, kind })
+      .groupBy('dependent_id')
+      .orderBy('dependent_id')
+      .select('dependent_id', db.raw('count(*)::int as connections'));
+    return rows.map((row: Row) => ({
+      id: row.dependent_id as string,
+      connections: row.connections as number,
+    }));
+  },
+
   /** Registers a dependent, or updates its name and callback; answers whether it was new. */
   async put(
     db: Db,

@@ -22,18 +22,18 @@ export async function up(db: Knex): Promise<void> {
     t.text('path').nullable().comment('a proxied call: its path below the API base URL, without the query');
     t.text('via').notNullable().defaultTo('api');
     t.check("outcome in ('allowed', 'refused')", [], 'credential_grants_outcome');
-    t.check(
-      "(outcome = 'refused') = (refused_rule is not null)",
-      [],
-      'credential_grants_refused_has_rule',
-    );
+    t.check("(outcome = 'refused') = (refused_rule is not null)", [], 'credential_grants_refused_has_rule');
     t.check("via in ('api', 'mcp')", [], 'credential_grants_via');
   });
 }
 
 export async function down(db: Knex): Promise<void> {
   await db.schema.alterTable('credential_grants', (t) => {
-    t.dropChecks(['credential_grants_outcome', 'credential_grants_refused_has_rule', 'credential_grants_via']);
+    t.dropChecks([
+      'credential_grants_outcome',
+      'credential_grants_refused_has_rule',
+      'credential_grants_via',
+    ]);
     t.dropColumn('via');
     t.dropColumn('path');
     t.dropColumn('method');

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import type { Express } from 'express';
 import { agentAccessRoutes } from '../agent-access/routes.js';
 import { AgentPolicies } from '../agent-policies/agent-policies.js';
+import { agentPolicyRoutes } from '../agent-policies/routes.js';
 import type { GrantRecorder } from '../agent-access/grant-recorder.js';
 import { defaultReadyWaitLimits, ReadyWaits, type ReadyWaitLimits } from '../agent-access/ready.js';
 import {
@@ -28,6 +29,8 @@ import { connectionRoutes } from '../connections/routes.js';
 import { dependentRoutes } from '../dependents/routes.js';
 import { defaultCatalogue, type Catalogue } from '../integrations/connection-provider.js';
 import { integrationRoutes } from '../integrations/routes.js';
+import { defaultMcpSessionLimits, type McpSessionLimits } from '../mcp/mcp-sessions.js';
+import { mcpRoutes } from '../mcp/routes.js';
 import type { Logger } from '../logging/logger.js';
 import { trackConnectionsByStatus } from '../observability/metrics.js';
 import type { OutboundGuard } from '../providers/outbound-guard.js';
@@ -61,6 +64,10 @@ export interface ApiParts {
   rateLimits?: Partial<RateLimitSettings>;
   /** READY_WAITS_PER_CALLER, READY_WAITS_PER_PROCESS: long-polls waiting at once. */
   readyWaits?: Partial<ReadyWaitLimits>;
+  /** MCP_SESSIONS_MAX, MCP_SESSION_IDLE_SECONDS: the MCP server's sessions in this process. */
+  mcpSessions?: Partial<McpSessionLimits>;
+  /** AUTH_JWT_ISSUER: the authorization server the MCP server's resource metadata names. */
+  authIssuer?: string;
   /** Origins besides PUBLIC_URL's that an OAuth callback may return to (RETURN_TO_ORIGINS). */
   returnToOrigins?: string[];
   /** CONNECT_SESSION_TTL_SECONDS: how long a connect link works when its creator gives no `ttl`. */
@@ -97,6 +104,7 @@ export function composeApi(parts: ApiParts): Express {
     catalogue,
   });
   const policies = new AgentPolicies(db);
+  policies.follow(changes);
   const access = {
     db,
     policies,
@@ -118,6 +126,19 @@ export function composeApi(parts: ApiParts): Express {
     changes,
     waits,
     connectLinks: connectSessions,
+  });
+  const mcp = mcpRoutes({
+    access,
+    outbound,
+    db,
+    changes,
+    waits,
+    connectLinks: connectSessions,
+    logger,
+    verifyToken,
+    publicUrl: parts.publicUrl,
+    issuer: parts.authIssuer,
+    sessions: { ...defaultMcpSessionLimits, ...parts.mcpSessions },
   });
   // The console's sessions: the codec server's operator check reads them too.
   const consoleAuth = createConsoleAuth({ db, publicUrl: parts.publicUrl });
@@ -156,6 +177,8 @@ export function composeApi(parts: ApiParts): Express {
         logger,
       }),
       ...agentAccess.routes,
+      ...mcp.routes,
+      ...agentPolicyRoutes({ policies, db }),
       ...consoleRoutes({
         db,
         logger,
@@ -167,6 +190,7 @@ export function composeApi(parts: ApiParts): Express {
         allowInsecureProviderUrls: parts.allowInsecureProviderUrls,
         publicUrl: parts.publicUrl,
         limits,
+        policies,
         auth: consoleAuth,
         signIn: {
           verify: parts.console?.signIn ?? noSignIn,
@@ -176,7 +200,7 @@ export function composeApi(parts: ApiParts): Express {
         temporalUi: parts.console?.temporalUi,
       }),
     ],
-    streaming: [agentAccess.proxy],
+    streaming: [agentAccess.proxy, mcp.streaming],
     // Temporal UI sends the operator's browser cookies, not a token: the operator session opens the codec
     // too (for the UI's origins only: api/codec-server.ts).
     codec: parts.codec && {

@@ -237,6 +237,8 @@ export async function startService(
         outbound,
         rateLimits: config.rateLimits,
         readyWaits: config.readyWaits,
+        mcpSessions: config.mcpSessions,
+        authIssuer: config.auth.issuer,
         refreshMarginMs: config.lifecycle.refreshMarginMs,
         grants,
         returnToOrigins: config.returnToOrigins,

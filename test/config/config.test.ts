@@ -5,6 +5,7 @@ import { assertDeploymentSecrets, ConfigError, loadConfig } from '../../config/c
 import { projectRoot } from '../../platform/process.js';
 import { RateLimits } from '../../api/rate-limits.js';
 import { ReadyWaits } from '../../agent-access/ready.js';
+import { defaultMcpSessionLimits } from '../../mcp/mcp-sessions.js';
 
 describe('loadConfig', () => {
   it('defaults to the embedded Temporal, Postgres and local key in the data folder', () => {
@@ -27,6 +28,25 @@ describe('loadConfig', () => {
     expect(new ReadyWaits().limits).toEqual(config.readyWaits);
     expect(config.lifecycle.refreshMarginMs).toBe(300_000);
     expect(config.grantFlushMs).toBe(120_000);
+    expect(config.mcpSessions).toEqual({ max: 1_000, idleMs: 900_000 });
+    expect({ max: defaultMcpSessionLimits.max, idleMs: defaultMcpSessionLimits.idleMs }).toEqual(
+      config.mcpSessions,
+    );
+  });
+
+  it('takes the MCP session bounds within their limits, and refuses others with the name', () => {
+    expect(loadConfig({ MCP_SESSIONS_MAX: '50', MCP_SESSION_IDLE_SECONDS: '60' }).mcpSessions).toEqual({
+      max: 50,
+      idleMs: 60_000,
+    });
+    for (const env of [
+      { MCP_SESSIONS_MAX: '0' },
+      { MCP_SESSIONS_MAX: '100001' },
+      { MCP_SESSION_IDLE_SECONDS: '29' },
+      { MCP_SESSION_IDLE_SECONDS: 'soon' },
+    ]) {
+      expect(() => loadConfig(env)).toThrow(new RegExp(Object.keys(env)[0]!));
+    }
   });
 
   // What the API and the worker need besides, with external services.

@@ -1,12 +1,14 @@
-// Change notices through Postgres LISTEN/NOTIFY: delivered on commit, not on rollback; the listener
-// reconnects when Postgres ends its connection, and gives up (once, saying why) when it cannot, instead of
-// retrying for ever.
+// Change notices through Postgres LISTEN/NOTIFY: delivered on commit, not on rollback, connection changes
+// and access policy changes each as their own event; the listener reconnects when Postgres ends its
+// connection, and gives up (once, saying why) when it cannot, instead of retrying for ever.
 import { once } from 'node:events';
 import { migrateToLatest } from '../../db/database.js';
 import {
   ConnectionChangeListener,
   publishConnectionChange,
+  publishPolicyChange,
   type ConnectionChange,
+  type PolicyChange,
 } from '../../connections/connection-changes.js';
 import { createTestDatabase } from '../support/env.js';
 
@@ -41,6 +43,35 @@ describe('connection change notices', () => {
     }
   });
 
+  it('carries access policy changes on their own channel, as `policy` events, on commit only', async () => {
+    const database = await createTestDatabase();
+    await migrateToLatest(database.db);
+    const listener = new ConnectionChangeListener(database.url);
+    await listener.start();
+    try {
+      const changes: ConnectionChange[] = [];
+      const policies: PolicyChange[] = [];
+      listener.on('change', (change: ConnectionChange) => changes.push(change));
+      listener.on('policy', (change: PolicyChange) => policies.push(change));
+      await database.db
+        .transaction(async (tx) => {
+          await publishPolicyChange(tx, { workspaceId: 'ws-rolled-back', agentId: 'a' });
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
+      const arrived = once(listener, 'policy');
+      await database.db.transaction(async (tx) => {
+        await publishPolicyChange(tx, { workspaceId: 'ws-1', agentId: 'agent-1' });
+      });
+      expect(await arrived).toEqual([{ workspaceId: 'ws-1', agentId: 'agent-1' }]);
+      expect(policies).toEqual([{ workspaceId: 'ws-1', agentId: 'agent-1' }]);
+      expect(changes).toEqual([]);
+    } finally {
+      await listener.stop();
+      await database.drop();
+    }
+  });
+
   it('reconnects when Postgres ends its connection, asks listeners to re-read, and hears notices again', async () => {
     const database = await createTestDatabase();
     await migrateToLatest(database.db);
@@ -57,6 +88,10 @@ describe('connection change notices', () => {
       const arrived = once(listener, 'change:c-2');
       await publishConnectionChange(database.db, { connectionId: 'c-2', kind: 'status', status: 'inactive' });
       expect(await arrived).toEqual([{ connectionId: 'c-2', kind: 'status', status: 'inactive' }]);
+      // Both channels are listened to again.
+      const policy = once(listener, 'policy');
+      await publishPolicyChange(database.db, { workspaceId: 'ws-2', agentId: 'agent-2' });
+      expect(await policy).toEqual([{ workspaceId: 'ws-2', agentId: 'agent-2' }]);
     } finally {
       await listener.stop();
       await database.drop();

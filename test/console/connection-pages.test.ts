@@ -288,6 +288,10 @@ describe('console: connection pages', () => {
     expect(tableRows(shownPage.html, 'Grants')).toEqual([
       [
         'Token',
+        'Allowed',
+        '',
+        '',
+        'API',
         'research-agent',
         'agent',
         '',
