@@ -46,6 +46,8 @@ export interface LoadOptions {
   /** The path of the i-th request. */
   path: (i: number) => string;
   headers: Record<string, string>;
+  /** The headers of the k-th client's requests, in place of `headers` (one caller per client). */
+  clientHeaders?: (client: number) => Record<string, string>;
   body?: string;
   concurrency: number;
   seconds: number;
@@ -53,38 +55,69 @@ export interface LoadOptions {
   warmupSeconds: number;
 }
 
-/** `concurrency` clients, each sending its next request as soon as the last answered, for `seconds`. */
-export async function closedLoop(options: LoadOptions): Promise<LatencyFigures> {
-  const pool = new Pool(options.base, { connections: options.concurrency, pipelining: 1 });
+/** How long a closed loop runs: `seconds` counted, after `warmupSeconds` sent but not counted. */
+export interface LoopTiming {
+  seconds: number;
+  warmupSeconds: number;
+}
+
+/**
+ * One client per lane, each calling its lane again as soon as the last call answered, for the timing's
+ * stretch. A call answers true when it succeeded; false or a throw counts as an error. `i` numbers the
+ * calls across lanes.
+ */
+export async function closedLoopOver(
+  lanes: Array<(i: number) => Promise<boolean>>,
+  timing: LoopTiming,
+): Promise<LatencyFigures> {
   const latencies: number[] = [];
   let errors = 0;
   let sent = 0;
   const start = performance.now();
-  const countFrom = start + options.warmupSeconds * 1000;
-  const end = countFrom + options.seconds * 1000;
-  const client = async () => {
+  const countFrom = start + timing.warmupSeconds * 1000;
+  const end = countFrom + timing.seconds * 1000;
+  const client = async (lane: (i: number) => Promise<boolean>) => {
     for (;;) {
       const before = performance.now();
       if (before >= end) return;
       const i = sent++;
+      let ok = false;
       try {
-        const answer = await pool.request({
-          method: options.method,
-          path: options.path(i),
-          headers: options.headers,
-          body: options.body,
-        });
-        await answer.body.dump();
-        if (before >= countFrom) {
-          if (answer.statusCode !== 200) errors++;
-          else latencies.push(performance.now() - before);
-        }
+        ok = await lane(i);
       } catch {
-        if (before >= countFrom) errors++;
+        ok = false;
       }
+      if (before < countFrom) continue;
+      if (ok) latencies.push(performance.now() - before);
+      else errors++;
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency }, client));
-  await pool.close();
-  return latencyFigures(latencies, errors, options.seconds, sent);
+  await Promise.all(lanes.map(client));
+  return latencyFigures(latencies, errors, timing.seconds, sent);
+}
+
+/** `concurrency` clients, each sending its next request as soon as the last answered, for `seconds`. */
+export async function closedLoop(options: LoadOptions): Promise<LatencyFigures> {
+  const pool = new Pool(options.base, { connections: options.concurrency, pipelining: 1 });
+  const sender = (client: number) => {
+    const headers = options.clientHeaders?.(client) ?? options.headers;
+    return async (i: number) => {
+      const answer = await pool.request({
+        method: options.method,
+        path: options.path(i),
+        headers,
+        body: options.body,
+      });
+      await answer.body.dump();
+      return answer.statusCode === 200;
+    };
+  };
+  try {
+    return await closedLoopOver(
+      Array.from({ length: options.concurrency }, (_, k) => sender(k)),
+      options,
+    );
+  } finally {
+    await pool.close();
+  }
 }

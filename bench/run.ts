@@ -14,6 +14,7 @@ import { refreshStorm } from './scenarios/refresh-storm.js';
 import { idleFleet } from './scenarios/idle-fleet.js';
 import { readyFanOut } from './scenarios/ready-fan-out.js';
 import { longLife } from './scenarios/long-life.js';
+import { mcpCall } from './scenarios/mcp-call.js';
 import { renderTable } from './report.js';
 
 const scenarios: Record<string, Scenario> = {
@@ -22,11 +23,20 @@ const scenarios: Record<string, Scenario> = {
   'refresh-storm': refreshStorm,
   'idle-fleet': idleFleet,
   'ready-fan-out': readyFanOut,
+  'mcp-call': mcpCall,
   'long-life': longLife,
 };
 
 const backgroundScenarios = new Set(['long-life']);
-const order = ['credential read', 'connect', 'refresh storm', 'idle fleet', 'ready fan-out', 'long life'];
+const order = [
+  'credential read',
+  'connect',
+  'refresh storm',
+  'idle fleet',
+  'ready fan-out',
+  'mcp call',
+  'long life',
+];
 
 const { values } = parseArgs({
   options: {

@@ -69,6 +69,8 @@ export interface BenchProcess {
   logFile: string;
   /** Resident memory of the process now, in bytes (from /proc). */
   rss(): Promise<number>;
+  /** CPU time the process has used so far, user and system, in seconds (from /proc). */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,17 @@ async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: the fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15, the 12th and 13th after the name.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function waitForLine(file: string, line: string, process: { exit: Promise<string> }) {
@@ -208,6 +221,7 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
         pid: managed.child.pid!,
         logFile,
         rss: () => rssOf(managed.child.pid!),
+        cpuSeconds: () => cpuSecondsOf(managed.child.pid!),
         async stop() {
           launched.delete(child);
           await managed.stop();

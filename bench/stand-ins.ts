@@ -1,7 +1,8 @@
 // Loopback stand-ins for providers, for benchmarks only: an OAuth 2.0 authorization server (authorization
 // code with PKCE S256, refresh with rotation, revocation) that counts every token request and issues tokens
-// whose lifetime the benchmark sets, and an API that verifies API keys. The tests use oidc-provider; a
-// benchmark needs thousands of sign-ins and a server that is not itself the bottleneck, nor a browser.
+// whose lifetime the benchmark sets, and an API that verifies API keys and answers reads to them. The tests
+// use oidc-provider; a benchmark needs thousands of sign-ins and a server that is not itself the
+// bottleneck, nor a browser.
 import express from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -180,23 +181,60 @@ export interface KeyApiStandIn {
   baseUrl: string;
   /** Verification requests received. */
   verifications: number;
+  /** Calls of the API itself (GET /v1/records/{id}), with a key or not. */
+  apiCalls: number;
+  /** API calls that came without a `bench-key-` key (answered 401). */
+  unauthorised: number;
+  /** API calls with a header holding one of the strings given to watchFor (the callers' own tokens). */
+  leaks: number;
+  /** Strings that must never reach the provider; API calls carrying one in any header count as leaks. */
+  watchFor(secrets: string[]): void;
   stop(): Promise<void>;
 }
 
-/** An API-key provider whose GET /v1/me accepts any key starting with `bench-key-`. */
+/** The body GET /v1/records/{id} answers with a key: small, like most of an API's reads. */
+export const standInRecord = (id: string) => ({ id, name: `record ${id}`, tags: ['bench'] });
+
+/**
+ * An API-key provider whose GET /v1/me accepts any key starting with `bench-key-`, and whose
+ * GET /v1/records/{id} answers the record to such a key.
+ */
 export async function startKeyApiStandIn(): Promise<KeyApiStandIn> {
-  const stand: { verifications: number } = { verifications: 0 };
+  const stand = { verifications: 0, apiCalls: 0, unauthorised: 0, leaks: 0 };
+  let watched: string[] = [];
+  const keyed = (req: express.Request) => /^Bearer bench-key-/.test(req.headers.authorization ?? '');
   const app = express();
   app.get('/v1/me', (req, res) => {
     stand.verifications++;
-    if (!/^Bearer bench-key-/.test(req.headers.authorization ?? '')) res.status(401).json({});
+    if (!keyed(req)) res.status(401).json({});
     else res.json({ id: 'account' });
+  });
+  app.get('/v1/records/:id', (req, res) => {
+    stand.apiCalls++;
+    const values = Object.values(req.headers).flat().join('\n');
+    if (watched.some((secret) => values.includes(secret))) stand.leaks++;
+    if (!keyed(req)) {
+      stand.unauthorised++;
+      res.status(401).json({});
+    } else res.json(standInRecord(req.params.id));
   });
   const served = await serve(app);
   return {
     baseUrl: served.url,
     get verifications() {
       return stand.verifications;
+    },
+    get apiCalls() {
+      return stand.apiCalls;
+    },
+    get unauthorised() {
+      return stand.unauthorised;
+    },
+    get leaks() {
+      return stand.leaks;
+    },
+    watchFor: (secrets) => {
+      watched = [...secrets];
     },
     stop: served.stop,
   };
