@@ -4,6 +4,9 @@
 // never did. Their number is bounded in the process (503 past it) and per caller (its least recently used
 // idle session is closed to make room); one idle for the idle time is closed (the client starts anew). A GET
 // stream is ended after a while and reopened by the client, so no request holds the server open for long.
+// A session answers each request with JSON, unless its client declared URL-mode elicitation when it opened
+// it: only an event stream can carry the elicitation a tool sends in the middle of its call, and JSON costs
+// client and server about half as much per call.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -30,8 +33,8 @@ export const defaultMcpSessionLimits: McpSessionLimits = {
 
 /** A GET stream (server-to-client messages outside a request) is ended after this; the client reopens it. */
 const GET_STREAM_MAX_MS = 60_000;
-/** The largest JSON-RPC request body the transport reads. */
-const REQUEST_BODY_LIMIT = 1024 * 1024;
+/** The largest JSON-RPC request body read (mcp/routes.ts parses it). */
+export const REQUEST_BODY_LIMIT = 1024 * 1024;
 const RETRY_AFTER_SECONDS = 5;
 
 export const SESSION_HEADER = 'mcp-session-id';
@@ -54,6 +57,21 @@ interface Session {
   idle?: NodeJS.Timeout;
 }
 
+/** Whether an initialize request's client can be sent a URL-mode elicitation. */
+function declaresUrlElicitation(body: unknown): boolean {
+  const initialize = [body]
+    .flat()
+    .find(
+      (
+        message,
+      ): message is { method: string; params?: { capabilities?: { elicitation?: { url?: unknown } } } } =>
+        typeof message === 'object' &&
+        message !== null &&
+        (message as { method?: unknown }).method === 'initialize',
+    );
+  return initialize?.params?.capabilities?.elicitation?.url !== undefined;
+}
+
 /** Who a session belongs to: the same agent for the same user in the same workspace. */
 function ownerOf(caller: Claims): string {
   return JSON.stringify([caller.workspace, caller.sub, caller.on_behalf_of ?? null]);
@@ -70,8 +88,11 @@ export class McpSessions {
     readonly limits: McpSessionLimits = defaultMcpSessionLimits,
   ) {}
 
-  /** Serves one request of a verified caller: to its session, or (without a session id) a new one. */
-  async handle(req: IncomingMessage, res: ServerResponse, caller: Claims): Promise<void> {
+  /**
+   * Serves one request of a verified caller: to its session, or (without a session id) a new one. `body` is
+   * the request's JSON, already read (undefined when it was not JSON: the transport refuses it).
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, caller: Claims, body: unknown): Promise<void> {
     const auth: AuthInfo = { token: '', clientId: caller.sub, scopes: [], extra: { claims: caller } };
     const request = Object.assign(req, { auth });
     const header = req.headers[SESSION_HEADER];
@@ -80,20 +101,21 @@ export class McpSessions {
       if (req.method !== 'POST') {
         throw new ApiError('invalid_request', `a ${req.method} request needs the Mcp-Session-Id header`);
       }
-      await this.open(request, res, caller);
+      await this.open(request, res, caller, body);
       return;
     }
     const session = this.sessions.get(id);
     if (!session || session.owner !== ownerOf(caller)) {
       throw new ApiError('not_found', 'no such MCP session: initialize a new one');
     }
-    await this.serve(session, request, res);
+    await this.serve(session, request, res, body);
   }
 
   private async open(
     req: IncomingMessage & { auth: AuthInfo },
     res: ServerResponse,
     caller: Claims,
+    body: unknown,
   ): Promise<void> {
     const owner = ownerOf(caller);
     this.makeRoomFor(owner);
@@ -108,6 +130,7 @@ export class McpSessions {
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       maxRequestBodySize: REQUEST_BODY_LIMIT,
+      enableJsonResponse: !declaresUrlElicitation(body),
       onsessioninitialized: (id) => {
         session = { owner, server, transport, busy: 1, lastUsed: ++this.uses };
         this.sessions.set(id, session);
@@ -119,7 +142,7 @@ export class McpSessions {
     };
     try {
       await server.connect(transport);
-      await transport.handleRequest(req, res);
+      await transport.handleRequest(req, res, body);
     } finally {
       this.opening--;
       if (session) this.release(session, res);
@@ -132,6 +155,7 @@ export class McpSessions {
     session: Session,
     req: IncomingMessage & { auth: AuthInfo },
     res: ServerResponse,
+    body: unknown,
   ): Promise<void> {
     clearTimeout(session.idle);
     session.lastUsed = ++this.uses;
@@ -144,7 +168,7 @@ export class McpSessions {
     }
     session.busy++;
     try {
-      await session.transport.handleRequest(req, res);
+      await session.transport.handleRequest(req, res, body);
     } finally {
       this.release(session, res);
     }

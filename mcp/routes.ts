@@ -4,14 +4,14 @@
 // resource metadata (RFC 9728), served at both well-known paths. Mounted before the JSON parser: the
 // transport reads its own body. Errors of the service's own are the API's one JSON shape; the transport's
 // (a malformed JSON-RPC message) are JSON-RPC errors. Documented here for /openapi.json.
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { TokenVerifier } from '../api/auth.js';
 import { ApiError } from '../api/errors.js';
 import { errorResponse } from '../api/openapi.js';
 import { authenticate, RouteList, type Route } from '../api/routes.js';
 import type { StreamingRoute } from '../api/route-definition.js';
-import { McpSessions, type McpSessionLimits } from './mcp-sessions.js';
+import { McpSessions, REQUEST_BODY_LIMIT, type McpSessionLimits } from './mcp-sessions.js';
 import { createMcpServer, type McpToolDependencies } from './tools.js';
 
 export interface McpDependencies extends McpToolDependencies {
@@ -24,6 +24,12 @@ export interface McpDependencies extends McpToolDependencies {
 }
 
 export const MCP_PATH = '/mcp';
+/** JSON-RPC bodies: read here, after the caller is verified (the transport is handed what was parsed). */
+const jsonBody = express.json({ limit: REQUEST_BODY_LIMIT });
+const readJson = (req: Request, res: Response) =>
+  new Promise<unknown>((resolve, reject) =>
+    jsonBody(req, res, (error?: unknown) => (error ? reject(error) : resolve(req.body))),
+  );
 const MCP_METHODS = ['POST', 'GET', 'DELETE'] as const;
 const METADATA_PATHS = [
   '/.well-known/oauth-protected-resource',
@@ -60,7 +66,8 @@ export function mcpRoutes(deps: McpDependencies): { routes: Route[]; streaming: 
       if (caller.role !== 'agent') {
         throw new ApiError('forbidden', `the MCP server serves agents, not the ${caller.role} role`);
       }
-      await sessions.handle(req, res, caller);
+      const body = req.method === 'POST' ? await readJson(req, res) : undefined;
+      await sessions.handle(req, res, caller, body);
     } catch (error) {
       if (res.headersSent) {
         res.destroy();
