@@ -402,17 +402,23 @@ export function createMcpServer(deps: McpToolDependencies): McpServer {
       ) => {
         // Spent first, as the proxy spends it: a refused call costs its limit too.
         await access.limits.enforce(PROXY_RATE_LIMIT, callerKey(caller));
-        const found = await targetOf(caller, input);
-        if (found.kind === 'required') {
-          await requireIntegration(caller, found.need.integration);
-          const answer = await connectAnswer(caller, found.need, extra);
-          throw new ApiError('connection_required', answer.message, answer);
+        let connectionId = input.connection;
+        // By id, the proxy's core is the one read (visibility, policy, credential); by integration, the
+        // connection that applies is resolved first.
+        if (connectionId === undefined || input.integration !== undefined) {
+          const found = await targetOf(caller, input);
+          if (found.kind === 'required') {
+            await requireIntegration(caller, found.need.integration);
+            const answer = await connectAnswer(caller, found.need, extra);
+            throw new ApiError('connection_required', answer.message, answer);
+          }
+          connectionId = found.connection.id;
         }
         const headers: Record<string, string> = {};
         for (const [name, value] of Object.entries(input.headers ?? {})) headers[name.toLowerCase()] = value;
         const body = requestBody(input.method, input.body, headers);
         const { upstream, credentials } = await callProvider({ access, outbound: deps.outbound }, caller, {
-          connectionId: found.connection.id,
+          connectionId,
           method: input.method,
           rawPath: encodedPath(input.path),
           rawQuery: encodedQuery(input.query ?? {}),
