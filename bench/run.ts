@@ -2,6 +2,7 @@
 // scenarios on a real Temporal dev server, Postgres and KMS-API server started for the run, each against its
 // baseline in the same run, prints a table and writes the results as JSON (bench/results/latest.json).
 import { mkdir, writeFile } from 'node:fs/promises';
+import * as prettier from 'prettier';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -122,7 +123,9 @@ const report = {
   failures,
 };
 await mkdir(path.dirname(out), { recursive: true });
-await writeFile(out, JSON.stringify(report, null, 2) + '\n');
+// Written as the repository's formatter would, so that a committed result passes `npm run lint` as it is.
+const json = JSON.stringify(report, null, 2);
+await writeFile(out, await prettier.format(json, { ...(await prettier.resolveConfig(out)), filepath: out }));
 console.log('\n' + renderTable(results));
 console.log(
   `\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
