@@ -103,16 +103,19 @@ describe('/mcp sessions and limits', () => {
       ),
     ).toBe(404);
 
+    // Deleted by its client, on a server whose sessions do not expire meanwhile (50 ms can pass between the
+    // SDK client's initialize and its next message on a busy machine).
+    const lasting = await serve({});
     const client = new Client({ name: 'test-agent', version: '1' });
-    const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+    const transport = new StreamableHTTPClientTransport(new URL(`${lasting}/mcp`), {
       requestInit: { headers: { authorization: `Bearer ${agent}` } },
     });
     await client.connect(transport);
     clients.push(client);
     const sessionId = transport.sessionId!;
-    expect(await use(url, agent, sessionId)).toBe(200);
+    expect(await use(lasting, agent, sessionId)).toBe(200);
     await transport.terminateSession();
-    expect(await use(url, agent, sessionId)).toBe(404);
+    expect(await use(lasting, agent, sessionId)).toBe(404);
   });
 
   it('ends a wait_until_ready the client cancels, and gives its long-poll place back', async () => {
