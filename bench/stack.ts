@@ -1,11 +1,14 @@
 // The real parts a benchmark runs on, all on loopback: the Temporal dev server, Postgres and a KMS-API server
 // (local-kms) started as the tests start them, a counter in front of KMS, and the service itself as the
-// processes an operator runs (`scripts/serve.ts api|worker`), beside the baselines' own processes.
+// Docker image runs it: the production build (`npm run build`, made into the run's folder) started with
+// `node --enable-source-maps dist/scripts/serve.js api|worker`, beside the baselines, compiled the same way.
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { mintToken, type Claims } from '../api/auth.js';
 import { connectDatabase, migrateToLatest } from '../db/database.js';
@@ -74,6 +77,11 @@ export interface BenchProcess {
   stop(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** Node flags of this process on top of NODE_ARGS (e.g. `--inspect=127.0.0.1:0` to force collections). */
+  nodeArgs?: string[];
+}
+
 export interface BenchStack {
   dir: string;
   temporalAddress: string;
@@ -91,20 +99,41 @@ export interface BenchStack {
   /** The environment the service's processes get; `overrides` per scenario. */
   serviceEnv(overrides?: Record<string, string>): NodeJS.ProcessEnv;
   startApi(name: string, overrides?: Record<string, string>): Promise<BenchProcess>;
-  startWorker(name: string, overrides?: Record<string, string>): Promise<BenchProcess>;
+  startWorker(
+    name: string,
+    overrides?: Record<string, string>,
+    launch?: LaunchOptions,
+  ): Promise<BenchProcess>;
   /** A bench-only process (bench/baseline/*.ts) with the same Node settings as the service's. */
   startBaseline(
     name: string,
     script: string,
     env: Record<string, string>,
     readyLine: string,
+    launch?: LaunchOptions,
   ): Promise<BenchProcess>;
   stop(): Promise<void>;
 }
 
 export const BENCH_NAMESPACE = 'default';
-/** Node flags of every process a benchmark starts: the service's and the baselines' alike. */
-export const NODE_ARGS = ['--import', 'tsx'];
+/** Node flags of every process a benchmark starts, the service's and the baselines' alike: the Dockerfile's. */
+export const NODE_ARGS = ['--enable-source-maps'];
+
+/**
+ * The production build of the service (scripts/build.ts, as the Dockerfile runs it) and the baselines
+ * compiled beside it with the same compiler options (bench/tsconfig.baseline.json), into `outDir`.
+ */
+async function buildForBench(outDir: string): Promise<void> {
+  const run = (args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      execFile(process.execPath, args, { cwd: projectRoot, maxBuffer: 16 * 2 ** 20 }, (error, _out, err) =>
+        error ? reject(new Error(`${args.join(' ')} failed: ${err || error.message}`)) : resolve(),
+      );
+    });
+  await run(['--import', 'tsx', 'scripts/build.ts', '--out-dir', outDir]);
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  await run([tsc, '-p', 'bench/tsconfig.baseline.json', '--outDir', outDir]);
+}
 
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -139,6 +168,7 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
   const services = await startTestServices({ dynamicConfig: {} });
   const env = services.env;
   const dir = env.TEST_SERVICES_DIR!;
+  const build = path.join(dir, 'build');
   const stops: Array<() => Promise<unknown>> = [() => services.stop()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -154,6 +184,7 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
     const db = connectDatabase(databaseUrl, { pool: { min: 0, max: 20 } });
     stops.push(() => db.destroy());
     await migrateToLatest(db);
+    await buildForBench(build);
 
     const kms = await startKmsCounter(env.TEST_KMS_ENDPOINT!);
     stops.push(() => kms.stop());
@@ -206,16 +237,27 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
       for (const child of launched) await child.stop();
     });
 
-    const launch = (name: string, script: string, args: string[], childEnv: NodeJS.ProcessEnv) => {
+    const launch = (
+      name: string,
+      script: string,
+      args: string[],
+      childEnv: NodeJS.ProcessEnv,
+      nodeArgs: string[] = [],
+    ) => {
       const logFile = path.join(dir, 'logs', `${name}.log`);
       // `npm run bench -- --profile DIR`: every process writes a V8 CPU profile there when it stops.
       const profile = options.profileDir
         ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, name)}`]
         : [];
-      const managed = startProcess(name, process.execPath, [...NODE_ARGS, ...profile, script, ...args], {
-        logFile,
-        env: childEnv,
-      });
+      const managed = startProcess(
+        name,
+        process.execPath,
+        [...NODE_ARGS, ...nodeArgs, ...profile, script, ...args],
+        {
+          logFile,
+          env: childEnv,
+        },
+      );
       const child: BenchProcess = {
         name,
         pid: managed.child.pid!,
@@ -231,7 +273,7 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
       return { child, managed };
     };
 
-    const serve = path.join(projectRoot, 'scripts/serve.ts');
+    const serve = path.join(build, 'scripts/serve.js');
     const bench: BenchStack = {
       dir,
       temporalAddress: env.TEST_TEMPORAL_ADDRESS!,
@@ -273,8 +315,8 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
         }
         return child;
       },
-      async startWorker(name, overrides = {}) {
-        const { child, managed } = launch(name, serve, ['worker'], serviceEnv(overrides));
+      async startWorker(name, overrides = {}, options = {}) {
+        const { child, managed } = launch(name, serve, ['worker'], serviceEnv(overrides), options.nodeArgs);
         try {
           await waitForLine(child.logFile, 'worker polling', managed);
         } catch (error) {
@@ -283,16 +325,22 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
         }
         return child;
       },
-      async startBaseline(name, script, childEnv, readyLine) {
-        const { child, managed } = launch(name, path.join(projectRoot, 'bench/baseline', script), [], {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          NODE_ENV: 'production',
-          DATABASE_URL: databaseUrl,
-          TEMPORAL_ADDRESS: env.TEST_TEMPORAL_ADDRESS,
-          TEMPORAL_NAMESPACE: BENCH_NAMESPACE,
-          ...childEnv,
-        });
+      async startBaseline(name, script, childEnv, readyLine, options = {}) {
+        const { child, managed } = launch(
+          name,
+          path.join(build, 'bench/baseline', script.replace(/\.ts$/, '.js')),
+          [],
+          {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            NODE_ENV: 'production',
+            DATABASE_URL: databaseUrl,
+            TEMPORAL_ADDRESS: env.TEST_TEMPORAL_ADDRESS,
+            TEMPORAL_NAMESPACE: BENCH_NAMESPACE,
+            ...childEnv,
+          },
+          options.nodeArgs,
+        );
         try {
           await waitForLine(child.logFile, readyLine, managed);
         } catch (error) {

@@ -5,12 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { createWorker } from '../../worker/create-worker.js';
 import { BASELINE_TASK_QUEUE } from './task-queue.js';
 
+const here = fileURLToPath(import.meta.url);
 const cache = process.env.WORKER_MAX_CACHED_WORKFLOWS;
 const { worker, connection } = await createWorker({
   address: process.env.TEMPORAL_ADDRESS!,
   namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
   taskQueue: BASELINE_TASK_QUEUE,
-  workflowsPath: path.join(path.dirname(fileURLToPath(import.meta.url)), 'workflows.ts'),
+  // workflows.js beside the compiled worker (the bench runs the baselines compiled), workflows.ts from source.
+  workflowsPath: path.join(path.dirname(here), `workflows${path.extname(here)}`),
   activities: { noop: async () => undefined },
   maxCachedWorkflows: cache ? Number(cache) : undefined,
 });
