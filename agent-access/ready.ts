@@ -21,6 +21,30 @@ export interface Readiness {
   timedOut?: true;
 }
 
+/**
+ * The answer every waiter woken by one transition notice gives is one object, serialised once for all of
+ * them: a thousand long-polls on one connection cost one JSON.stringify, then one write each.
+ */
+const answerByNotice = new WeakMap<ConnectionChange, Readiness | null>();
+const bodyOfShared = new WeakMap<Readiness, Buffer>();
+
+/** The final answer a transition notice gives, made once per notice (null: the notice settles nothing). */
+function answerOfNotice(notice: ConnectionChange): Readiness | null {
+  let answer = answerByNotice.get(notice);
+  if (answer === undefined) {
+    answer =
+      settled({ status: notice.status as ConnectionStatus, statusReason: notice.reason ?? null }) ?? null;
+    if (answer) bodyOfShared.set(answer, Buffer.from(JSON.stringify(answer)));
+    answerByNotice.set(notice, answer);
+  }
+  return answer;
+}
+
+/** The JSON body of an answer shared by every waiter of one notice, serialised once; undefined for others. */
+export function sharedBody(answer: Readiness): Buffer | undefined {
+  return bodyOfShared.get(answer);
+}
+
 /** How many long-polls may wait at once: per caller (workspace and sub) and in this process. */
 export interface ReadyWaitLimits {
   perCaller: number;
@@ -75,7 +99,7 @@ export class ReadyWaits {
   }
 }
 
-function settled(connection: ConnectionMetadata): Readiness | undefined {
+function settled(connection: Pick<ConnectionMetadata, 'status' | 'statusReason'>): Readiness | undefined {
   if (connection.status === usableStatus) return { ready: true, status: usableStatus };
   if (isUnavailableStatus(connection.status)) {
     return {
@@ -150,6 +174,8 @@ export async function awaitReadiness(
         // not change it (scope and owner are fixed), so the notice's status is all that is needed.
         const notice = noticed;
         noticed = undefined;
+        const shared = notice && answerOfNotice(notice);
+        if (shared) return shared;
         connection = notice
           ? {
               ...connection,

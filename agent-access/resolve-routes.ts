@@ -13,7 +13,7 @@ import { platformId, queryInteger, text } from '../api/validation.js';
 import type { ConnectLinks } from '../connect/connect-sessions.js';
 import { integrationKeySchema } from '../providers/provider-config.js';
 import { callerKey } from '../api/rate-limits.js';
-import { awaitReadiness, type ReadyWaits } from './ready.js';
+import { awaitReadiness, sharedBody, type ReadyWaits } from './ready.js';
 import { resolveConnection } from './resolve.js';
 import { agentScope, agentScopeBody, setAgentScope } from '../integrations/integration-settings.js';
 
@@ -88,6 +88,7 @@ export function registerAgentRoutes(
     summary:
       'Long-poll: answers as soon as the connection is active, at once when failed, expired or disconnected, or with its status after `timeout` seconds (0 to 60, default 30); long-polls waiting at once are bounded per caller (429) and per process (503)',
     tags,
+    hot: true,
     roles: everyone,
     params: z.strictObject({ id: idSchema }),
     query: z.strictObject({ timeout: queryInteger({ min: 0, max: 60, default: 30 }) }),
@@ -104,7 +105,24 @@ export function registerAgentRoutes(
       const onClose = () => gone.abort();
       res.once('close', onClose);
       try {
-        return await awaitReadiness({ db, changes }, caller, params.id, query.timeout * 1000, gone.signal);
+        const answer = await awaitReadiness(
+          { db, changes },
+          caller,
+          params.id,
+          query.timeout * 1000,
+          gone.signal,
+        );
+        const body = answer && sharedBody(answer);
+        if (!body) return answer;
+        // Woken by a transition: the body its notice's waiters share, written as it is. Their request lines
+        // are at debug level (the metrics count each): one transition does not write a thousand lines.
+        res.locals.logLevel = 'debug';
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': body.length,
+        });
+        res.end(body);
+        return undefined;
       } finally {
         res.off('close', onClose);
         release();

@@ -243,6 +243,7 @@ export async function providerForUse(
         integration: connection.integration,
         // Read with the connection and its credential: no second query on the read path.
         values: { params: connection.params, providerData: connection.providerData },
+        integrationVersion: connection.integrationVersion,
       },
       { allowInsecure: access.allowInsecureProviderUrls },
     );
@@ -305,6 +306,7 @@ export function registerTokenRoute(registry: RouteList, access: AgentAccess): vo
       'grant is recorded',
     tags: ['agents'],
     roles: agentAccessRoles,
+    hot: true,
     params: z.strictObject({ id: idSchema }),
     body: z.strictObject({ taskId: taskIdSchema.optional() }).optional(),
     response: tokenAnswer,

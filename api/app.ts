@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger.js';
 import type { TokenVerifier } from './auth.js';
 import { codecServerRoutes, type CodecServerDependencies } from './codec-server.js';
 import { errorHandler, notFound } from './errors.js';
-import { timeRequests } from '../observability/metrics.js';
+import { routeTimer, timeRequests } from '../observability/metrics.js';
 import { registerHealthRoutes, type HealthDependencies } from './health.js';
 import type { RateLimits } from './rate-limits.js';
 import { errorResponse, openApiDocument } from './openapi.js';
@@ -42,18 +42,7 @@ export function createApp(deps: ApiDependencies): express.Express {
   // No ETags: answers are per caller and mostly `no-store` (tokens), and hashing every body costs each request.
   app.disable('etag');
   app.set('trust proxy', deps.trustProxy ?? false);
-  app.use(helmet());
-  app.use(timeRequests);
-  app.use(requestLog(deps.logger));
-  // Before the registry's routes: the codec routes parse their own, larger, bodies.
-  if (deps.codec) {
-    app.all(Object.keys(codecPaths), methodsServed(['POST', 'OPTIONS']));
-    app.use(codecServerRoutes(deps.codec));
-  }
-  for (const route of deps.streaming) {
-    // The methods the route is documented with, and no other (405 with Allow).
-    app.use(route.path, methodsServed(route.methods), route.handler);
-  }
+  app.use(securityHeaders);
   const registry = new RouteRegistry(deps.verifyToken, deps.limits, { checkResponses: deps.checkResponses });
   registerHealthRoutes(registry, { ...deps.health, logger: deps.logger });
   registry.add({
@@ -72,10 +61,66 @@ export function createApp(deps: ApiDependencies): express.Express {
     { title: 'Connections', version: '1' },
     Object.assign({}, deps.codec ? codecPaths : {}, ...deps.streaming.map((route) => route.documented)),
   );
-  app.use(registry.router());
+
+  // The agents' hot path first (the token, the ready long-poll, the proxy, MCP): each is timed and logged by
+  // its own pattern, known here, and met before the other routes' path checks and the general middleware.
+  const observe = (pattern: string) => observeRoute(pattern, deps.logger);
+  const hot = (route: Route) => route.hot === true;
+  app.use(registry.router({ select: hot, observe: (route) => observe(route.path) }));
+  for (const route of deps.streaming) {
+    // The methods the route is documented with, and no other (405 with Allow).
+    app.use(route.path, observe(`${route.path}/*`), methodsServed(route.methods), route.handler);
+  }
+
+  app.use(timeRequests);
+  app.use(requestLog(deps.logger));
+  // Before the registry's routes: the codec routes parse their own, larger, bodies.
+  if (deps.codec) {
+    app.all(Object.keys(codecPaths), methodsServed(['POST', 'OPTIONS']));
+    app.use(codecServerRoutes(deps.codec));
+  }
+  app.use(registry.router({ select: (route) => !hot(route) }));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/**
+ * Helmet's default headers, worked out once: the same for every answer, so each request sets a ready list
+ * rather than running helmet's middleware (routes that need another policy, the pages, set their own after).
+ */
+const securityHeaderList: ReadonlyArray<readonly [string, string]> = (() => {
+  const headers: Array<[string, string]> = [];
+  const recorder = {
+    setHeader: (name: string, value: unknown) => headers.push([name, String(value)]),
+    removeHeader: () => undefined,
+  };
+  helmet()({} as express.Request, recorder as unknown as express.Response, () => undefined);
+  return headers;
+})();
+
+const securityHeaders: express.RequestHandler = (_req, res, next) => {
+  for (const [name, value] of securityHeaderList) res.setHeader(name, value);
+  next();
+};
+
+/** A hot route's request line and latency, by the pattern it was mounted with. */
+function observeRoute(pattern: string, logger: Logger): express.RequestHandler {
+  const time = routeTimer(pattern);
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      time(req.method, res.statusCode, seconds);
+      // A route may lower its own line (the ready long-polls one transition answers together).
+      const level = res.locals.logLevel === 'debug' ? 'debug' : 'info';
+      logger[level](
+        { method: req.method, route: pattern, status: res.statusCode, ms: seconds * 1e3 },
+        'request',
+      );
+    });
+    next();
+  };
 }
 
 /** One line per request: method, route pattern, status, duration. Never headers, bodies or query strings. */

@@ -59,6 +59,11 @@ export interface RouteDefinition<
   /** The rate limit every request spends (api/rate-limits.ts): by caller, or by address on public routes. */
   rateLimit?: RateLimitName;
   /**
+   * On the agents' hot path (the token, the ready long-poll): mounted first, before the general middleware
+   * and the other routes' path checks, with only what it needs (api/app.ts).
+   */
+  hot?: boolean;
+  /**
    * How a browser-facing route answers invalid inputs instead of the JSON error: a page of its own at
    * `status` (400; 413 for a form body over the limit).
    */
@@ -92,7 +97,10 @@ export class RouteList {
 export const successStatuses = (route: Route): number[] =>
   route.status === undefined ? [route.response ? 200 : 204] : [route.status].flat();
 
-/** A handler mounted before the registry's routes, since it reads the raw request (the provider proxy). */
+/**
+ * A handler mounted before the registry's routes and the general middleware, since it reads the raw request
+ * (the provider proxy, MCP): on the agents' hot path, it gets only the security headers and its own timing.
+ */
 export interface StreamingRoute {
   /** Express path syntax; every path below it is served too. */
   path: string;

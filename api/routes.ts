@@ -118,6 +118,13 @@ function bodyParser(route: Route): RequestHandler {
   };
 }
 
+/** Which of the registry's routes a router mounts, and what it runs before each of them. */
+export interface RouterOptions {
+  select?: (route: Route) => boolean;
+  /** Runs first for each request of the route (its timing and log line, which know its pattern). */
+  observe?: (route: Route) => RequestHandler;
+}
+
 export interface RegistryOptions {
   /**
    * Checks every success body against the route's declared response schema and answers a mismatch (a field
@@ -147,12 +154,14 @@ export class RouteRegistry extends RouteList {
    * `/v1/connections/resolve` is not taken for `/v1/connections/:id`), a method it does not serve answers 405
    * with Allow.
    */
-  router(): Router {
+  router(options: RouterOptions = {}): Router {
     const router = express.Router();
-    for (const [path, methods] of this.methodsByPath()) {
+    const routes = options.select ? this.routes.filter(options.select) : this.routes;
+    const byPath = this.methodsByPath(routes);
+    for (const [path, methods] of byPath) {
       router.all(path, methodsServed(methods));
     }
-    for (const route of this.routes) {
+    for (const route of routes) {
       const admit: RequestHandler = async (req, res, next) => {
         try {
           if (route.roles !== 'public') {
@@ -209,10 +218,11 @@ export class RouteRegistry extends RouteList {
       };
       router[route.method](
         route.path,
+        ...(options.observe ? [options.observe(route)] : []),
         ...(route.body ? [admit, bodyParser(route), handle] : [admit, handle]),
       );
     }
-    for (const [path, methods] of this.methodsByPath()) {
+    for (const [path, methods] of byPath) {
       const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
       router.all(path, (req, _res, next) => {
         next(
@@ -223,10 +233,10 @@ export class RouteRegistry extends RouteList {
     return router;
   }
 
-  private methodsByPath(): Map<string, string[]> {
+  private methodsByPath(routes: readonly Route[]): Map<string, string[]> {
     const byPath = new Map<string, string[]>();
     const params = (path: string) => path.split(':').length;
-    for (const route of [...this.routes].sort((a, b) => params(a.path) - params(b.path))) {
+    for (const route of [...routes].sort((a, b) => params(a.path) - params(b.path))) {
       const methods = byPath.get(route.path) ?? [];
       methods.push(route.method.toUpperCase());
       byPath.set(route.path, methods);

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -168,7 +168,8 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
   const services = await startTestServices({ dynamicConfig: {} });
   const env = services.env;
   const dir = env.TEST_SERVICES_DIR!;
-  const build = path.join(dir, 'build');
+  // Inside the project, as dist/ is in the image: its imports resolve to the project's node_modules.
+  const build = path.join(projectRoot, '.data', `bench-build-${process.pid}`);
   const stops: Array<() => Promise<unknown>> = [() => services.stop()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -184,6 +185,7 @@ export async function startBenchStack(options: { profileDir?: string } = {}): Pr
     const db = connectDatabase(databaseUrl, { pool: { min: 0, max: 20 } });
     stops.push(() => db.destroy());
     await migrateToLatest(db);
+    stops.push(() => rm(build, { recursive: true, force: true }));
     await buildForBench(build);
 
     const kms = await startKmsCounter(env.TEST_KMS_ENDPOINT!);

@@ -33,18 +33,43 @@ export async function withDeadline<T>(deps: WorkflowCalls, call: () => Promise<T
   }
 }
 
-/** Sends an update to the connection's workflow and answers its result. */
+/** Attempts of an update the server gave back unprocessed, and the pause before each next one. */
+export const UNPROCESSED_UPDATE_ATTEMPTS = 3;
+const UNPROCESSED_UPDATE_PAUSE_MS = 100;
+
+/**
+ * The server's answer when the workflow task that carried an update ended without the workflow seeing it
+ * (the task was lost or timed out, under load): the update was never admitted, so sending it again is safe.
+ */
+function isUnprocessedUpdate(error: unknown): boolean {
+  return (
+    error instanceof WorkflowUpdateFailedError &&
+    error.cause instanceof ApplicationFailure &&
+    error.cause.type === 'UnprocessedUpdate'
+  );
+}
+
+/**
+ * Sends an update to the connection's workflow and answers its result; an update the server hands back
+ * unprocessed is sent again, a bounded number of times, within the same deadline.
+ */
 export function sendUpdate<Ret, Args extends [unknown]>(
   deps: WorkflowCalls,
   connectionId: string,
   update: UpdateDefinition<Ret, Args>,
   arg: Args[0],
 ): Promise<Ret> {
-  return withDeadline(deps, () =>
-    deps.temporal.workflow
-      .getHandle(connectionWorkflowId(connectionId))
-      .executeUpdate(update, { args: [arg] as unknown as Args }),
-  );
+  return withDeadline(deps, async () => {
+    const handle = deps.temporal.workflow.getHandle(connectionWorkflowId(connectionId));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await handle.executeUpdate(update, { args: [arg] as unknown as Args });
+      } catch (error) {
+        if (!isUnprocessedUpdate(error) || attempt >= UNPROCESSED_UPDATE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, UNPROCESSED_UPDATE_PAUSE_MS * attempt));
+      }
+    }
+  });
 }
 
 /** What the workflow refused, as a ConnectionError. Unexpected errors pass through unchanged. */

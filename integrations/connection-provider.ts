@@ -177,10 +177,20 @@ export async function connectionProvider(
     params?: Record<string, string>;
     /** Its template values where the caller has read them with the connection (the read path), else read here. */
     values?: TemplateValues;
+    /** The integration's version read with the connection (the read path): its cached configuration is used. */
+    integrationVersion?: string;
   },
   options: ResolveOptions,
 ): Promise<{ integration: Integration; provider: ProviderConfig } | undefined> {
-  const integration = await integrationStore.get(db, connection.workspaceId, connection.integration);
+  const integration =
+    connection.integrationVersion === undefined
+      ? await integrationStore.get(db, connection.workspaceId, connection.integration)
+      : await integrationStore.getAt(
+          db,
+          connection.workspaceId,
+          connection.integration,
+          connection.integrationVersion,
+        );
   if (!integration) return undefined;
   const values = connection.values ?? (await templateValues(db, connection.id));
   // Before its row exists (the first activity of a setup may race it), the parameters it was created with.

@@ -44,6 +44,10 @@ const toIntegration = (row: Row): Integration => ({
   enabled: row.enabled as boolean,
 });
 
+/** Integrations kept parsed by the read path, by workspace and key, with the version each was read at. */
+const CACHED_INTEGRATIONS = 1_000;
+const cached = new Map<string, { version: string; integration: Integration }>();
+
 export const integrationStore = {
   async configure(db: Db, vault: CredentialVault, input: IntegrationInput): Promise<Integration> {
     const provider = providerConfigSchema.parse(input.provider);
@@ -80,6 +84,27 @@ export const integrationStore = {
   async get(db: Db, workspaceId: string, key: string): Promise<Integration | undefined> {
     const row = await db('integrations').where({ workspace_id: workspaceId, key }).first();
     return row ? toIntegration(row) : undefined;
+  },
+
+  /**
+   * The integration as configured at `version` (its updated_at as text, which the credential read path reads
+   * with the connection): parsed once per version and process, so a read costs no query and no parse while
+   * the configuration stands; a reconfiguration (in any process) bumps the version and is read again.
+   */
+  async getAt(db: Db, workspaceId: string, key: string, version: string): Promise<Integration | undefined> {
+    const id = `${workspaceId}\0${key}`;
+    const hit = cached.get(id);
+    if (hit?.version === version) return hit.integration;
+    const row = await db('integrations')
+      .where({ workspace_id: workspaceId, key })
+      .first('*', db.raw('updated_at::text as version'));
+    if (!row) return undefined;
+    const integration = toIntegration(row);
+    cached.delete(id);
+    // The oldest entry leaves first once the cache is full (a Map iterates in insertion order).
+    if (cached.size >= CACHED_INTEGRATIONS) cached.delete(cached.keys().next().value!);
+    cached.set(id, { version: row.version as string, integration });
+    return integration;
   },
 
   /** Every integration configured in the workspace, by key. */

@@ -21,11 +21,33 @@ export function createLogger(level: string = 'info', destination?: pino.Destinat
       serializers: { err: (value: unknown) => value },
       hooks: { streamWrite: scrubText },
     },
-    // Standard output, written asynchronously: lines that arrive while a write is under way go out together
-    // with the next one, so a busy API does not make a blocking system call per request log line. Idle, a
-    // line is written at once; pino flushes what is pending when the process exits.
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? bufferedStandardOutput(),
   );
+}
+
+/** How long a line may wait in the buffer before it is written. */
+const FLUSH_EVERY_MS = 1_000;
+/** Bytes gathered before a write: a busy API writes its request lines about thirty at a time. */
+const WRITE_AT_BYTES = 4_096;
+
+/**
+ * Standard output, written asynchronously and in batches: lines gather until 4 KiB are waiting, or a second
+ * has passed, so a busy API makes one write system call per few dozen request lines rather than one per
+ * request. pino flushes what is waiting when the process exits (a fatal line included).
+ */
+function bufferedStandardOutput(): pino.DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: WRITE_AT_BYTES });
+  const timer = setInterval(() => {
+    // Nothing to write, or the file descriptor not yet open: the next tick will do.
+    try {
+      stream.flush();
+    } catch {
+      /* not ready yet */
+    }
+  }, FLUSH_EVERY_MS);
+  timer.unref();
+  stream.on('close', () => clearInterval(timer));
+  return stream;
 }
 
 export type { Logger };

@@ -20,6 +20,15 @@ async function rowsWritten(db: Knex): Promise<number> {
   return Number(rows[0].n);
 }
 
+/** Transactions Postgres has counted in the bench's database (each query outside a transaction is one). */
+async function transactions(db: Knex): Promise<number> {
+  await db.raw('select pg_stat_clear_snapshot()');
+  const { rows } = await db.raw(
+    'select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()',
+  );
+  return Number(rows[0].n);
+}
+
 export const credentialRead: Scenario = async ({ stack, options, log }) => {
   const connections = 100;
   const seconds = options.quick ? 3 : 10;
@@ -65,12 +74,19 @@ export const credentialRead: Scenario = async ({ stack, options, log }) => {
     await new Promise((resolve) => setTimeout(resolve, 11_000));
     stack.kms.reset();
     const writesBefore = await rowsWritten(stack.db);
+    const transactionsBefore = await transactions(stack.db);
     const started = performance.now();
     let reads = 0;
+    /** The baseline's reads, one query each, counted in the same database. */
+    let baselineReads = 0;
     for (const concurrency of [10, 100]) {
       const runs = await alternate(
         options.repetitions,
-        () => load(baseline.url!, concurrency),
+        async () => {
+          const run = await load(baseline.url!, concurrency);
+          baselineReads += run.sent;
+          return run;
+        },
         async () => {
           const run = await load(api.url!, concurrency);
           reads += run.sent;
@@ -125,11 +141,14 @@ export const credentialRead: Scenario = async ({ stack, options, log }) => {
     const minutes = (performance.now() - started) / 60_000;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const writes = (await rowsWritten(stack.db)) - writesBefore;
+    // Less the baseline's (one each) and the bench's own statements in between (the readings).
+    const queriesPerRead = ((await transactions(stack.db)) - transactionsBefore - baselineReads - 4) / reads;
     const kmsPerRead = kmsCalls / reads;
     const writesPerConnectionMinute = writes / connections / minutes;
     figures.push(
       figure('KMS calls per read', '', summarize([kmsPerRead])),
       figure('rows written per connection per minute', '', summarize([writesPerConnectionMinute])),
+      figure('database queries per read', '', summarize([queriesPerRead])),
     );
     checks.push(
       {
@@ -146,6 +165,7 @@ export const credentialRead: Scenario = async ({ stack, options, log }) => {
     details.reads = reads;
     details.kmsCalls = stack.kms.calls();
     details.rowsWritten = writes;
+    details.queriesPerRead = queriesPerRead;
     return {
       scenario: 'credential read',
       what: `POST /v1/connections/{id}/token, ${connections} active OAuth connections, one agent`,

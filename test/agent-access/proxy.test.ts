@@ -498,4 +498,30 @@ describe('/v1/connections/:id/proxy/*', () => {
       details: { status: 'inactive' },
     });
   });
+  it('follows a reconfigured integration at the next use (its configuration is cached by version)', async () => {
+    const configure = (apiBaseUrl: string) =>
+      integrationStore.configure(api.db, api.vault, {
+        workspaceId: api.workspaceId,
+        key: 'stand-in',
+        provider: {
+          authType: 'api_key',
+          apiBaseUrl,
+          injection: { in: 'header', name: 'X-Api-Key', prefix: '' },
+        },
+      });
+    const baseUrl = async () => {
+      const answer = await api.call('POST', `/v1/connections/${keyId}/token`, { token: admin });
+      expect(answer.status).toBe(200);
+      return answer.body.apiBaseUrl as string;
+    };
+    expect(await baseUrl()).toBe(`${provider.baseUrl}/echo/v2`);
+    expect(await baseUrl()).toBe(`${provider.baseUrl}/echo/v2`);
+    await configure(`${provider.baseUrl}/echo/v3`);
+    try {
+      expect(await baseUrl()).toBe(`${provider.baseUrl}/echo/v3`);
+    } finally {
+      await configure(`${provider.baseUrl}/echo/v2`);
+    }
+    expect(await baseUrl()).toBe(`${provider.baseUrl}/echo/v2`);
+  });
 });
