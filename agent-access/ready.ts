@@ -45,6 +45,63 @@ export function sharedBody(answer: Readiness): Buffer | undefined {
   return bodyOfShared.get(answer);
 }
 
+type Wake = (change?: ConnectionChange) => void;
+
+/**
+ * The waiters of each connection, in this process: one listener per connection with waiters (and one for
+ * resyncs) on the change listener, whatever their number, so a waiter comes and goes in constant time and
+ * a transition reaches a thousand of them in one pass (an emitter's own list is searched on every removal).
+ */
+class WaitingRoom {
+  private readonly byConnection = new Map<string, Set<Wake>>();
+  private readonly listeners = new Map<string, (change: ConnectionChange) => void>();
+
+  constructor(private readonly changes: ConnectionChangeListener) {
+    changes.on('resync', () => {
+      for (const waiters of this.byConnection.values()) for (const wake of [...waiters]) wake();
+    });
+  }
+
+  enter(id: string, wake: Wake): () => void {
+    let waiters = this.byConnection.get(id);
+    if (!waiters) {
+      const room = (waiters = new Set());
+      this.byConnection.set(id, room);
+      const listener = (change: ConnectionChange) => {
+        for (const each of [...room]) each(change);
+      };
+      this.listeners.set(id, listener);
+      this.changes.on(`change:${id}`, listener);
+    }
+    waiters.add(wake);
+    return () => {
+      waiters.delete(wake);
+      if (waiters.size > 0 || this.byConnection.get(id) !== waiters) return;
+      this.byConnection.delete(id);
+      this.changes.off(`change:${id}`, this.listeners.get(id)!);
+      this.listeners.delete(id);
+    };
+  }
+
+  /** Waiters of the connection now. */
+  count(id: string): number {
+    return this.byConnection.get(id)?.size ?? 0;
+  }
+}
+
+const rooms = new WeakMap<ConnectionChangeListener, WaitingRoom>();
+
+/** How many long-polls of this process wait for the connection now (each from before its first read). */
+export function waitersOf(changes: ConnectionChangeListener, connectionId: string): number {
+  return rooms.get(changes)?.count(connectionId) ?? 0;
+}
+
+function roomOf(changes: ConnectionChangeListener): WaitingRoom {
+  let room = rooms.get(changes);
+  if (!room) rooms.set(changes, (room = new WaitingRoom(changes)));
+  return room;
+}
+
 /** How many long-polls may wait at once: per caller (workspace and sub) and in this process. */
 export interface ReadyWaitLimits {
   perCaller: number;
@@ -140,8 +197,7 @@ export async function awaitReadiness(
     wake?.();
   };
   // Subscribed before the first read, so a transition between the read and the wait is not missed.
-  deps.changes.on(`change:${id}`, onChange);
-  deps.changes.on('resync', onChange);
+  const leave = roomOf(deps.changes).enter(id, onChange);
   signal.addEventListener('abort', onClose, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -187,8 +243,7 @@ export async function awaitReadiness(
     }
   } finally {
     clearTimeout(timer);
-    deps.changes.off(`change:${id}`, onChange);
-    deps.changes.off('resync', onChange);
+    leave();
     signal.removeEventListener('abort', onClose);
   }
 }

@@ -46,8 +46,9 @@ describe('resolve and ready', () => {
   }
 
   /**
-   * Resolves once `count` long-polls listen for the connection's changes (each waiting poll holds one
-   * listener, from before its first read until it answers); fails at the deadline.
+   * Resolves once the connection's changes have `count` listeners: 1 while any long-poll waits for it (the
+   * waiting room listens once per connection, from before a poll's first read until the last answers), 0
+   * after; fails at the deadline.
    */
   function listeners(connectionId: string, count: number): Promise<void> {
     const event = `change:${connectionId}`;

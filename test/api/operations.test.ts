@@ -9,6 +9,7 @@ import type { KeyProvider } from '../../vault/key-provider.js';
 import { connectThroughApi, operationsApp, startApiHarness, type ApiHarness } from '../support/api.js';
 import { createTestDatabase, testEnv, testKeyProvider } from '../support/env.js';
 import { listen } from '../support/http.js';
+import { waitersOf } from '../../agent-access/ready.js';
 
 const logger = createLogger('silent');
 
@@ -165,7 +166,7 @@ describe('/metrics and ready long-polls', () => {
     const agent = (sub: string) => api.token({ role: 'agent', sub, on_behalf_of: 'member-1' });
     const [one, two, three] = await Promise.all([agent('agent-1'), agent('agent-2'), agent('agent-3')]);
     const poll = (token: string) => api.call('GET', `/v1/connections/${id}/ready?timeout=60`, { token });
-    const waiting = () => api.changes.listenerCount(`change:${id}`);
+    const waiting = () => waitersOf(api.changes, id);
 
     const held = [poll(one), poll(one)];
     await until(() => waiting() === 2, 'two long-polls of agent-1 waiting');
