@@ -509,8 +509,16 @@ describe('/v1/connections/:id/proxy/*', () => {
           injection: { in: 'header', name: 'X-Api-Key', prefix: '' },
         },
       });
+    // A connection of its own: the tests before leave theirs in other states.
+    const keyed = await api.call('POST', '/v1/connections', {
+      token: admin,
+      body: { integration: 'stand-in', scope: 'workspace', apiKey: 'key-good-1' },
+    });
+    expect(keyed.status).toBe(201);
     const baseUrl = async () => {
-      const answer = await api.call('POST', `/v1/connections/${keyId}/token`, { token: admin });
+      const answer = await api.call('POST', `/v1/connections/${keyed.body.connection.id}/token`, {
+        token: admin,
+      });
       expect(answer.status).toBe(200);
       return answer.body.apiBaseUrl as string;
     };
