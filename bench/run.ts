@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --only name,name] [-- --repetitions N] [-- --out file] [-- --profile dir]`: runs the
 // scenarios on a real Temporal dev server, Postgres and KMS-API server started for the run, each against its
 // baseline in the same run, prints a table and writes the results as JSON (bench/results/latest.json).
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as prettier from 'prettier';
 import os from 'node:os';
@@ -70,6 +71,15 @@ const machine = {
   node: process.version,
   platform: `${os.type()} ${os.release()}`,
 };
+/** The commit measured, and whether the working tree differed from it. */
+const measured = (() => {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8' }).trim();
+  try {
+    return { commit: git('rev-parse', 'HEAD'), uncommittedChanges: git('status', '--porcelain') !== '' };
+  } catch {
+    return { commit: 'unknown', uncommittedChanges: true };
+  }
+})();
 const began = new Date();
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 log(`bench: ${only.join(', ')}${options.quick ? ' (quick)' : ''}, ${repetitions} repetitions per side`);
@@ -118,6 +128,7 @@ const report = {
   finishedAt: new Date().toISOString(),
   quick: options.quick,
   repetitions,
+  ...measured,
   machine,
   results,
   failures,

@@ -6,7 +6,10 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { bundlerOptions } from '../worker/create-worker.js';
+import { BASELINE_WORKFLOW_BUNDLE } from './baseline/task-queue.js';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -121,7 +124,8 @@ export const NODE_ARGS = ['--enable-source-maps'];
 
 /**
  * The production build of the service (scripts/build.ts, as the Dockerfile runs it) and the baselines
- * compiled beside it with the same compiler options (bench/tsconfig.baseline.json), into `outDir`.
+ * compiled beside it with the same compiler options (bench/tsconfig.baseline.json), their workflows bundled
+ * like the service's, into `outDir`.
  */
 async function buildForBench(outDir: string): Promise<void> {
   const run = (args: string[]) =>
@@ -133,6 +137,14 @@ async function buildForBench(outDir: string): Promise<void> {
   await run(['--import', 'tsx', 'scripts/build.ts', '--out-dir', outDir]);
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   await run([tsc, '-p', 'bench/tsconfig.baseline.json', '--outDir', outDir]);
+  // Bundled once, as the service's workflows are by the build: both workers start from a prebuilt bundle.
+  const baseline = path.join(outDir, 'bench/baseline');
+  const { code } = await bundleWorkflowCode({
+    logger: new DefaultLogger('WARN'),
+    workflowsPath: path.join(baseline, 'workflows.js'),
+    ...bundlerOptions,
+  });
+  await writeFile(path.join(baseline, BASELINE_WORKFLOW_BUNDLE), code);
 }
 
 async function rssOf(pid: number): Promise<number> {

@@ -63,6 +63,8 @@ export interface WorkerOptions {
   namespace: string;
   activities: object;
   workflowsPath?: string;
+  /** A prebuilt bundle of other workflows than the service's, in place of `workflowsPath` (the bench's baselines). */
+  workflowBundlePath?: string;
   taskQueue?: string;
   maxCachedWorkflows?: number;
   /** The encrypting data converter (temporal/data-converter.ts); never run the connections worker without it. */
@@ -80,9 +82,11 @@ export async function createWorker(
       connection,
       namespace: options.namespace,
       taskQueue: options.taskQueue ?? CONNECTIONS_TASK_QUEUE,
-      ...(options.workflowsPath
-        ? { workflowsPath: options.workflowsPath, bundlerOptions }
-        : defaultWorkflows()),
+      ...(options.workflowBundlePath
+        ? { workflowBundle: { codePath: options.workflowBundlePath } }
+        : options.workflowsPath
+          ? { workflowsPath: options.workflowsPath, bundlerOptions }
+          : defaultWorkflows()),
       activities: options.activities,
       maxCachedWorkflows: options.maxCachedWorkflows,
       dataConverter: options.dataConverter,
