@@ -53,39 +53,39 @@ type Wake = (change?: ConnectionChange) => void;
  * a transition reaches a thousand of them in one pass (an emitter's own list is searched on every removal).
  */
 class WaitingRoom {
-  private readonly byConnection = new Map<string, Set<Wake>>();
-  private readonly listeners = new Map<string, (change: ConnectionChange) => void>();
+  /** Each connection's waiters, and the one listener that wakes them. */
+  private readonly byConnection = new Map<
+    string,
+    { waiters: Set<Wake>; listener: (change: ConnectionChange) => void }
+  >();
 
   constructor(private readonly changes: ConnectionChangeListener) {
     changes.on('resync', () => {
-      for (const waiters of this.byConnection.values()) for (const wake of [...waiters]) wake();
+      for (const { waiters } of this.byConnection.values()) for (const wake of [...waiters]) wake();
     });
   }
 
   enter(id: string, wake: Wake): () => void {
-    let waiters = this.byConnection.get(id);
-    if (!waiters) {
-      const room = (waiters = new Set());
+    let room = this.byConnection.get(id);
+    if (!room) {
+      const waiters = new Set<Wake>();
+      room = { waiters, listener: (change) => [...waiters].forEach((each) => each(change)) };
       this.byConnection.set(id, room);
-      const listener = (change: ConnectionChange) => {
-        for (const each of [...room]) each(change);
-      };
-      this.listeners.set(id, listener);
-      this.changes.on(`change:${id}`, listener);
+      this.changes.on(`change:${id}`, room.listener);
     }
-    waiters.add(wake);
+    const entered = room;
+    entered.waiters.add(wake);
     return () => {
-      waiters.delete(wake);
-      if (waiters.size > 0 || this.byConnection.get(id) !== waiters) return;
+      entered.waiters.delete(wake);
+      if (entered.waiters.size > 0 || this.byConnection.get(id) !== entered) return;
       this.byConnection.delete(id);
-      this.changes.off(`change:${id}`, this.listeners.get(id)!);
-      this.listeners.delete(id);
+      this.changes.off(`change:${id}`, entered.listener);
     };
   }
 
   /** Waiters of the connection now. */
   count(id: string): number {
-    return this.byConnection.get(id)?.size ?? 0;
+    return this.byConnection.get(id)?.waiters.size ?? 0;
   }
 }
 
